@@ -1,0 +1,1 @@
+"""The bundled dataset: the seed article's four heritage hubs (Turtle)."""

@@ -1,0 +1,107 @@
+"""Identifiers: the canonical base, the named graphs and the prefixes we use.
+
+The base is configurable (DESIGN.md, "Identifiers"); everything that mints an
+IRI goes through :class:`Namespaces` so that one setting moves the whole graph.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+DEFAULT_BASE_IRI = "https://w3id.org/heritage-hubs/"
+CRM = "http://www.cidoc-crm.org/cidoc-crm/"
+
+# The ontology and the bundled data are written against the default base; a
+# deployment with another base rewrites them on load.
+_SLUG = re.compile(r"^[a-z0-9]+(?:[-_/][a-z0-9]+)*$")
+
+PREFIXES: dict[str, str] = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dct": "http://purl.org/dc/terms/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "void": "http://rdfs.org/ns/void#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "geo": "http://www.w3.org/2003/01/geo/wgs84_pos#",
+    "gsp": "http://www.opengis.net/ont/geosparql#",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "crm": CRM,
+}
+
+
+@dataclass(frozen=True)
+class Namespaces:
+    """The IRIs minted under one canonical base."""
+
+    base: str = DEFAULT_BASE_IRI
+
+    def __post_init__(self) -> None:
+        if not self.base.endswith("/"):
+            raise ValueError(f"the base IRI must end with '/': {self.base!r}")
+
+    @property
+    def ontology(self) -> str:
+        return self.base + "ontology/"
+
+    @property
+    def ontology_iri(self) -> str:
+        return self.base + "ontology"
+
+    def thing(self, kind: str, slug: str) -> str:
+        return f"{self.base}id/{kind}/{slug}"
+
+    def graph(self, name: str) -> str:
+        """The IRI of the named graph `name` (`core`, `ontology`, `institution/x`)."""
+        if not _SLUG.match(name):
+            raise ValueError(f"not a valid graph name: {name!r} (lower-case ASCII words joined by '-', '_' or '/')")
+        return f"{self.base}graph/{name}"
+
+    def graph_name(self, iri: str) -> str | None:
+        """The short name of a graph IRI minted here, or None for a foreign IRI."""
+        prefix = self.base + "graph/"
+        return iri[len(prefix):] if iri.startswith(prefix) else None
+
+    @property
+    def core_graph(self) -> str:
+        return self.graph("core")
+
+    @property
+    def ontology_graph(self) -> str:
+        return self.graph("ontology")
+
+    @property
+    def shapes_graph(self) -> str:
+        return self.graph("shapes")
+
+    @property
+    def metadata_graph(self) -> str:
+        return self.graph("metadata")
+
+    def prefixes(self) -> dict[str, str]:
+        """Prefixes for queries and serialisations, ours included."""
+        ours = {
+            "hh": self.ontology,
+            "hub": self.base + "id/hub/",
+            "inst": self.base + "id/institution/",
+            "asset": self.base + "id/asset/",
+            "narr": self.base + "id/narrative/",
+            "act": self.base + "id/activity/",
+            "place": self.base + "id/place/",
+            "person": self.base + "id/person/",
+            "group": self.base + "id/group/",
+            "concept": self.base + "id/concept/",
+            "scheme": self.base + "id/scheme/",
+        }
+        return {**PREFIXES, **ours}
+
+
+def rebase(text: str, base: str) -> str:
+    """Rewrite IRIs written against the default base onto another base."""
+    if base == DEFAULT_BASE_IRI:
+        return text
+    return text.replace(DEFAULT_BASE_IRI, base)

@@ -1,0 +1,187 @@
+"""The on-disk layout of a store: one writer, immutable published snapshots.
+
+pyoxigraph (RocksDB) lets one process open a directory read-write, and a
+read-only open beside a live writer is undefined behaviour. So no reader ever
+opens a directory that is being written:
+
+    STORE/
+      CURRENT              name of the published snapshot, replaced atomically
+      snapshots/00000007/  a complete pyoxigraph store, never written again
+      work-<id>/           a writer's private copy while a write is under way
+      write.lock           flock: one writer at a time, across processes
+
+A write takes the lock, makes a work copy of the current snapshot with
+``Store.backup`` (hard links to the immutable SST files, so it costs
+milliseconds, not a copy of the data), opens it read-write, applies the
+change, validates it, and publishes it by renaming the directory into
+``snapshots/`` and replacing ``CURRENT``. If anything fails before that, the
+work copy is deleted and readers never saw it: loads and updates are
+all-or-nothing. Readers open the current snapshot read-only and switch to a
+newer one on their next request. Old snapshots are removed once they are
+older than a grace period, longer than any query may run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import itertools
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from threading import Lock
+
+from pyoxigraph import Store
+
+from .errors import StoreBusyError, StoreLayoutError
+
+_CURRENT = "CURRENT"
+_SNAPSHOTS = "snapshots"
+_LOCK = "write.lock"
+_MARKER = "HERITAGE_HUBS_STORE"
+
+
+class SnapshotDirectory:
+    """Generations of a store on disk, with a cross-process write lock."""
+
+    def __init__(self, root: Path, *, keep: int = 3, grace_seconds: float = 600.0) -> None:
+        self.root = Path(root)
+        self.keep = keep
+        self.grace_seconds = grace_seconds
+        self._reader_lock = Lock()
+        self._reader: tuple[str, Store] | None = None
+
+    # ------------------------------------------------------------ layout
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / _SNAPSHOTS
+
+    def exists(self) -> bool:
+        return (self.root / _MARKER).exists()
+
+    def initialise(self) -> None:
+        """Create an empty store here (idempotent)."""
+        if self.root.exists() and any(self.root.iterdir()) and not self.exists():
+            raise StoreLayoutError(f"{self.root} exists and is not a heritage-hubs store; choose an empty directory")
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        (self.root / _MARKER).write_text("heritage-hubs store, layout 1\n")
+        with self.write_lock():
+            if self.current_name() is None:
+                first = self.snapshots / self._generation_name(1)
+                Store(str(first)).flush()
+                self._publish_name(first.name)
+
+    def current_name(self) -> str | None:
+        try:
+            name = (self.root / _CURRENT).read_text().strip()
+        except FileNotFoundError:
+            return None
+        return name or None
+
+    def current_path(self) -> Path:
+        name = self.current_name()
+        if name is None:
+            raise StoreLayoutError(f"{self.root} is not an initialised heritage-hubs store")
+        return self.snapshots / name
+
+    @staticmethod
+    def _generation_name(number: int) -> str:
+        return f"{number:08d}"
+
+    def _next_name(self) -> str:
+        numbers = [int(p.name) for p in self.snapshots.iterdir() if p.name.isdigit()]
+        return self._generation_name(max(numbers, default=0) + 1)
+
+    def _publish_name(self, name: str) -> None:
+        tmp = self.root / f".{_CURRENT}.{uuid.uuid4().hex}"
+        with open(tmp, "w") as handle:
+            handle.write(name + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.root / _CURRENT)
+        directory = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    # ------------------------------------------------------------ reading
+
+    def reader(self) -> Store:
+        """A read-only store on the current snapshot, reopened when it changes."""
+        name = self.current_name()
+        if name is None:
+            raise StoreLayoutError(f"{self.root} is not an initialised heritage-hubs store (run a load, or 'serve' once)")
+        with self._reader_lock:
+            if self._reader is None or self._reader[0] != name:
+                self._reader = (name, Store.read_only(str(self.snapshots / name)))
+            return self._reader[1]
+
+    def generation(self) -> str | None:
+        """An opaque token that changes whenever a write is published."""
+        return self.current_name()
+
+    # ------------------------------------------------------------ writing
+
+    @contextlib.contextmanager
+    def write_lock(self, timeout: float = 60.0) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / _LOCK, "a+") as handle:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreBusyError(
+                            f"{self.root}: another process has been writing for more than {timeout:.0f} s; try again later"
+                        ) from None
+                    time.sleep(0.05)
+            try:
+                self._remove_abandoned_work()
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _remove_abandoned_work(self) -> None:
+        # Only called with the write lock held: no live writer owns these.
+        for path in self.root.glob("work-*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+    def new_work_copy(self) -> Path:
+        """A private read-write copy of the current snapshot (lock must be held)."""
+        work = self.root / f"work-{uuid.uuid4().hex}"
+        Store.read_only(str(self.current_path())).backup(str(work))
+        return work
+
+    def publish(self, work: Path) -> str:
+        """Make a closed work copy the current snapshot (lock must be held)."""
+        name = self._next_name()
+        os.replace(work, self.snapshots / name)
+        self._publish_name(name)
+        self.collect_garbage()
+        return name
+
+    def discard(self, work: Path) -> None:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def collect_garbage(self) -> None:
+        """Remove old snapshots beyond the newest `keep`.
+
+        A snapshot may still be read until every reader has noticed its
+        successor, so it goes only when its successor was published longer
+        ago than the grace period (longer than any query may run).
+        """
+        current = self.current_name()
+        names = sorted((p for p in self.snapshots.iterdir() if p.name.isdigit()), key=lambda p: p.name)
+        now = time.time()
+        for path, successor in list(itertools.pairwise(names))[: max(len(names) - self.keep, 0)]:
+            if path.name == current:
+                continue
+            if now - successor.stat().st_mtime > self.grace_seconds:
+                shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,408 @@
+"""The embedded graph store: pyoxigraph on disk, one named graph per source.
+
+Reads go to an immutable snapshot (see :mod:`.snapshots`); every write runs in
+a :class:`WriteTransaction` on a private copy that is validated against the
+SHACL shapes and published atomically, or thrown away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import gzip
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from pyoxigraph import (
+    DefaultGraph,
+    NamedNode,
+    Quad,
+    QueryBoolean,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+    Store,
+    parse,
+    serialize,
+)
+
+from .errors import GraphNameError, ParseError, ValidationFailed, Violation
+from .formats import format_for_path, strip_compression
+from .iris import DEFAULT_BASE_IRI, Namespaces, rebase
+from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_utc, read_graph_info, record_change
+from .snapshots import SnapshotDirectory
+from .validation import ShapesValidator
+
+QueryResult = QuerySolutions | QueryBoolean | QueryTriples
+ProgressCallback = Callable[[int], None]
+
+_POSITION = re.compile(r"line (\d+) column (\d+)")
+
+
+@dataclass(frozen=True)
+class RdfSource:
+    """An RDF document to load: a file on disk or bytes received over HTTP."""
+
+    name: str
+    format: RdfFormat
+    path: Path | None = None
+    data: bytes | None = None
+    gzipped: bool = False
+
+    @classmethod
+    def from_path(cls, path: str | Path, format: RdfFormat | None = None) -> RdfSource:
+        path = Path(path)
+        if not path.is_file():
+            raise ParseError("no such file", source=str(path))
+        _, gzipped = strip_compression(path)
+        return cls(name=str(path), format=format or format_for_path(path), path=path, gzipped=gzipped)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, format: RdfFormat, *, name: str = "<request body>") -> RdfSource:
+        return cls(name=name, format=format, data=data)
+
+    @property
+    def size(self) -> int | None:
+        if self.data is not None:
+            return len(self.data)
+        return self.path.stat().st_size if self.path is not None else None
+
+    @contextlib.contextmanager
+    def open(self, progress: ProgressCallback | None = None) -> Iterator[IO[bytes]]:
+        raw: IO[bytes]
+        if self.data is not None:
+            raw = io.BytesIO(self.data)
+        else:
+            assert self.path is not None
+            raw = open(self.path, "rb")  # noqa: SIM115 - closed by the with below
+        with raw:
+            counted: IO[bytes] = _CountingReader(raw, progress) if progress else raw  # type: ignore[assignment]
+            if self.gzipped:
+                with gzip.GzipFile(fileobj=counted, mode="rb") as unzipped:
+                    yield unzipped  # type: ignore[misc]
+            else:
+                yield counted
+
+
+class _CountingReader:
+    """A file wrapper that reports how many (compressed) bytes were read."""
+
+    def __init__(self, raw: IO[bytes], progress: ProgressCallback) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self._progress(len(chunk))
+        return chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
+def _parse_error(error: SyntaxError | ValueError, source: RdfSource) -> ParseError:
+    message = str(error)
+    line = column = None
+    args: tuple[Any, ...] = tuple(getattr(error, "args", ()))
+    if len(args) > 1 and isinstance(args[1], tuple) and len(args[1]) >= 3:
+        line, column = args[1][1], args[1][2]
+    if line is None:
+        found = _POSITION.search(message)
+        if found:
+            line, column = int(found.group(1)), int(found.group(2))
+    return ParseError(message, source=source.name, line=line, column=column)
+
+
+class WriteTransaction:
+    """Changes to a private copy of the store; nothing is visible until commit."""
+
+    def __init__(self, store: Store, namespaces: Namespaces) -> None:
+        self._store: Store | None = store
+        self.namespaces = namespaces
+        self.touched: dict[str, Provenance] = {}
+        self.started = now_utc()
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("this write transaction is over")
+        return self._store
+
+    def close(self) -> None:
+        """Let go of the work store so RocksDB closes it before its directory moves."""
+        self._store = None
+
+    def _graph(self, graph: str) -> NamedNode:
+        if not graph.startswith(("http://", "https://", "urn:")):
+            raise GraphNameError(f"graph names are absolute IRIs, got {graph!r}")
+        if graph == self.namespaces.metadata_graph:
+            raise GraphNameError(f"{graph} is maintained by the service and cannot be written directly")
+        return NamedNode(graph)
+
+    def load(
+        self,
+        source: RdfSource,
+        *,
+        graph: str,
+        replace: bool = False,
+        provenance: Provenance | None = None,
+        progress: ProgressCallback | None = None,
+        base_iri: str | None = None,
+    ) -> None:
+        """Load `source` into `graph`; with `replace`, the graph's old content goes."""
+        target = self._graph(graph)
+        if replace:
+            self.store.clear_graph(target)
+        try:
+            with source.open(progress) as stream:
+                if source.format.supports_datasets:
+                    self._load_dataset(stream, source, target, base_iri)
+                else:
+                    self.store.bulk_load(stream, source.format, to_graph=target, base_iri=base_iri)
+        except (SyntaxError, ValueError) as error:
+            raise _parse_error(error, source) from None
+        except (OSError, EOFError) as error:
+            # A truncated gzip stream or an unreadable file.
+            raise ParseError(str(error) or type(error).__name__, source=source.name) from None
+        action = "replace" if replace else "load"
+        record = provenance or Provenance(sources=(Path(source.name).name,), action=action)
+        earlier = self.touched.get(graph)
+        self.touched[graph] = earlier.adding_sources(record) if earlier is not None else record
+
+    def _load_dataset(self, stream: IO[bytes], source: RdfSource, target: NamedNode, base_iri: str | None) -> None:
+        # TriG, N-Quads and JSON-LD may name graphs: a load into one graph
+        # takes only the default graph and that graph, never another.
+        def quads() -> Iterator[Quad]:
+            for quad in parse(stream, source.format, base_iri=base_iri):
+                graph = quad.graph_name
+                if isinstance(graph, DefaultGraph) or graph == target:
+                    yield Quad(quad.subject, quad.predicate, quad.object, target)
+                else:
+                    raise GraphNameError(
+                        f"{source.name}: contains the named graph {graph}, but this load writes only {target}; "
+                        "split the file per graph, or use 'restore' for a whole dataset"
+                    )
+        self.store.bulk_extend(quads())
+
+    def update(self, sparql: str, *, graphs: Iterable[str]) -> None:
+        """Run a SPARQL Update that the caller has established touches only `graphs`."""
+        for graph in graphs:
+            self._graph(graph)
+        self.store.update(sparql)
+        for graph in graphs:
+            self.touched.setdefault(graph, Provenance(action="update"))
+
+    def drop(self, graph: str) -> None:
+        self.store.clear_graph(self._graph(graph))
+        self.store.remove_graph(NamedNode(graph))
+        self.touched[graph] = Provenance(action="drop")
+
+    def restore(self, source: RdfSource, *, progress: ProgressCallback | None = None) -> None:
+        """Replace the whole dataset with the content of an N-Quads/TriG dump."""
+        self.store.clear()
+        try:
+            with source.open(progress) as stream:
+                self.store.bulk_load(stream, source.format)
+        except (SyntaxError, ValueError) as error:
+            raise _parse_error(error, source) from None
+        except (OSError, EOFError) as error:
+            raise ParseError(str(error) or type(error).__name__, source=source.name) from None
+
+
+class GraphStore:
+    """The service's store: queries, loads, updates, dumps; see DESIGN.md."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        base_iri: str = DEFAULT_BASE_IRI,
+        validator: ShapesValidator | None = None,
+        create: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.namespaces = Namespaces(base_iri)
+        self.directory = SnapshotDirectory(self.path)
+        if not self.directory.exists():
+            if not create:
+                from .errors import StoreLayoutError
+
+                raise StoreLayoutError(f"{self.path}: no heritage-hubs store here")
+            self.directory.initialise()
+        self._validator = validator
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def validator(self) -> ShapesValidator:
+        if self._validator is None:
+            from .bundled import load_shapes
+
+            self._validator = load_shapes(self.namespaces)
+        return self._validator
+
+    def reader(self) -> Store:
+        """The current snapshot, read-only. Cheap to call once per request."""
+        return self.directory.reader()
+
+    @property
+    def generation(self) -> str:
+        return self.directory.generation() or ""
+
+    def query(self, sparql: str, **options: Any) -> QueryResult:
+        """Run a SPARQL query on the current snapshot (all graphs as the default graph unless told)."""
+        if "default_graph" not in options:
+            options.setdefault("use_default_graph_as_union", True)
+        return self.reader().query(sparql, **options)
+
+    def graphs(self) -> list[GraphInfo]:
+        """Every named graph with its provenance and triple count."""
+        reader = self.reader()
+        described = read_graph_info(reader, self.namespaces.metadata_graph)
+        result = []
+        for graph in sorted(str(g.value) for g in reader.named_graphs()):
+            info = described.get(graph)
+            if graph == self.namespaces.metadata_graph or info is None:
+                info = GraphInfo(iri=graph, triples=count_triples(reader, graph), title=info.title if info else None)
+            result.append(info)
+        return result
+
+    def is_empty(self) -> bool:
+        return len(self.reader()) == 0
+
+    def __len__(self) -> int:
+        return len(self.reader())
+
+    # ------------------------------------------------------------ writing
+
+    @contextlib.contextmanager
+    def transaction(self, *, validate: bool = True, lock_timeout: float = 60.0) -> Iterator[WriteTransaction]:
+        """A write: everything inside commits together, or nothing does."""
+        with self.directory.write_lock(timeout=lock_timeout):
+            work_path = self.directory.new_work_copy()
+            tx = WriteTransaction(Store(str(work_path)), self.namespaces)
+            try:
+                yield tx
+                self._commit(tx, validate=validate)
+                tx.store.flush()
+            except BaseException:
+                tx.close()
+                gc.collect()
+                self.directory.discard(work_path)
+                raise
+            tx.close()
+            gc.collect()  # the handle must be closed before the directory is published
+            self.directory.publish(work_path)
+
+    def _commit(self, tx: WriteTransaction, *, validate: bool) -> None:
+        if not tx.touched:
+            return
+        if validate:
+            focus = list(tx.touched)
+            violations = self.validator.validate(tx.store, focus_graphs=focus)
+            errors = [v for v in violations if v.severity == "Violation"]
+            if errors:
+                sources = {s for p in tx.touched.values() for s in p.sources}
+                raise ValidationFailed(errors, source=", ".join(sorted(sources)) or None)
+        metadata = self.namespaces.metadata_graph
+        for graph, provenance in tx.touched.items():
+            if tx.store.contains_named_graph(NamedNode(graph)) and count_triples(tx.store, graph) > 0:
+                record_change(tx.store, metadata, graph, provenance, started=tx.started)
+            else:
+                with contextlib.suppress(Exception):
+                    tx.store.remove_graph(NamedNode(graph))
+                forget_graph(tx.store, metadata, graph)
+
+    def load(
+        self,
+        source: RdfSource,
+        *,
+        graph: str,
+        replace: bool = False,
+        provenance: Provenance | None = None,
+        validate: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> GraphInfo:
+        """Load one document into one named graph, validated, all-or-nothing."""
+        with self.transaction(validate=validate) as tx:
+            tx.load(source, graph=graph, replace=replace, provenance=provenance, progress=progress)
+        return self.graph_info(graph)
+
+    def check(self, source: RdfSource, *, graph: str, replace: bool = False) -> list[Violation]:
+        """Validate `source` as if it were loaded into `graph`, changing nothing."""
+        with self.directory.write_lock():
+            work_path = self.directory.new_work_copy()
+            tx = WriteTransaction(Store(str(work_path)), self.namespaces)
+            try:
+                tx.load(source, graph=graph, replace=replace)
+                violations = self.validator.validate(tx.store, focus_graphs=[graph])
+            finally:
+                tx.close()
+                gc.collect()
+                self.directory.discard(work_path)
+        return violations
+
+    def update(self, sparql: str, *, graphs: Iterable[str], provenance: Provenance | None = None) -> None:
+        graphs = list(graphs)
+        with self.transaction() as tx:
+            tx.update(sparql, graphs=graphs)
+            if provenance is not None:
+                for graph in graphs:
+                    tx.touched[graph] = provenance
+
+    def drop(self, graph: str) -> None:
+        with self.transaction() as tx:
+            tx.drop(graph)
+
+    def graph_info(self, graph: str) -> GraphInfo:
+        for info in self.graphs():
+            if info.iri == graph:
+                return info
+        return GraphInfo(iri=graph, triples=0)
+
+    # ------------------------------------------------------------ dump and restore
+
+    def dump(self, output: BinaryIO, *, graph: str | None = None, compress: bool = False) -> None:
+        """Stream the dataset (or one graph) as N-Quads, optionally gzipped."""
+        reader = self.reader()
+        target: BinaryIO = output
+        zipped = gzip.GzipFile(fileobj=output, mode="wb", mtime=0) if compress else None
+        if zipped is not None:
+            target = zipped  # type: ignore[assignment]
+        try:
+            if graph is None:
+                reader.dump(target, RdfFormat.N_QUADS)
+            else:
+                serialize(reader.quads_for_pattern(None, None, None, NamedNode(graph)), target, RdfFormat.N_QUADS)
+        finally:
+            if zipped is not None:
+                zipped.close()
+
+    def restore(self, source: RdfSource, *, validate: bool = True, progress: ProgressCallback | None = None) -> int:
+        """Replace everything with a dump. Returns the number of quads restored."""
+        with self.transaction(validate=False) as tx:
+            tx.restore(source, progress=progress)
+            if validate:
+                violations = [v for v in self.validator.validate(tx.store) if v.severity == "Violation"]
+                if violations:
+                    raise ValidationFailed(violations, source=source.name)
+        return len(self.reader())
+
+
+def open_store(path: str | Path, *, base_iri: str = DEFAULT_BASE_IRI) -> GraphStore:
+    return GraphStore(path, base_iri=base_iri)
+
+
+def rebased_source(path: Path, base_iri: str) -> RdfSource:
+    """A bundled file, rewritten onto a non-default base IRI if needed."""
+    if base_iri == DEFAULT_BASE_IRI:
+        return RdfSource.from_path(path)
+    text = rebase(path.read_text(encoding="utf-8"), base_iri)
+    return RdfSource.from_bytes(text.encode("utf-8"), format_for_path(path), name=str(path))

@@ -1,0 +1,309 @@
+"""The `heritage-hubs` command: serve, load, validate, query, dump, restore, graphs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import click
+from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
+
+from . import __version__
+from .config import Settings, default_store_path
+from .graph import GraphError, GraphStore, Provenance, RdfSource, ValidationFailed
+from .graph.bundled import seed
+from .graph.formats import format_by_name
+
+_MAX_VIOLATIONS_SHOWN = 20
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"heritage-hubs: error: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn graph-layer errors into one line on stderr and exit status 1."""
+    try:
+        yield
+    except ValidationFailed as error:
+        click.echo(f"heritage-hubs: error: {error}", err=True)
+        for violation in error.violations[:_MAX_VIOLATIONS_SHOWN]:
+            click.echo(f"  {violation.describe()}", err=True)
+        if len(error.violations) > _MAX_VIOLATIONS_SHOWN:
+            click.echo(f"  … {len(error.violations) - _MAX_VIOLATIONS_SHOWN} more", err=True)
+        sys.exit(1)
+    except GraphError as error:
+        _fail(str(error))
+    except SyntaxError as error:  # SPARQL syntax errors from pyoxigraph
+        _fail(f"SPARQL syntax error: {error}")
+
+
+class _Context:
+    def __init__(self, store_path: Path, base_iri: str) -> None:
+        self.store_path = store_path
+        self.base_iri = base_iri
+
+    def store(self) -> GraphStore:
+        return GraphStore(self.store_path, base_iri=self.base_iri)
+
+    def graph_iri(self, name: str) -> str:
+        if name.startswith(("http://", "https://", "urn:")):
+            return name
+        store = self.store()
+        try:
+            return store.namespaces.graph(name)
+        except ValueError as error:
+            _fail(str(error))
+
+
+@contextmanager
+def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal (tqdm disables itself elsewhere)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="B", unit_scale=True, desc=label, disable=None, leave=False, file=sys.stderr)
+    try:
+        yield bar.update if not bar.disable else None
+    finally:
+        bar.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="heritage-hubs")
+@click.option(
+    "--store", "store_path", type=click.Path(file_okay=False, path_type=Path), envvar="HERITAGE_HUBS_STORE",
+    default=default_store_path, show_default="per-user data directory",
+    help="Store directory [env: HERITAGE_HUBS_STORE].",
+)
+@click.option(
+    "--base-iri", envvar="HERITAGE_HUBS_BASE_IRI", default=lambda: Settings().base_iri, show_default=True,
+    help="Canonical base IRI [env: HERITAGE_HUBS_BASE_IRI].",
+)
+@click.pass_context
+def main(ctx: click.Context, store_path: Path, base_iri: str) -> None:
+    """A linked-open-data knowledge graph of heritage hubs.
+
+    The store is a directory (pyoxigraph on disk). Every load is validated
+    against the SHACL shapes and is all-or-nothing.
+    """
+    ctx.obj = _Context(store_path, base_iri)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--graph", "graph_name", required=True, help="Target graph: a name (core, institution/museo-x) or an IRI.")
+@click.option("--replace", is_flag=True, help="Replace the graph's content instead of adding to it (atomic swap).")
+@click.option("--format", "format_name", help="RDF format when the extension does not tell (turtle, trig, nt, nq, json-ld, rdfxml).")
+@click.option("--title", help="Title of the graph, for its provenance record.")
+@click.option("--publisher", help="Publisher (IRI or name), for the provenance record.")
+@click.option("--license", "license_", help="Licence IRI, for the provenance record.")
+@click.option("--source", help="Where the data comes from (IRI or name); defaults to the file name.")
+@click.pass_obj
+def load(obj: _Context, files: tuple[Path, ...], graph_name: str, replace: bool, format_name: str | None,
+         title: str | None, publisher: str | None, license_: str | None, source: str | None) -> None:
+    """Load RDF FILES into one named graph, validated, all-or-nothing.
+
+    Turtle, TriG, N-Triples, N-Quads, JSON-LD and RDF/XML, optionally gzipped.
+    If any file fails to parse or the result breaks a SHACL shape, the store
+    is left exactly as it was and the error names the file and line, or the
+    focus node and path.
+    """
+    with _reported():
+        fmt = format_by_name(format_name) if format_name else None
+        sources = [RdfSource.from_path(path, fmt) for path in files]
+        store = obj.store()
+        graph = obj.graph_iri(graph_name)
+        total = sum(s.size or 0 for s in sources)
+        with _progress(total, "loading") as progress, store.transaction() as tx:
+            for index, rdf in enumerate(sources):
+                tx.load(
+                    rdf, graph=graph, replace=replace and index == 0, progress=progress,
+                    provenance=Provenance(title=title, publisher=publisher, license=license_,
+                                          sources=(source or (rdf.path.name if rdf.path else rdf.name),),
+                                          action="replace" if replace else "load"),
+                )
+        info = store.graph_info(graph)
+        click.echo(f"loaded {len(sources)} file(s) into {graph}: {info.triples} triples in the graph")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--graph", "graph_name", default="core", show_default=True, help="Graph the files would be loaded into.")
+@click.option("--replace", is_flag=True, help="Validate as if the files replaced the graph.")
+@click.option("--format", "format_name", help="RDF format when the extension does not tell.")
+@click.pass_obj
+def validate(obj: _Context, files: tuple[Path, ...], graph_name: str, replace: bool, format_name: str | None) -> None:
+    """Check FILES against the SHACL shapes without changing the store.
+
+    Links are resolved against what the store already holds, as a real load
+    would. With no FILES, validates everything in the store.
+    """
+    with _reported():
+        store = obj.store()
+        fmt = format_by_name(format_name) if format_name else None
+        if files:
+            violations = []
+            for path in files:
+                violations += store.check(RdfSource.from_path(path, fmt), graph=obj.graph_iri(graph_name), replace=replace)
+        else:
+            violations = store.validator.validate(store.reader())
+        errors = [v for v in violations if v.severity == "Violation"]
+        if errors:
+            raise ValidationFailed(errors, source=", ".join(str(f) for f in files) or str(obj.store_path))
+        click.echo(f"conforms: {', '.join(str(f) for f in files) or obj.store_path}")
+
+
+_RESULT_FORMATS = {
+    "json": QueryResultsFormat.JSON, "xml": QueryResultsFormat.XML,
+    "csv": QueryResultsFormat.CSV, "tsv": QueryResultsFormat.TSV,
+}
+_GRAPH_FORMATS = {"turtle": RdfFormat.TURTLE, "nt": RdfFormat.N_TRIPLES, "json-ld": RdfFormat.JSON_LD, "rdfxml": RdfFormat.RDF_XML}
+
+
+@main.command()
+@click.argument("sparql", required=False)
+@click.option("--file", "query_file", type=click.File("r"), help="Read the query from a file ('-' for stdin).")
+@click.option("--format", "format_name", type=click.Choice(["table", *_RESULT_FORMATS, *_GRAPH_FORMATS]), default="table",
+              show_default=True, help="Output format (table/json/xml/csv/tsv for SELECT and ASK; turtle/nt/json-ld/rdfxml for CONSTRUCT).")
+@click.pass_obj
+def query(obj: _Context, sparql: str | None, query_file: IO[str] | None, format_name: str) -> None:
+    """Run a SPARQL query against the store (all graphs form the default graph)."""
+    if (sparql is None) == (query_file is None):
+        _fail("give the query either as an argument or with --file")
+    text = sparql if sparql is not None else query_file.read()  # type: ignore[union-attr]
+    with _reported():
+        store = obj.store()
+        result = store.query(text, prefixes=store.namespaces.prefixes())
+        out = sys.stdout.buffer
+        if isinstance(result, QueryBoolean):
+            if format_name in _RESULT_FORMATS:
+                result.serialize(out, _RESULT_FORMATS[format_name])
+            else:
+                click.echo("true" if bool(result) else "false")
+        elif isinstance(result, QuerySolutions):
+            if format_name in _RESULT_FORMATS:
+                result.serialize(out, _RESULT_FORMATS[format_name])
+            elif format_name == "table":
+                _print_table(result)
+            else:
+                _fail(f"--format {format_name} is for CONSTRUCT/DESCRIBE; use table, json, xml, csv or tsv")
+        else:
+            fmt = _GRAPH_FORMATS.get(format_name, RdfFormat.TURTLE if format_name == "table" else None)
+            if fmt is None:
+                _fail(f"--format {format_name} is for SELECT/ASK; use turtle, nt, json-ld or rdfxml")
+            result.serialize(out, fmt)
+        out.flush()
+
+
+def _print_table(solutions: QuerySolutions) -> None:
+    names = [v.value for v in solutions.variables]
+    rows = [[_short(row[name]) for name in names] for row in solutions]
+    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
+    click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip())
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", err=True)
+
+
+def _short(term: Any) -> str:
+    if term is None:
+        return ""
+    return str(term.value) if hasattr(term, "value") else str(term)
+
+
+@main.command()
+@click.option("--graph", "graph_name", help="Dump only this graph (name or IRI); default: everything.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file; default stdout. A .gz name implies --gzip.")
+@click.option("--gzip", "compress", is_flag=True, help="Compress with gzip.")
+@click.pass_obj
+def dump(obj: _Context, graph_name: str | None, output: Path | None, compress: bool) -> None:
+    """Write the dataset as N-Quads, streamed (blank nodes kept)."""
+    with _reported():
+        store = obj.store()
+        graph = obj.graph_iri(graph_name) if graph_name else None
+        compress = compress or (output is not None and output.suffix == ".gz")
+        if output is None:
+            store.dump(sys.stdout.buffer, graph=graph, compress=compress)
+            sys.stdout.buffer.flush()
+            return
+        partial = output.with_name(output.name + ".partial")
+        with open(partial, "wb") as handle:
+            store.dump(handle, graph=graph, compress=compress)
+        partial.replace(output)
+        click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-validate", is_flag=True, help="Skip SHACL validation (for a dump this service wrote).")
+@click.pass_obj
+def restore(obj: _Context, file: Path, no_validate: bool) -> None:
+    """Replace the whole store with an N-Quads or TriG dump (optionally gzipped).
+
+    All-or-nothing: a dump that fails to parse or validate changes nothing.
+    """
+    with _reported():
+        store = obj.store()
+        source = RdfSource.from_path(file)
+        if not source.format.supports_datasets:
+            _fail(f"{file}: a dump must be N-Quads or TriG, not {source.format.name}")
+        with _progress(source.size, "restoring") as progress:
+            count = store.restore(source, validate=not no_validate, progress=progress)
+        click.echo(f"restored {count} quads from {file}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def graphs(obj: _Context, as_json: bool) -> None:
+    """List the named graphs with their provenance and triple counts."""
+    with _reported():
+        infos = obj.store().graphs()
+        if as_json:
+            click.echo(json.dumps([info.__dict__ for info in infos], indent=2))
+            return
+        if not infos:
+            click.echo("(no graphs: the store is empty)")
+        for info in infos:
+            click.echo(f"{info.iri}\t{info.triples} triples")
+            for label, value in (("title", info.title), ("publisher", info.publisher), ("source", ", ".join(info.sources)),
+                                 ("license", info.license), ("modified", info.modified), ("by", info.agent)):
+                if value:
+                    click.echo(f"  {label}: {value}")
+
+
+@main.command()
+@click.option("--host", envvar="HERITAGE_HUBS_HOST", default="127.0.0.1", show_default=True,
+              help="Address to listen on [env: HERITAGE_HUBS_HOST].")
+@click.option("--port", envvar="HERITAGE_HUBS_PORT", default=5000, show_default=True, type=int,
+              help="Port [env: HERITAGE_HUBS_PORT].")
+@click.option("--workers", envvar="HERITAGE_HUBS_WORKERS", default=2, show_default=True, type=int,
+              help="Worker processes [env: HERITAGE_HUBS_WORKERS].")
+@click.pass_obj
+def serve(obj: _Context, host: str, port: int, workers: int) -> None:
+    """Serve the store over HTTP.
+
+    On an empty store, the ontology and the bundled hubs are loaded first, so
+    a new install shows real data.
+    """
+    with _reported():
+        store = obj.store()
+        if store.is_empty():
+            click.echo("empty store: loading the ontology and the bundled hubs…", err=True)
+            seed(store)
+        settings = Settings(store_path=obj.store_path, base_iri=obj.base_iri, host=host, port=port, workers=workers)
+        from .server.wsgi import run
+
+        click.echo(f"serving {obj.store_path} on http://{host}:{port}/", err=True)
+        run(settings)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

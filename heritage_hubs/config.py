@@ -1,0 +1,48 @@
+"""Settings: one table, read from the environment, documented in the README.
+
+Every setting has an environment variable; the CLI options of the same name
+override it. ``tests/test_docs.py`` checks that each one is documented.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from .graph.iris import DEFAULT_BASE_IRI
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HERITAGE_HUBS_STORE", "<user data dir>/heritage-hubs/store",
+            "Directory of the on-disk store (created on first use)."),
+    Setting("HERITAGE_HUBS_BASE_IRI", DEFAULT_BASE_IRI,
+            "Canonical base of every IRI the service mints; must end with '/'."),
+    Setting("HERITAGE_HUBS_HOST", "127.0.0.1", "Address `serve` listens on."),
+    Setting("HERITAGE_HUBS_PORT", "5000", "Port `serve` listens on."),
+    Setting("HERITAGE_HUBS_WORKERS", "2", "Number of server worker processes for `serve`."),
+)
+
+
+def default_store_path() -> Path:
+    return Path(user_data_dir("heritage-hubs", appauthor=False)) / "store"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings in force, from the environment unless given."""
+
+    store_path: Path = field(default_factory=lambda: Path(os.environ.get("HERITAGE_HUBS_STORE") or default_store_path()))
+    base_iri: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_BASE_IRI") or DEFAULT_BASE_IRI)
+    host: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_HOST") or "127.0.0.1")
+    port: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_PORT") or 5000))
+    workers: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_WORKERS") or 2))

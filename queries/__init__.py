@@ -1,0 +1,1 @@
+"""Named SPARQL queries (.rq files with their metadata in leading comments)."""

@@ -1,0 +1,105 @@
+"""Fixtures: a fresh on-disk store per test, a CLI runner, a live server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from heritage_hubs.graph import GraphStore
+from heritage_hubs.graph.bundled import seed
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the ontology and bundled hubs, built once and copied per test."""
+    path = tmp_path_factory.mktemp("template") / "store"
+    seed(GraphStore(path))
+    return path
+
+
+@pytest.fixture
+def store_path(seeded_template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "store"
+    shutil.copytree(seeded_template, path)
+    return path
+
+
+@pytest.fixture
+def store(store_path: Path) -> GraphStore:
+    """A fresh seeded store on disk, private to the test."""
+    return GraphStore(store_path)
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> GraphStore:
+    return GraphStore(tmp_path / "empty-store")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, store_path: Path) -> None:
+        self.process = process
+        self.port = port
+        self.store_path = store_path
+        self.url = f"http://127.0.0.1:{port}"
+
+
+def start_server(store_path: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 60.0) -> LiveServer:
+    port = free_port()
+    env = {**os.environ, "HERITAGE_HUBS_STORE": str(store_path), **(extra_env or {})}
+    command = [sys.executable, "-m", "heritage_hubs.cli", "serve", "--port", str(port), "--workers", "2"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                if response.status == 200:
+                    return LiveServer(process, port, store_path)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("server did not start in time")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    if server.process.stderr:
+        server.process.stderr.close()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """`heritage-hubs serve` in a subprocess, on an empty store it seeds itself."""
+    server = start_server(tmp_path / "served-store")
+    yield server
+    stop_server(server)

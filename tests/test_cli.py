@@ -1,0 +1,122 @@
+"""The `heritage-hubs` command: every subcommand, its help, its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from heritage_hubs.cli import main
+from heritage_hubs.graph import GraphStore
+
+from .conftest import FIXTURES
+
+COMMANDS = ["serve", "load", "validate", "query", "dump", "restore", "graphs"]
+
+
+def run(runner: CliRunner, store_path: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(main, ["--store", str(store_path), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(runner: CliRunner, command: str) -> None:
+    result = runner.invoke(main, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage: main" in result.output or "Usage: heritage-hubs" in result.output
+    assert len(result.output.splitlines()) > 3
+
+
+def test_load_then_graphs_then_query(runner: CliRunner, store_path: Path) -> None:
+    code, out, _ = run(runner, store_path, "load", str(FIXTURES / "institution.ttl"), "--graph", "institution/museo-esempio",
+                       "--publisher", "https://example.org/museo", "--license", "https://creativecommons.org/publicdomain/zero/1.0/")
+    assert code == 0, out
+    assert "graph/institution/museo-esempio: 20 triples" in out
+    code, out, _ = run(runner, store_path, "graphs", "--json")
+    graphs = {g["iri"]: g for g in json.loads(out)}
+    assert graphs["https://w3id.org/heritage-hubs/graph/institution/museo-esempio"]["publisher"] == "https://example.org/museo"
+    code, out, _ = run(runner, store_path, "query", "SELECT ?m WHERE { ?m hh:partnerOf hub:polo-del-900 ; a hh:Museum }", "--format", "csv")
+    assert code == 0
+    assert "https://w3id.org/heritage-hubs/id/institution/museo-esempio" in out
+    assert "https://w3id.org/heritage-hubs/id/institution/museo-diffuso-resistenza" in out
+
+
+@pytest.mark.parametrize(("fmt", "marker"), [("json", '"boolean":true'), ("table", "true")])
+def test_ask_queries(runner: CliRunner, store_path: Path, fmt: str, marker: str) -> None:
+    code, out, _ = run(runner, store_path, "query", "ASK { hub:tabakalera a hh:Hub }", "--format", fmt)
+    assert code == 0
+    assert marker in out.replace(" ", "")
+
+
+def test_construct_as_turtle(runner: CliRunner, store_path: Path) -> None:
+    code, out, _ = run(runner, store_path, "query", "CONSTRUCT { hub:tabakalera ?p ?o } WHERE { hub:tabakalera ?p ?o }")
+    assert code == 0
+    assert "tabakalera" in out
+
+
+def test_bad_file_is_one_line_error_and_nonzero(runner: CliRunner, store_path: Path) -> None:
+    before = GraphStore(store_path).generation
+    code, _, err = run(runner, store_path, "load", str(FIXTURES / "broken.ttl"), "--graph", "institution/x")
+    assert code == 1
+    assert err.startswith(f"heritage-hubs: error: {FIXTURES / 'broken.ttl'}:3:")
+    assert len(err.strip().splitlines()) == 1
+    assert GraphStore(store_path).generation == before
+
+
+def test_invalid_file_lists_violations(runner: CliRunner, store_path: Path) -> None:
+    code, _, err = run(runner, store_path, "load", str(FIXTURES / "invalid-institution.ttl"), "--graph", "institution/x")
+    assert code == 1
+    first, *details = err.strip().splitlines()
+    assert "SHACL violations" in first
+    assert any("no-kind" in line and "[MinCount]" in line for line in details)
+
+
+def test_validate_without_loading(runner: CliRunner, store_path: Path) -> None:
+    before = GraphStore(store_path).generation
+    code, out, _ = run(runner, store_path, "validate", str(FIXTURES / "institution.ttl"), "--graph", "institution/museo-esempio")
+    assert code == 0 and "conforms" in out
+    code, _, err = run(runner, store_path, "validate", str(FIXTURES / "invalid-institution.ttl"))
+    assert code == 1 and "violation" in err
+    code, out, _ = run(runner, store_path, "validate")
+    assert code == 0
+    assert GraphStore(store_path).generation == before
+
+
+def test_dump_and_restore(runner: CliRunner, store_path: Path, tmp_path: Path) -> None:
+    dump = tmp_path / "dump.nq.gz"
+    code, _, _ = run(runner, store_path, "dump", "-o", str(dump))
+    assert code == 0 and dump.stat().st_size > 1000
+    code, out, _ = run(runner, tmp_path / "fresh", "restore", str(dump))
+    assert code == 0, out
+    assert len(GraphStore(tmp_path / "fresh")) == len(GraphStore(store_path))
+    code, _, err = run(runner, tmp_path / "fresh", "restore", str(FIXTURES / "institution.ttl"))
+    assert code == 1 and "N-Quads or TriG" in err
+
+
+def test_unknown_extension(runner: CliRunner, store_path: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "records.data"
+    odd.write_text("")
+    code, _, err = run(runner, store_path, "load", str(odd), "--graph", "core")
+    assert code == 1 and "--format" in err
+
+
+def test_sparql_syntax_error(runner: CliRunner, store_path: Path) -> None:
+    code, _, err = run(runner, store_path, "query", "SELECT * WHERE { ?s ?p }")
+    assert code == 1 and "SPARQL syntax error" in err
+
+
+def test_console_script_and_environment_variable(store_path: Path) -> None:
+    """The installed entry point, with the store chosen by HERITAGE_HUBS_STORE."""
+    script = Path(sys.executable).parent / "heritage-hubs"
+    result = subprocess.run([str(script), "graphs"], capture_output=True, text=True,
+                            env={"HERITAGE_HUBS_STORE": str(store_path), "PATH": "/usr/bin:/bin"}, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "graph/core" in result.stdout
+    result = subprocess.run([str(script), "load", str(FIXTURES / "broken.ttl"), "--graph", "core"], capture_output=True, text=True,
+                            env={"HERITAGE_HUBS_STORE": str(store_path), "PATH": "/usr/bin:/bin"}, check=False)
+    assert result.returncode == 1
+    assert "broken.ttl:3:" in result.stderr
