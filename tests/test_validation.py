@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 import rdflib
 from pyoxigraph import NamedNode, RdfFormat, Store
 
+from bench.generate import write
 from heritage_hubs.graph import ShapesValidator, UnsupportedShapes, Violation
 from heritage_hubs.graph.bundled import data_paths, ontology_paths, shapes_graph
 from heritage_hubs.graph.validation import validate_with_pyshacl
@@ -83,11 +85,22 @@ def test_focus_graphs_limit_what_is_checked() -> None:
     store = Store()
     for path in [*ontology_paths(), *data_paths()]:
         store.load(path=str(path), format=RdfFormat.TURTLE, to_graph=NamedNode("urn:test:base"))
+    generated = io.StringIO()
+    write(3_000, generated, seed=1)
+    store.load(generated.getvalue().encode(), RdfFormat.N_TRIPLES, to_graph=NamedNode("urn:test:copy"))
     store.load(path=str(FIXTURES / "invalid-institution.ttl"), format=RdfFormat.TURTLE, to_graph=NamedNode("urn:test:bad"))
     validator = ShapesValidator(shapes_graph())
+    everything = validator.validate(store)
+    # A small focus graph: its nodes are listed first.
     assert validator.validate(store, focus_graphs=["urn:test:base"]) == []
-    focused = validator.validate(store, focus_graphs=["urn:test:bad"])
-    assert focused and {v.focus_node for v in focused} <= {v.focus_node for v in validator.validate(store)}
+    listed = validator.validate(store, focus_graphs=["urn:test:bad"])
+    assert listed == everything
+    # Past the threshold, a graph that is a small share of the store is tested
+    # node by node, with the same result …
+    validator.SMALL_FOCUS_TRIPLES = 0
+    assert validator.validate(store, focus_graphs=["urn:test:bad"]) == listed
+    # … and focus graphs that are most of the store are checked whole.
+    assert validator.validate(store, focus_graphs=["urn:test:base", "urn:test:copy"]) == everything
 
 
 @pytest.mark.parametrize("feature", [
