@@ -74,3 +74,20 @@ def seed(store: GraphStore) -> None:
                 provenance=Provenance(title="Heritage hubs of the seed article", publisher=PUBLISHER,
                                       sources=(SEED_SOURCE,), license=LICENSE, action="seed"),
             )
+
+
+def seed_if_empty(path: str, base_iri: str) -> bool:
+    """Seed the store at `path` if it holds nothing; True if it did."""
+    store = GraphStore(path, base_iri=base_iri)
+    if not store.is_empty():
+        return False
+    seed(store)
+    return True
+
+
+if __name__ == "__main__":
+    # Run by `serve` in a child process: RocksDB is not fork-safe, so the
+    # server's parent process must never open the store before forking workers.
+    import sys
+
+    print("seeded" if seed_if_empty(sys.argv[1], sys.argv[2]) else "present")

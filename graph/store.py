@@ -191,11 +191,16 @@ class WriteTransaction:
                     )
         self.store.bulk_extend(quads())
 
-    def update(self, sparql: str, *, graphs: Iterable[str]) -> None:
+    def update(self, sparql: str, *, graphs: Iterable[str], base_iri: str | None = None,
+               prefixes: dict[str, str] | None = None) -> None:
         """Run a SPARQL Update that the caller has established touches only `graphs`."""
+        graphs = list(graphs)
         for graph in graphs:
             self._graph(graph)
-        self.store.update(sparql)
+        try:
+            self.store.update(sparql, base_iri=base_iri, prefixes=prefixes)
+        except SyntaxError as error:
+            raise ParseError(str(error), source="<update>") from None
         for graph in graphs:
             self.touched.setdefault(graph, Provenance(action="update"))
 
@@ -349,10 +354,12 @@ class GraphStore:
                 self.directory.discard(work_path)
         return violations
 
-    def update(self, sparql: str, *, graphs: Iterable[str], provenance: Provenance | None = None) -> None:
+    def update(self, sparql: str, *, graphs: Iterable[str], provenance: Provenance | None = None,
+               base_iri: str | None = None, prefixes: dict[str, str] | None = None) -> None:
+        """Run a SPARQL Update in one validated commit; `graphs` are the named graphs it may touch."""
         graphs = list(graphs)
         with self.transaction() as tx:
-            tx.update(sparql, graphs=graphs)
+            tx.update(sparql, graphs=graphs, base_iri=base_iri, prefixes=prefixes)
             if provenance is not None:
                 for graph in graphs:
                     tx.touched[graph] = provenance

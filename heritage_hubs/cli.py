@@ -15,7 +15,6 @@ from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, RdfForm
 from . import __version__
 from .config import Settings, default_store_path
 from .graph import GraphError, GraphStore, Provenance, RdfSource, ValidationFailed
-from .graph.bundled import seed
 from .graph.formats import format_by_name
 
 _MAX_VIOLATIONS_SHOWN = 20
@@ -279,6 +278,65 @@ def graphs(obj: _Context, as_json: bool) -> None:
                     click.echo(f"  {label}: {value}")
 
 
+@main.group()
+def token() -> None:
+    """Create, list and revoke write tokens (bearer tokens for updates).
+
+    A token names an institution and the graphs it may write; it is printed
+    once, at creation, and only its hash is stored.
+    """
+
+
+@token.command("create")
+@click.option("--institution", required=True, help="Slug of the institution the token is for (museo-x).")
+@click.option("--graph", "graph_names", multiple=True, help="A graph it may write (name or IRI); repeat for more.")
+@click.option("--all-graphs", is_flag=True, help="May write every graph (an administrator's token).")
+@click.pass_obj
+def token_create(obj: _Context, institution: str, graph_names: tuple[str, ...], all_graphs: bool) -> None:
+    """Create a token and print it (the only time it is shown)."""
+    from .graph.tokens import ALL_GRAPHS, TokenError, TokenStore
+
+    if all_graphs == bool(graph_names):
+        _fail("give either --graph (one or more) or --all-graphs")
+    graphs = [ALL_GRAPHS] if all_graphs else [obj.graph_iri(name) for name in graph_names]
+    try:
+        created, secret = TokenStore(obj.store().directory).create(institution, graphs)
+    except TokenError as error:
+        _fail(str(error))
+    click.echo(secret)
+    click.echo(f"token {created.id} for {institution} may write: {', '.join(graphs)} (shown once; store it now)", err=True)
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def token_list(obj: _Context, as_json: bool) -> None:
+    """List tokens (never their secrets)."""
+    from .graph.tokens import TokenStore
+
+    tokens = TokenStore(obj.store().directory).list()
+    if as_json:
+        click.echo(json.dumps([t.public() for t in tokens], indent=2))
+        return
+    for item in tokens:
+        state = f"revoked {item.revoked}" if item.revoked else "active"
+        click.echo(f"{item.id}\t{item.institution}\t{state}\t{' '.join(item.graphs)}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@click.pass_obj
+def token_revoke(obj: _Context, token_id: str) -> None:
+    """Revoke a token by its id (as shown by 'token list')."""
+    from .graph.tokens import TokenError, TokenStore
+
+    try:
+        revoked = TokenStore(obj.store().directory).revoke(token_id)
+    except TokenError as error:
+        _fail(str(error))
+    click.echo(f"revoked {revoked.id} ({revoked.institution})")
+
+
 @main.command()
 @click.option("--host", envvar="HERITAGE_HUBS_HOST", default="127.0.0.1", show_default=True,
               help="Address to listen on [env: HERITAGE_HUBS_HOST].")
@@ -293,11 +351,18 @@ def serve(obj: _Context, host: str, port: int, workers: int) -> None:
     On an empty store, the ontology and the bundled hubs are loaded first, so
     a new install shows real data.
     """
+    import subprocess
+
+    # The store is prepared in a child process: RocksDB is not fork-safe, and
+    # this process is about to fork the server's workers.
+    prepared = subprocess.run([sys.executable, "-m", "heritage_hubs.graph.bundled", str(obj.store_path), obj.base_iri],
+                              capture_output=True, text=True, check=False)
+    if prepared.returncode != 0:
+        last = (prepared.stderr.strip().splitlines() or ["unknown error"])[-1]
+        _fail(f"could not open the store at {obj.store_path}: {last}")
+    if prepared.stdout.strip() == "seeded":
+        click.echo("empty store: loaded the ontology and the bundled hubs", err=True)
     with _reported():
-        store = obj.store()
-        if store.is_empty():
-            click.echo("empty store: loading the ontology and the bundled hubs…", err=True)
-            seed(store)
         settings = Settings(store_path=obj.store_path, base_iri=obj.base_iri, host=host, port=port, workers=workers)
         from .server.wsgi import run
 

@@ -30,6 +30,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_HOST", "127.0.0.1", "Address `serve` listens on."),
     Setting("HERITAGE_HUBS_PORT", "5000", "Port `serve` listens on."),
     Setting("HERITAGE_HUBS_WORKERS", "2", "Number of server worker processes for `serve`."),
+    Setting("HERITAGE_HUBS_THREADS", "4", "Request threads per server worker process."),
+    Setting("HERITAGE_HUBS_QUERY_TIMEOUT", "30", "Seconds a SPARQL query may run before it is stopped (503)."),
+    Setting("HERITAGE_HUBS_QUERY_MEMORY_MB", "2048", "Memory (MiB) a query process may allocate before the query is stopped."),
+    Setting("HERITAGE_HUBS_QUERY_PROCESSES", "4", "Query processes per server worker (queries running at once)."),
+    Setting("HERITAGE_HUBS_MAX_RESULT_MB", "512", "Largest query result (MiB) sent; larger results are cut off."),
+    Setting("HERITAGE_HUBS_ALLOWED_SERVICES", "", "Space-separated SPARQL endpoints SERVICE may call; empty: none."),
 )
 
 
@@ -46,3 +52,10 @@ class Settings:
     host: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_HOST") or "127.0.0.1")
     port: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_PORT") or 5000))
     workers: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_WORKERS") or 2))
+    threads: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_THREADS") or 4))
+    query_timeout: float = field(default_factory=lambda: float(os.environ.get("HERITAGE_HUBS_QUERY_TIMEOUT") or 30))
+    query_memory_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_MEMORY_MB") or 2048))
+    query_processes: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_PROCESSES") or 4))
+    max_result_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_MAX_RESULT_MB") or 512))
+    allowed_services: tuple[str, ...] = field(
+        default_factory=lambda: tuple((os.environ.get("HERITAGE_HUBS_ALLOWED_SERVICES") or "").split()))

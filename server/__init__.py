@@ -1,7 +1,8 @@
 """The HTTP layer: a Flask app factory and one blueprint per interface.
 
 No SPARQL or triple handling lives here beyond what is passed through to
-`heritage_hubs.graph`; each process opens the store lazily (after a fork).
+`heritage_hubs.graph`. Each process opens the store, the query workers and the
+token list lazily, on first use, so nothing is shared across a fork.
 """
 
 from __future__ import annotations
@@ -10,38 +11,72 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app
 
 from ..config import Settings
 from ..graph import GraphStore
+from ..graph.executor import Limits, QueryExecutor
+from ..graph.safety import NetworkPolicy
+from ..graph.tokens import TokenStore
 
 
 def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; settings default to the environment (see README, "Settings")."""
     settings = settings or Settings()
     app = Flask(__name__)
-    app.config.from_mapping(
-        HERITAGE_HUBS_SETTINGS=settings,
-        JSON_SORT_KEYS=False,
-    )
+    app.config.from_mapping(HERITAGE_HUBS_SETTINGS=settings)
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import home
+    from . import errors, home, sparql
 
+    errors.register(app)
     app.register_blueprint(home.blueprint)
+    app.register_blueprint(sparql.blueprint)
+
+    @app.after_request
+    def _cors(response: Response) -> Response:
+        # Everything we serve is public to read; writes need a bearer token,
+        # which browsers do not attach on their own, so no credentials here.
+        response.headers.setdefault("Access-Control-Allow-Origin", "*")
+        response.headers.setdefault("Access-Control-Expose-Headers", "Content-Type, Content-Length, ETag, Link, Vary, Location")
+        return response
+
     return app
 
 
-_STORES: dict[tuple[int, str, str], GraphStore] = {}
+class _Resources:
+    """What one process holds: the store, the query workers, the tokens."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.store = GraphStore(settings.store_path, base_iri=settings.base_iri)
+        self.executor = QueryExecutor(settings.store_path, Limits(
+            timeout_seconds=settings.query_timeout,
+            memory_bytes=settings.query_memory_mb * 1024 * 1024,
+            processes=settings.query_processes,
+            isolate_network=not settings.allowed_services,
+        ))
+        self.tokens = TokenStore(self.store.directory)
+        self.policy = NetworkPolicy(frozenset(settings.allowed_services))
+
+
+_RESOURCES: dict[tuple[int, Settings], _Resources] = {}
+
+
+def resources() -> _Resources:
+    settings: Settings = current_app.config["HERITAGE_HUBS_SETTINGS"]
+    key = (os.getpid(), settings)
+    found = _RESOURCES.get(key)
+    if found is None:
+        found = _RESOURCES[key] = _Resources(settings)
+    return found
 
 
 def get_store() -> GraphStore:
     """The store for this process (opened on first use, after any fork)."""
-    settings: Settings = current_app.config["HERITAGE_HUBS_SETTINGS"]
-    key = (os.getpid(), str(settings.store_path), settings.base_iri)
-    store = _STORES.get(key)
-    if store is None:
-        store = GraphStore(settings.store_path, base_iri=settings.base_iri)
-        _STORES[key] = store
-    return store
+    return resources().store
+
+
+def settings() -> Settings:
+    value: Settings = current_app.config["HERITAGE_HUBS_SETTINGS"]
+    return value

@@ -19,7 +19,7 @@ def run(settings: Settings) -> None:
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
             self.cfg.set("workers", settings.workers)
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 4)
+            self.cfg.set("threads", settings.threads)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
 

@@ -1,0 +1,175 @@
+"""What a SPARQL Update writes, before it runs.
+
+A write token names the graphs it may change, so the endpoint must know an
+update's target graphs before running it. pyoxigraph does not expose its
+algebra, so the update is parsed and translated with rdflib (prefixes and
+BASE resolved) and every operation is read for the graphs it writes:
+``INSERT DATA``/``DELETE DATA`` quads, ``INSERT``/``DELETE`` templates and
+``WITH``, ``CLEAR``/``DROP``/``CREATE`` targets and the destination of
+``ADD``/``COPY``/``MOVE``. A template ``GRAPH ?g`` or ``ALL``/``NAMED`` can
+write any graph; only a token for all graphs may run it.
+
+It also applies the protocol's ``using-graph-uri`` / ``using-named-graph-uri``
+parameters, which pyoxigraph's ``Store.update`` has no argument for, by
+adding ``USING`` clauses before the ``WHERE`` of each INSERT/DELETE operation
+(SPARQL 1.1 Protocol §2.2.3: the parameters and USING/WITH are exclusive).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rdflib import URIRef, Variable
+
+DEFAULT_GRAPH = "DEFAULT"
+ANY_GRAPH = "*"
+
+
+class UpdateError(Exception):
+    """The update cannot be analysed or combined with the protocol parameters."""
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    """The graphs an update writes (DEFAULT_GRAPH for the default graph, ANY_GRAPH if unknowable)."""
+
+    targets: frozenset[str]
+    has_dataset_clause: bool
+    operations: tuple[str, ...]
+
+    @property
+    def writes_any_graph(self) -> bool:
+        return ANY_GRAPH in self.targets
+
+
+def _graph(term: Any) -> str:
+    if isinstance(term, URIRef):
+        return str(term)
+    if term == "DEFAULT" or term is None:
+        return DEFAULT_GRAPH
+    if isinstance(term, Variable):
+        return ANY_GRAPH
+    return ANY_GRAPH
+
+
+def _field(node: Any, key: str) -> Any:
+    """A CompValue's field, or None (CompValue.get answers the key's name when it is missing)."""
+    if key in node:  # not .get(): CompValue.get has no default argument
+        return node[key]
+    return None
+
+
+def _quad_targets(clause: Any) -> set[str]:
+    targets: set[str] = set()
+    if not clause or isinstance(clause, str):
+        return targets
+    if _field(clause, "triples"):
+        targets.add(DEFAULT_GRAPH)
+    for graph in (_field(clause, "quads") or {}):
+        targets.add(_graph(graph))
+    return targets
+
+
+def analyse(update: str, *, base_iri: str | None = None) -> UpdatePlan:
+    """Parse `update` and list what it writes. Raises UpdateError on bad syntax."""
+    from rdflib.plugins.sparql import algebra, parser
+
+    try:
+        translated = algebra.translateUpdate(parser.parseUpdate(update), base=base_iri)
+    except Exception as error:
+        raise UpdateError(f"SPARQL Update syntax error: {error}") from None
+    targets: set[str] = set()
+    dataset_clause = False
+    names: list[str] = []
+    for operation in translated.algebra:
+        name = operation.name
+        names.append(name)
+        if name in ("InsertData", "DeleteData", "DeleteWhere"):
+            targets |= _quad_targets(operation)
+        elif name == "Modify":
+            with_graph = _field(operation, "withClause")
+            if with_graph is not None or _field(operation, "using"):
+                dataset_clause = True
+            for clause in (_field(operation, "delete"), _field(operation, "insert")):
+                found = _quad_targets(clause)
+                if with_graph is not None and DEFAULT_GRAPH in found:
+                    found.discard(DEFAULT_GRAPH)
+                    found.add(str(with_graph))
+                targets |= found
+        elif name in ("Clear", "Drop", "Create"):
+            target = _field(operation, "graphiri")
+            if target in ("ALL", "NAMED"):
+                targets.add(ANY_GRAPH)
+            else:
+                targets.add(_graph(target))
+        elif name in ("Add", "Copy", "Move"):
+            source, destination = _field(operation, "graph")
+            targets.add(_graph(destination))
+            if name == "Move":
+                targets.add(_graph(source))
+        elif name == "Load":
+            targets.add(_graph(_field(operation, "graphiri")))
+        else:
+            targets.add(ANY_GRAPH)
+    return UpdatePlan(frozenset(targets), dataset_clause, tuple(names))
+
+
+# A small SPARQL lexer: enough to find keywords outside strings, IRIs and comments.
+_TOKEN = re.compile(
+    r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
+    r'|(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)'
+    r'|(?P<comment>#[^\n]*)'
+    r'|(?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)'
+    r'|(?P<pname>[A-Za-z_][\w.-]*:[\w.:%-]*|:[\w.:%-]*)'
+    r'|(?P<word>[A-Za-z]+)'
+    r'|(?P<open>\{)|(?P<close>\})'
+    r'|(?P<other>\S)',
+    re.S,
+)
+
+
+def with_protocol_dataset(update: str, using: Sequence[str], using_named: Sequence[str]) -> str:
+    """Add USING / USING NAMED clauses for the protocol parameters to each INSERT/DELETE … WHERE."""
+    if not using and not using_named:
+        return update
+    clauses = " ".join([*(f"USING <{_iri(g)}>" for g in using), *(f"USING NAMED <{_iri(g)}>" for g in using_named)])
+    pieces: list[str] = []
+    position = 0
+    depth = 0
+    previous_word = ""
+    for match in _TOKEN.finditer(update):
+        kind = match.lastgroup
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+        elif kind == "word":
+            word = match.group().upper()
+            # WHERE at the top level of an INSERT/DELETE template; not the
+            # short form DELETE WHERE, which takes no USING.
+            if word == "WHERE" and depth == 0 and previous_word != "DELETE":
+                pieces.append(update[position:match.start()])
+                pieces.append(clauses + " ")
+                position = match.start()
+            previous_word = word
+            continue
+        if kind not in ("comment",):
+            previous_word = "" if kind != "word" else previous_word
+    pieces.append(update[position:])
+    return "".join(pieces)
+
+
+def _iri(value: str) -> str:
+    if re.search(r'[<>"{}|^`\\\x00-\x20]', value):
+        raise UpdateError(f"not an IRI: {value!r}")
+    return value
+
+
+def graphs_to_write(plan: UpdatePlan, existing: Iterable[str]) -> frozenset[str]:
+    """The concrete graphs an update may touch, for validation and provenance."""
+    if plan.writes_any_graph:
+        return frozenset(existing) | (plan.targets - {ANY_GRAPH})
+    return plan.targets

@@ -1,0 +1,123 @@
+"""Content negotiation: the only place that reads Accept headers and format overrides.
+
+Formats come from pyoxigraph's own tables (``RdfFormat``, ``QueryResultsFormat``)
+plus the few aliases clients send in practice. A client's preferences are
+turned into an ordered list of the media types we offer: highest q-value
+first, our order among equals, anything with q=0 dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyoxigraph import QueryResultsFormat, RdfFormat
+from werkzeug.datastructures import MIMEAccept
+
+
+def bare(media_type: str) -> str:
+    """A media type without parameters (pyoxigraph adds '; charset=utf-8' to some)."""
+    return media_type.split(";", 1)[0].strip()
+
+
+SOLUTION_FORMATS: tuple[str, ...] = tuple(bare(f.media_type) for f in (
+    QueryResultsFormat.JSON, QueryResultsFormat.XML, QueryResultsFormat.CSV, QueryResultsFormat.TSV))
+GRAPH_FORMATS: tuple[str, ...] = tuple(bare(f.media_type) for f in (
+    RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.TRIG, RdfFormat.N_QUADS))
+
+#: Media types clients send for formats we offer under another name.
+ALIASES: dict[str, str] = {
+    "application/json": QueryResultsFormat.JSON.media_type,
+    "application/xml": QueryResultsFormat.XML.media_type,
+    "text/xml": QueryResultsFormat.XML.media_type,
+    "application/x-turtle": RdfFormat.TURTLE.media_type,
+    "text/plain": RdfFormat.N_TRIPLES.media_type,
+    "application/x-trig": RdfFormat.TRIG.media_type,
+    "text/x-nquads": RdfFormat.N_QUADS.media_type,
+    "application/json+ld": RdfFormat.JSON_LD.media_type,
+}
+
+#: Short names for the `format` parameter (what a browser link can carry).
+FORMAT_NAMES: dict[str, str] = {
+    "json": QueryResultsFormat.JSON.media_type,
+    "srj": QueryResultsFormat.JSON.media_type,
+    "xml": QueryResultsFormat.XML.media_type,
+    "srx": QueryResultsFormat.XML.media_type,
+    "csv": bare(QueryResultsFormat.CSV.media_type),
+    "tsv": bare(QueryResultsFormat.TSV.media_type),
+    "turtle": RdfFormat.TURTLE.media_type,
+    "ttl": RdfFormat.TURTLE.media_type,
+    "ntriples": RdfFormat.N_TRIPLES.media_type,
+    "nt": RdfFormat.N_TRIPLES.media_type,
+    "jsonld": RdfFormat.JSON_LD.media_type,
+    "json-ld": RdfFormat.JSON_LD.media_type,
+    "rdfxml": RdfFormat.RDF_XML.media_type,
+    "rdf": RdfFormat.RDF_XML.media_type,
+    "trig": RdfFormat.TRIG.media_type,
+    "nquads": RdfFormat.N_QUADS.media_type,
+    "nq": RdfFormat.N_QUADS.media_type,
+}
+
+HTML = "text/html"
+
+
+class UnknownFormatName(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What a client accepts, ranked, among the formats we offer."""
+
+    solutions: tuple[str, ...]
+    graphs: tuple[str, ...]
+    explicit: bool
+
+    @property
+    def acceptable(self) -> bool:
+        return bool(self.solutions or self.graphs)
+
+
+def rank(accept: MIMEAccept, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """`offered` ordered by the client's q-values (stable, q=0 dropped)."""
+    if not accept:
+        return offered
+    scored: list[tuple[float, int, str]] = []
+    for index, media_type in enumerate(offered):
+        quality = accept.quality(media_type)
+        for alias, target in ALIASES.items():
+            if target == media_type and alias in accept.values():
+                quality = max(quality, accept[alias])
+        if quality > 0:
+            scored.append((-quality, index, media_type))
+    return tuple(media_type for _, _, media_type in sorted(scored))
+
+
+def preferences(accept: MIMEAccept, format_name: str | None = None) -> Preferences:
+    """The client's ranked formats; a `format` parameter overrides Accept."""
+    if format_name:
+        media_type = FORMAT_NAMES.get(format_name.lower()) or ALIASES.get(format_name.lower()) or format_name.lower()
+        if media_type not in SOLUTION_FORMATS and media_type not in GRAPH_FORMATS:
+            raise UnknownFormatName(
+                f"unknown format {format_name!r}; use one of {', '.join(sorted(FORMAT_NAMES))} or a media type we offer"
+            )
+        return Preferences(
+            solutions=(media_type,) if media_type in SOLUTION_FORMATS else (),
+            graphs=(media_type,) if media_type in GRAPH_FORMATS else (),
+            explicit=True,
+        )
+    return Preferences(rank(accept, SOLUTION_FORMATS), rank(accept, GRAPH_FORMATS), explicit=bool(accept))
+
+
+def wants_html(accept: MIMEAccept) -> bool:
+    """A browser: HTML is named and preferred to every RDF or results format."""
+    html = accept.quality(HTML)
+    if html <= 0 or HTML not in accept.values():
+        return False
+    best_data = max((accept.quality(m) for m in (*SOLUTION_FORMATS, *GRAPH_FORMATS) if m in accept.values()), default=0.0)
+    return html >= best_data
+
+
+def best_rdf(accept: MIMEAccept, format_name: str | None = None) -> str | None:
+    """The RDF media type to answer with, or None for 406."""
+    prefs = preferences(accept, format_name)
+    return prefs.graphs[0] if prefs.graphs else None

@@ -1,0 +1,266 @@
+"""/sparql: the SPARQL 1.1 Protocol (query and update), Service Description, query editor.
+
+Requests are read per the protocol (§2.1 query, §2.2 update): GET, form POST
+and direct POST, repeated dataset parameters kept in order. Queries run in
+the killable worker processes of :mod:`heritage_hubs.graph.executor`; the
+HTTP status is decided from the worker's first message, before any body
+byte, and a stream that breaks later is cut short, never ended as if whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, render_template, request
+from pyoxigraph import RdfFormat, serialize
+from werkzeug.datastructures import MultiDict
+
+from ..graph import GraphError, Provenance
+from ..graph.executor import QueryFailed, QueryJob, StreamAborted
+from ..graph.safety import RefusedOperation
+from ..graph.service_description import service_description
+from ..graph.tokens import Token, TokenError
+from ..graph.updates import ANY_GRAPH, DEFAULT_GRAPH, UpdateError, analyse, graphs_to_write, with_protocol_dataset
+from . import resources, settings
+from .errors import BadRequest, Forbidden, HttpError, NotAcceptable, Unauthorized, UnsupportedMediaType, render_error
+from .negotiation import UnknownFormatName, bare, best_rdf, preferences, wants_html
+
+blueprint = Blueprint("sparql", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+QUERY_TYPE = "application/sparql-query"
+UPDATE_TYPE = "application/sparql-update"
+ALLOWED_METHODS = "GET, POST, OPTIONS"
+
+
+@dataclass(frozen=True)
+class QueryOperation:
+    text: str
+    default_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UpdateOperation:
+    text: str
+    using: tuple[str, ...]
+    using_named: tuple[str, ...]
+
+
+def _single(params: MultiDict[str, str], name: str) -> str | None:
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise BadRequest(f"the request has {len(values)} '{name}' parameters; send exactly one")
+    return values[0] if values else None
+
+
+def _body_text() -> str:
+    charset = (request.mimetype_params.get("charset") or "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"the body must be UTF-8, not {charset}")
+    try:
+        return request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"the body is not valid UTF-8 (byte {error.start})") from None
+
+
+def read_operation() -> QueryOperation | UpdateOperation | None:
+    """The protocol operation in this request, or None for a bare GET."""
+    args = request.args
+    if request.method == "GET":
+        if "update" in args:
+            raise BadRequest("updates must be sent with POST (SPARQL 1.1 Protocol §2.2)")
+        text = _single(args, "query")
+        if text is None:
+            return None
+        return QueryOperation(text, tuple(args.getlist("default-graph-uri")), tuple(args.getlist("named-graph-uri")))
+    mimetype = request.mimetype
+    if not mimetype:
+        raise UnsupportedMediaType(f"a POST needs a Content-Type: {FORM}, {QUERY_TYPE} or {UPDATE_TYPE}")
+    if mimetype == FORM:
+        _body_text()  # charset check
+        params: MultiDict[str, str] = MultiDict(args)
+        for key, value in request.form.items(multi=True):
+            params.add(key, value)
+        query, update = _single(params, "query"), _single(params, "update")
+        if query is not None and update is not None:
+            raise BadRequest("the request has both 'query' and 'update'; send one operation")
+        if query is not None:
+            return QueryOperation(query, tuple(params.getlist("default-graph-uri")), tuple(params.getlist("named-graph-uri")))
+        if update is not None:
+            return UpdateOperation(update, tuple(params.getlist("using-graph-uri")), tuple(params.getlist("using-named-graph-uri")))
+        raise BadRequest("the form has neither 'query' nor 'update'")
+    if mimetype == QUERY_TYPE:
+        if "query" in args or "update" in args:
+            raise BadRequest("a direct POST carries the query in the body; do not also pass 'query' or 'update' in the URL")
+        return QueryOperation(_body_text(), tuple(args.getlist("default-graph-uri")), tuple(args.getlist("named-graph-uri")))
+    if mimetype == UPDATE_TYPE:
+        if "query" in args or "update" in args:
+            raise BadRequest("a direct POST carries the update in the body; do not also pass 'query' or 'update' in the URL")
+        return UpdateOperation(_body_text(), tuple(args.getlist("using-graph-uri")), tuple(args.getlist("using-named-graph-uri")))
+    raise UnsupportedMediaType(f"unsupported Content-Type {mimetype}; use {FORM}, {QUERY_TYPE} or {UPDATE_TYPE}")
+
+
+def _canonical_endpoint() -> str:
+    return resources().store.namespaces.base + "sparql"
+
+
+@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+def endpoint() -> Response:
+    if request.method == "OPTIONS":
+        return _preflight()
+    operation = read_operation()
+    if operation is None:
+        return _describe_service()
+    if isinstance(operation, UpdateOperation):
+        return _run_update(operation)
+    return _run_query(operation)
+
+
+def _preflight() -> Response:
+    response = Response(status=204)
+    response.headers["Allow"] = ALLOWED_METHODS
+    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+    response.headers["Access-Control-Allow-Headers"] = "Accept, Authorization, Content-Type"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _run_query(operation: QueryOperation) -> Response:
+    res = resources()
+    try:
+        res.policy.check_query(operation.text)
+    except RefusedOperation as error:
+        raise BadRequest(str(error)) from None
+    try:
+        prefs = preferences(request.accept_mimetypes, request.args.get("format"))
+    except UnknownFormatName as error:
+        raise BadRequest(str(error)) from None
+    if not prefs.acceptable:
+        raise NotAcceptable("none of the media types in Accept can carry SPARQL results; "
+                            "offered: application/sparql-results+json, …+xml, text/csv, text/tab-separated-values, "
+                            "text/turtle, application/n-triples, application/ld+json, application/rdf+xml")
+    dataset = bool(operation.default_graphs or operation.named_graphs)
+    job = QueryJob(
+        query=operation.text,
+        solution_formats=prefs.solutions,
+        graph_formats=prefs.graphs,
+        default_graphs=operation.default_graphs if dataset else None,
+        named_graphs=operation.named_graphs if dataset else None,
+        base_iri=_canonical_endpoint(),
+        max_bytes=settings().max_result_mb * 1024 * 1024,
+        prefixes=tuple(res.store.namespaces.prefixes().items()),
+    )
+    try:
+        stream = res.executor.run(job)
+    except QueryFailed as error:
+        return render_error(error.status, error.message)
+
+    def body() -> Iterator[bytes]:
+        try:
+            yield from stream
+        except StreamAborted as error:
+            # Too late for a status code: end the response visibly broken
+            # (the server drops the connection instead of finishing it).
+            raise ConnectionAbortedError(f"result stream cut short: {error}") from None
+
+    media_type = stream.media_type
+    if media_type.startswith("text/") or media_type.endswith(("json", "xml", "trig", "quads", "triples")):
+        media_type += "; charset=utf-8"
+    response = Response(body(), status=200, content_type=media_type)
+    response.vary.add("Accept")
+    response.headers["X-Result-Limit-Bytes"] = str(job.max_bytes)
+    return response
+
+
+def _authenticate() -> Token:
+    header = request.headers.get("Authorization", "")
+    challenge = {"WWW-Authenticate": 'Bearer realm="heritage-hubs"'}
+    if not header.lower().startswith("bearer "):
+        raise Unauthorized("updates need a bearer token (Authorization: Bearer hh_…); "
+                           "an administrator creates one with 'heritage-hubs token create'", headers=challenge)
+    try:
+        return resources().tokens.authenticate(header[7:])
+    except TokenError as error:
+        raise Unauthorized(f"the bearer token was refused: {error}", headers=challenge) from None
+
+
+def _run_update(operation: UpdateOperation) -> Response:
+    token = _authenticate()
+    res = resources()
+    store = res.store
+    try:
+        res.policy.check_update(operation.text)
+        plan = analyse(operation.text, base_iri=_canonical_endpoint())
+    except RefusedOperation as error:
+        raise BadRequest(str(error)) from None
+    except UpdateError as error:
+        raise BadRequest(str(error)) from None
+    if plan.has_dataset_clause and (operation.using or operation.using_named):
+        raise BadRequest("using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH in the update "
+                         "(SPARQL 1.1 Protocol §2.2.3)")
+    try:
+        text = with_protocol_dataset(operation.text, operation.using, operation.using_named)
+    except UpdateError as error:
+        raise BadRequest(str(error)) from None
+    forbidden = sorted(
+        target for target in plan.targets
+        if (target in (ANY_GRAPH, DEFAULT_GRAPH) and not token.is_admin) or not token.may_write(target)
+    )
+    if forbidden:
+        shown = ", ".join("every graph" if t == ANY_GRAPH else "the default graph" if t == DEFAULT_GRAPH else f"<{t}>"
+                          for t in forbidden)
+        raise Forbidden(f"this token ({token.institution}) may not write {shown}; it may write: "
+                        + ", ".join(f"<{g}>" for g in token.graphs),
+                        detail={"forbiddenGraphs": forbidden, "allowedGraphs": list(token.graphs)})
+    existing = [g.iri for g in store.graphs() if g.iri != store.namespaces.metadata_graph]
+    graphs = sorted(g for g in graphs_to_write(plan, existing) if g not in (ANY_GRAPH, DEFAULT_GRAPH))
+    try:
+        store.update(text, graphs=graphs, base_iri=_canonical_endpoint(), prefixes=store.namespaces.prefixes(),
+                     provenance=Provenance(agent=store.namespaces.thing("institution", token.institution), action="update"))
+    except GraphError:
+        raise
+    response = Response(status=204)
+    return response
+
+
+def _describe_service() -> Response:
+    if wants_html(request.accept_mimetypes):
+        return _editor()
+    media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
+    if media_type is None:
+        raise NotAcceptable("the service description is RDF: ask for text/turtle, application/n-triples, "
+                            "application/ld+json, application/rdf+xml, application/trig or application/n-quads")
+    store = resources().store
+    triples = service_description(_canonical_endpoint(), store.graphs(), title="heritage-hubs SPARQL endpoint",
+                                  license_iri="https://creativecommons.org/licenses/by/4.0/")
+    fmt = next(f for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.TRIG,
+                           RdfFormat.N_QUADS) if bare(f.media_type) == media_type)
+    body = serialize(triples, format=fmt, prefixes={"sd": "http://www.w3.org/ns/sparql-service-description#",
+                                                    "void": "http://rdfs.org/ns/void#", "dct": "http://purl.org/dc/terms/"}
+                     if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG) else None)
+    response = Response(body, status=200, content_type=f"{media_type}; charset=utf-8")
+    response.vary.add("Accept")
+    return response
+
+
+def _editor() -> Response:
+    from ..graph.library import example_queries
+
+    store = resources().store
+    examples = example_queries()
+    body = render_template(
+        "sparql.html",
+        endpoint=request.base_url,
+        prefixes=store.namespaces.prefixes(),
+        examples=examples,
+        examples_json=[{"name": q.name, "summary": q.summary, "query": q.query} for q in examples],
+        base_iri=store.namespaces.base,
+    )
+    response = Response(body, status=200, mimetype="text/html")
+    response.vary.add("Accept")
+    return response
+
+
+__all__ = ["HttpError", "blueprint"]

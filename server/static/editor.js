@@ -1,0 +1,26 @@
+// The query editor: YASGUI (served from this server, no CDN) pointed at our endpoint.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("editor-config").textContent);
+  const prologue = Object.entries(config.prefixes)
+    .map(([prefix, iri]) => `PREFIX ${prefix}: <${iri}>`)
+    .join("\n");
+  const firstQuery = config.examples.length ? config.examples[0].query : "SELECT * WHERE { ?s ?p ?o } LIMIT 10\n";
+  Yasgui.Yasqe.defaults.value = firstQuery;
+  const yasgui = new Yasgui(document.getElementById("yasgui"), {
+    requestConfig: { endpoint: config.endpoint, method: "POST" },
+    copyEndpointOnNewTab: false,
+    persistenceId: null,
+    endpointCatalogueOptions: { getData: () => [{ endpoint: config.endpoint }] },
+  });
+  window.heritageHubsEditor = yasgui;
+  const tab = yasgui.getTab();
+  tab.setQuery(firstQuery);
+  document.querySelectorAll("button.example").forEach((button) => {
+    button.addEventListener("click", () => {
+      const example = config.examples[Number(button.dataset.index)];
+      yasgui.getTab().setQuery(example.query);
+    });
+  });
+  window.heritageHubsPrologue = prologue;
+})();

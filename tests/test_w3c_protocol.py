@@ -1,0 +1,152 @@
+"""The W3C SPARQL 1.1 Protocol test suite, run against a live server.
+
+The manifest (../shared/conformance/w3c-sparql11/protocol/manifest.ttl)
+describes each test as HTTP requests in the HTTP-in-RDF vocabulary, with the
+expected status class and, for results, the expected format and boolean.
+There is no official runner; this one reads the manifest with rdflib, maps
+the /sparql/ prefix onto our endpoint, loads each test's ut:graphData into
+the named graphs it labels, and sends every request with an all-graphs token
+(updates need one here; queries ignore it).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import rdflib
+from rdflib.collection import Collection
+
+from heritage_hubs.graph import GraphStore, RdfSource
+from heritage_hubs.graph.tokens import TokenStore
+
+from .conftest import ROOT, LiveServer, start_server, stop_server
+
+SUITE = Path(os.environ.get("HERITAGE_HUBS_CONFORMANCE", ROOT.parent / "shared" / "conformance")) / "w3c-sparql11" / "protocol"
+MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
+HT = rdflib.Namespace("http://www.w3.org/2011/http#")
+CNT = rdflib.Namespace("http://www.w3.org/2011/content#")
+UT = rdflib.Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
+HTS = "http://www.w3.org/2011/http-statusCodes#StatusCode"
+
+pytestmark = pytest.mark.skipif(not (SUITE / "manifest.ttl").exists(), reason=f"conformance data not found at {SUITE}")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes | None
+    statuses: set[str]
+    expected_format: str | None
+    expected_boolean: bool | None
+
+
+@dataclass
+class ProtocolTest:
+    name: str
+    label: str
+    graph_data: list[tuple[Path, str]]
+    requests: list[Request]
+
+
+def read_manifest() -> list[ProtocolTest]:
+    graph = rdflib.Graph().parse(SUITE / "manifest.ttl", format="turtle")
+    manifest = next(graph.subjects(rdflib.RDF.type, MF.Manifest))
+    tests = []
+    for entry in Collection(graph, graph.value(manifest, MF.entries)):
+        action = graph.value(entry, MF.action)
+        requests = []
+        for node in Collection(graph, graph.value(action, HT.requests)):
+            headers = {}
+            header_list = graph.value(node, HT.headers)
+            if header_list is not None:
+                for header in Collection(graph, header_list):
+                    headers[str(graph.value(header, HT.fieldName))] = str(graph.value(header, HT.fieldValue))
+            body = None
+            body_node = graph.value(node, HT.body)
+            if body_node is not None:
+                encoding = str(graph.value(body_node, CNT.characterEncoding) or "UTF-8")
+                body = str(graph.value(body_node, CNT.chars)).encode(encoding.lower().replace("utf-16", "utf-16-le"))
+            response = graph.value(node, HT.resp)
+            boolean = graph.value(response, MF.expectedBoolean)
+            fmt = graph.value(response, MF.expectedFormat)
+            requests.append(Request(
+                method=str(graph.value(node, HT.methodName)),
+                path=str(graph.value(node, HT.absolutePath)),
+                headers=headers,
+                body=body,
+                statuses={str(s).removeprefix(HTS) for s in graph.objects(response, MF.expectedStatus)},
+                expected_format=str(fmt) if fmt is not None else None,
+                expected_boolean=bool(boolean.toPython()) if boolean is not None else None,
+            ))
+        graph_data = [(SUITE / Path(urlsplit(str(graph.value(d, UT.graph))).path).name, str(graph.value(d, rdflib.RDFS.label)))
+                      for d in graph.objects(entry, UT.graphData)]
+        tests.append(ProtocolTest(str(entry).rsplit("#", 1)[-1], str(graph.value(entry, MF.name)), graph_data, requests))
+    return tests
+
+
+TESTS = read_manifest() if (SUITE / "manifest.ttl").exists() else []
+
+
+@pytest.fixture(scope="module")
+def protocol_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
+    store_path = tmp_path_factory.mktemp("protocol") / "store"
+    store = GraphStore(store_path)
+    _, secret = TokenStore(store.directory).create("w3c-test-suite", ["*"])
+    server = start_server(store_path)
+    yield server, secret
+    stop_server(server)
+
+
+def test_the_manifest_has_all_34_tests() -> None:
+    assert len(TESTS) == 34
+
+
+def _boolean(content_type: str, body: bytes) -> bool:
+    if "json" in content_type:
+        return bool(json.loads(body)["boolean"])
+    root = ET.fromstring(body)
+    element = root.find("{http://www.w3.org/2005/sparql-results#}boolean")
+    assert element is not None and element.text is not None
+    return element.text.strip() == "true"
+
+
+@pytest.mark.parametrize("test", TESTS, ids=[t.name for t in TESTS])
+def test_protocol(test: ProtocolTest, protocol_server: tuple[LiveServer, str]) -> None:
+    server, secret = protocol_server
+    store = GraphStore(server.store_path)
+    for path, graph in test.graph_data:
+        store.load(RdfSource.from_path(path), graph=graph, replace=True)
+    for request in test.requests:
+        assert request.path.startswith("/sparql/")
+        path = "/sparql" + request.path.removeprefix("/sparql/")
+        headers = {**request.headers, "Authorization": f"Bearer {secret}"}
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request(request.method, path, body=request.body, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        status_class = f"{response.status // 100}xx"
+        assert status_class in request.statuses, f"{test.label}: {response.status} {body[:300]!r}"
+        content_type = response.getheader("Content-Type", "")
+        if request.expected_format == "boolean":
+            value = _boolean(content_type, body)
+            if request.expected_boolean is not None:
+                assert value is request.expected_boolean, test.label
+        elif request.expected_format == "tabular":
+            assert content_type.split(";")[0] in {"application/sparql-results+json", "application/sparql-results+xml",
+                                                  "text/csv", "text/tab-separated-values"}
+        elif request.expected_format == "RDF":
+            media = content_type.split(";")[0]
+            assert media in {"application/rdf+xml", "text/turtle", "application/n-triples"}
+            rdflib.Graph().parse(data=body, format={"application/rdf+xml": "xml", "text/turtle": "turtle",
+                                                    "application/n-triples": "nt"}[media])
