@@ -249,6 +249,8 @@ class QueryExecutor:
         self.store_root = str(store_root)
         self.limits = limits or Limits()
         self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: set[_Worker] = set()
+        self._closed = False
         self._spawning = 0
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -256,7 +258,14 @@ class QueryExecutor:
     def _spawn_in_background(self) -> None:
         def spawn() -> None:
             try:
-                self._idle.put(_Worker(self.store_root, self.limits.memory_bytes, self.limits.isolate_network))
+                worker = _Worker(self.store_root, self.limits.memory_bytes, self.limits.isolate_network)
+                with self._lock:
+                    self._all.add(worker)
+                    closed = self._closed
+                if closed:
+                    worker.kill()
+                else:
+                    self._idle.put(worker)
             finally:
                 with self._lock:
                     self._spawning -= 1
@@ -281,6 +290,8 @@ class QueryExecutor:
         if spawn_now:
             try:
                 worker = _Worker(self.store_root, self.limits.memory_bytes, self.limits.isolate_network)
+                with self._lock:
+                    self._all.add(worker)
             finally:
                 with self._lock:
                     self._spawning -= 1
@@ -296,11 +307,14 @@ class QueryExecutor:
     def _release(self, worker: _Worker, *, healthy: bool) -> None:
         with self._lock:
             self._busy -= 1
-        if healthy:
+        if healthy and not self._closed:
             self._idle.put(worker)
         else:
             worker.kill()
-            self._spawn_in_background()
+            with self._lock:
+                self._all.discard(worker)
+            if not self._closed:
+                self._spawn_in_background()
 
     def run(self, job: QueryJob) -> QueryStream:
         """Start a query; raises QueryFailed if it fails before its first byte."""
@@ -326,7 +340,7 @@ class QueryExecutor:
         remaining = deadline - time.monotonic()
         try:
             if remaining <= 0 or not worker.conn.poll(remaining):
-                raise QueryFailed(503, f"the query took longer than the limit of {self.limits.timeout_seconds:g} s and was stopped")
+                raise QueryFailed(503, f"the query took longer than the time limit of {self.limits.timeout_seconds:g} s and was stopped")
             return worker.conn.recv_bytes()
         except (EOFError, OSError):
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -337,8 +351,17 @@ class QueryExecutor:
             raise QueryFailed(503, f"the query {reason} (memory limit {limit} MiB per query) and was stopped") from None
 
     def close(self) -> None:
-        while not self._idle.empty():
-            self._idle.get_nowait().kill()
+        """Stop every worker, including those being started."""
+        with self._lock:
+            self._closed = True
+        deadline = time.monotonic() + 30
+        while self._spawning and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            worker.kill()
 
 
 class QueryStream:

@@ -73,12 +73,14 @@ def _quad_targets(clause: Any) -> set[str]:
     return targets
 
 
-def analyse(update: str, *, base_iri: str | None = None) -> UpdatePlan:
+def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str] | None = None) -> UpdatePlan:
     """Parse `update` and list what it writes. Raises UpdateError on bad syntax."""
+    from rdflib import Namespace
     from rdflib.plugins.sparql import algebra, parser
 
+    namespaces = {prefix: Namespace(iri) for prefix, iri in (prefixes or {}).items()}
     try:
-        translated = algebra.translateUpdate(parser.parseUpdate(update), base=base_iri)
+        translated = algebra.translateUpdate(parser.parseUpdate(update), base=base_iri, initNs=namespaces)
     except Exception as error:
         raise UpdateError(f"SPARQL Update syntax error: {error}") from None
     targets: set[str] = set()

@@ -72,6 +72,12 @@ def resources() -> _Resources:
     return found
 
 
+def close_resources() -> None:
+    """Stop this process's query workers (tests, and a clean shutdown)."""
+    for key in [k for k in _RESOURCES if k[0] == os.getpid()]:
+        _RESOURCES.pop(key).executor.close()
+
+
 def get_store() -> GraphStore:
     """The store for this process (opened on first use, after any fork)."""
     return resources().store

@@ -192,7 +192,7 @@ def _run_update(operation: UpdateOperation) -> Response:
     store = res.store
     try:
         res.policy.check_update(operation.text)
-        plan = analyse(operation.text, base_iri=_canonical_endpoint())
+        plan = analyse(operation.text, base_iri=_canonical_endpoint(), prefixes=store.namespaces.prefixes())
     except RefusedOperation as error:
         raise BadRequest(str(error)) from None
     except UpdateError as error:

@@ -14,9 +14,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask.testing import FlaskClient
 
+from heritage_hubs.config import Settings
 from heritage_hubs.graph import GraphStore
 from heritage_hubs.graph.bundled import seed
+from heritage_hubs.graph.tokens import TokenStore
+from heritage_hubs.server import close_resources, create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
@@ -49,6 +53,27 @@ def empty_store(tmp_path: Path) -> GraphStore:
 
 
 @pytest.fixture
+def client(store_path: Path) -> Iterator[FlaskClient]:
+    """A Flask test client on a fresh seeded store (one query process)."""
+    app = create_app(Settings(store_path=store_path, query_processes=1, query_timeout=20))
+    yield app.test_client()
+    close_resources()
+
+
+@pytest.fixture
+def admin_token(store_path: Path) -> str:
+    _, secret = TokenStore(GraphStore(store_path).directory).create("admin", ["*"])
+    return secret
+
+
+@pytest.fixture
+def museum_token(store_path: Path) -> str:
+    graph = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
+    _, secret = TokenStore(GraphStore(store_path).directory).create("museo-esempio", [graph])
+    return secret
+
+
+@pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
 
@@ -67,10 +92,11 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
 
 
-def start_server(store_path: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 60.0) -> LiveServer:
+def start_server(store_path: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 60.0,
+                 workers: int = 2) -> LiveServer:
     port = free_port()
     env = {**os.environ, "HERITAGE_HUBS_STORE": str(store_path), **(extra_env or {})}
-    command = [sys.executable, "-m", "heritage_hubs.cli", "serve", "--port", str(port), "--workers", "2"]
+    command = [sys.executable, "-m", "heritage_hubs.cli", "serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

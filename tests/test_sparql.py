@@ -1,0 +1,213 @@
+"""/sparql through Flask's test client: protocol details, negotiation, Service Description, updates."""
+
+from __future__ import annotations
+
+import json
+
+import re
+
+import pytest
+import rdflib
+from flask.testing import FlaskClient
+from pyoxigraph import RdfFormat, parse
+
+from heritage_hubs.graph import GraphStore
+
+HUBS = "SELECT ?hub WHERE { ?hub a hh:Hub } ORDER BY ?hub"
+MUSEUM_GRAPH = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
+SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+
+
+def bindings(body: bytes) -> list[dict[str, str]]:
+    return [{k: v["value"] for k, v in row.items()} for row in json.loads(body)["results"]["bindings"]]
+
+
+@pytest.mark.parametrize(("accept", "expected"), [
+    (None, "application/sparql-results+json"),
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"),
+    ("text/tab-separated-values", "text/tab-separated-values"),
+    ("application/json", "application/sparql-results+json"),
+    ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml"),
+    ("text/html,application/xhtml+xml,*/*;q=0.8", "application/sparql-results+json"),
+])
+def test_select_formats_by_accept(client: FlaskClient, accept: str | None, expected: str) -> None:
+    response = client.get("/sparql", query_string={"query": HUBS}, headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200
+    assert response.mimetype == expected
+    assert "Accept" in response.headers["Vary"]
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert b"farm-cultural-park" in response.data
+
+
+@pytest.mark.parametrize(("accept", "expected", "rdflib_format"), [
+    ("text/turtle", "text/turtle", "turtle"),
+    ("application/n-triples", "application/n-triples", "nt"),
+    ("application/ld+json", "application/ld+json", "json-ld"),
+    ("application/rdf+xml", "application/rdf+xml", "xml"),
+    ("application/trig", "application/trig", "trig"),
+    ("application/n-quads", "application/n-quads", "nquads"),
+    ("application/sparql-results+json, text/turtle;q=0.1", "text/turtle", "turtle"),
+])
+def test_construct_formats_by_accept(client: FlaskClient, accept: str, expected: str, rdflib_format: str) -> None:
+    response = client.get("/sparql", query_string={"query": "CONSTRUCT WHERE { hub:tabakalera ?p ?o }"}, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.mimetype == expected
+    if rdflib_format in ("trig", "nquads"):
+        quads = list(parse(response.data, RdfFormat.TRIG if rdflib_format == "trig" else RdfFormat.N_QUADS))
+        assert len(quads) > 10
+    else:
+        assert len(rdflib.Graph().parse(data=response.data, format=rdflib_format)) > 10
+
+
+@pytest.mark.parametrize(("name", "expected"), [("csv", "text/csv"), ("xml", "application/sparql-results+xml"), ("json", "application/sparql-results+json")])
+def test_format_parameter_overrides_accept(client: FlaskClient, name: str, expected: str) -> None:
+    response = client.get("/sparql", query_string={"query": HUBS, "format": name}, headers={"Accept": "text/html"})
+    assert response.status_code == 200 and response.mimetype == expected
+
+
+def test_ask_and_post_forms(client: FlaskClient) -> None:
+    response = client.post("/sparql", data={"query": "ASK { hub:tabakalera a hh:Hub }"})
+    assert response.status_code == 200 and json.loads(response.data)["boolean"] is True
+    response = client.post("/sparql", data="ASK { hub:nowhere a hh:Hub }", content_type="application/sparql-query")
+    assert json.loads(response.data)["boolean"] is False
+
+
+def test_dataset_parameters_are_kept_not_collapsed(client: FlaskClient, store_path: object) -> None:
+    core, ontology = "https://w3id.org/heritage-hubs/graph/core", "https://w3id.org/heritage-hubs/graph/ontology"
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    one = bindings(client.get("/sparql", query_string=[("query", query), ("default-graph-uri", core)]).data)
+    two = bindings(client.get("/sparql", query_string=[("query", query), ("default-graph-uri", core),
+                                                       ("default-graph-uri", ontology)]).data)
+    assert int(two[0]["n"]) > int(one[0]["n"]) > 0
+    named = client.get("/sparql", query_string=[("query", "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"), ("named-graph-uri", core)])
+    assert [row["g"] for row in bindings(named.data)] == [core]
+
+
+@pytest.mark.parametrize(("kwargs", "status", "fragment"), [
+    ({"method": "GET", "query_string": {"query": "SELECT * WHERE { ?s ?p }"}}, 400, "error at 1:"),
+    ({"method": "GET", "query_string": [("query", "ASK {}"), ("query", "ASK {}")]}, 400, "2 'query' parameters"),
+    ({"method": "POST", "data": {"query": "ASK {}", "update": "CLEAR ALL"}}, 400, "both"),
+    ({"method": "POST", "data": "ASK {}", "content_type": "text/plain"}, 415, "Content-Type"),
+    ({"method": "POST", "data": "ASK {}"}, 415, "Content-Type"),
+    ({"method": "POST", "data": "ASK {}".encode("utf-16"), "content_type": "application/sparql-query; charset=utf-16"}, 415, "UTF-8"),
+    ({"method": "PUT", "data": "ASK {}"}, 405, ""),
+    ({"method": "DELETE"}, 405, ""),
+    ({"method": "GET", "query_string": {"update": "CLEAR ALL"}}, 400, "POST"),
+    ({"method": "GET", "query_string": {"query": HUBS}, "headers": {"Accept": "image/png"}}, 406, "Accept"),
+    ({"method": "GET", "query_string": {"query": HUBS, "format": "pdf"}}, 400, "unknown format"),
+])
+def test_protocol_errors(client: FlaskClient, kwargs: dict[str, object], status: int, fragment: str) -> None:
+    method = str(kwargs.pop("method"))
+    response = client.open("/sparql", method=method, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status, response.data
+    problem = json.loads(response.data)
+    assert problem["status"] == status
+    assert fragment in problem["detail"]
+    if status == 405:
+        assert "POST" in response.headers["Allow"]
+
+
+def test_syntax_error_says_where(client: FlaskClient) -> None:
+    response = client.get("/sparql", query_string={"query": "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTER(?s = )\n}"})
+    assert response.status_code == 400
+    assert re.search(r"error at [34]:\d+", json.loads(response.data)["detail"])
+
+
+def test_preflight(client: FlaskClient) -> None:
+    response = client.options("/sparql", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+
+
+@pytest.mark.parametrize(("accept", "rdflib_format"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+                                                        ("application/rdf+xml", "xml"), (None, "turtle")])
+def test_service_description(client: FlaskClient, accept: str | None, rdflib_format: str) -> None:
+    response = client.get("/sparql", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200
+    graph = rdflib.Graph().parse(data=response.data, format=rdflib_format)
+    service = graph.value(predicate=rdflib.RDF.type, object=SD.Service)
+    assert graph.value(service, SD.endpoint) == rdflib.URIRef("https://w3id.org/heritage-hubs/sparql")
+    assert (service, SD.supportedLanguage, SD.SPARQL11Query) in graph
+    assert (service, SD.supportedLanguage, SD.SPARQL11Update) in graph
+    assert len(list(graph.objects(service, SD.resultFormat))) >= 8
+    names = {str(n) for n in graph.objects(None, SD.name)}
+    assert "https://w3id.org/heritage-hubs/graph/core" in names
+    assert graph.value(service, SD.defaultDataset) is not None
+
+
+def test_browsers_get_the_query_editor(client: FlaskClient) -> None:
+    response = client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "vendor/yasgui/yasgui.min.js" in page
+    assert "Partner institutions of each hub" in page
+    assert "cdn" not in page.lower()
+
+
+class TestUpdates:
+    INSERT = f"""INSERT DATA {{ GRAPH <{MUSEUM_GRAPH}> {{
+        <https://w3id.org/heritage-hubs/id/institution/museo-esempio> a hh:Museum ;
+            rdfs:label "Museo di esempio"@it ; hh:institutionKind concept:museum ;
+            hh:partnerOf hub:polo-del-900 . }} }}"""
+
+    def test_without_a_token_401(self, client: FlaskClient) -> None:
+        response = client.post("/sparql", data={"update": self.INSERT})
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+    def test_with_a_bad_token_401(self, client: FlaskClient) -> None:
+        response = client.post("/sparql", data={"update": self.INSERT}, headers={"Authorization": "Bearer hh_nope_nope"})
+        assert response.status_code == 401
+
+    def test_museum_writes_its_graph(self, client: FlaskClient, museum_token: str, store_path: object) -> None:
+        response = client.post("/sparql", data=self.INSERT, content_type="application/sparql-update",
+                               headers={"Authorization": f"Bearer {museum_token}"})
+        assert response.status_code == 204, response.data
+        answer = client.get("/sparql", query_string={"query": "ASK { inst:museo-esempio hh:partnerOf hub:polo-del-900 }"})
+        assert json.loads(answer.data)["boolean"] is True
+        info = {g.iri: g for g in GraphStore(store_path).graphs()}[MUSEUM_GRAPH]  # type: ignore[arg-type]
+        assert info.agent == "https://w3id.org/heritage-hubs/id/institution/museo-esempio"
+
+    @pytest.mark.parametrize("update", [
+        "INSERT DATA { GRAPH <https://w3id.org/heritage-hubs/graph/core> { hub:tabakalera rdfs:comment 'defaced' } }",
+        "DELETE WHERE { GRAPH <https://w3id.org/heritage-hubs/graph/core> { hub:tabakalera ?p ?o } }",
+        "INSERT { GRAPH ?g { hub:tabakalera rdfs:comment 'x' } } WHERE { GRAPH ?g { hub:tabakalera a hh:Hub } }",
+        "CLEAR ALL",
+        "DROP GRAPH <https://w3id.org/heritage-hubs/graph/core>",
+        "INSERT DATA { hub:tabakalera rdfs:comment 'default graph' }",
+        f"COPY <{MUSEUM_GRAPH}> TO <https://w3id.org/heritage-hubs/graph/core>",
+    ])
+    def test_museum_cannot_write_other_graphs(self, client: FlaskClient, museum_token: str, store_path: object,
+                                              update: str) -> None:
+        before = GraphStore(store_path).generation  # type: ignore[arg-type]
+        response = client.post("/sparql", data={"update": update}, headers={"Authorization": f"Bearer {museum_token}"})
+        assert response.status_code == 403, response.data
+        assert MUSEUM_GRAPH in json.loads(response.data)["allowedGraphs"]
+        assert GraphStore(store_path).generation == before  # type: ignore[arg-type]
+
+    def test_invalid_update_lists_violations_and_changes_nothing(self, client: FlaskClient, museum_token: str,
+                                                                 store_path: object) -> None:
+        before = GraphStore(store_path).generation  # type: ignore[arg-type]
+        bad = f"INSERT DATA {{ GRAPH <{MUSEUM_GRAPH}> {{ inst:museo-esempio a hh:Museum }} }}"
+        response = client.post("/sparql", data={"update": bad}, headers={"Authorization": f"Bearer {museum_token}"})
+        assert response.status_code == 422
+        violations = json.loads(response.data)["violations"]
+        assert {v["resultPath"] for v in violations} >= {"http://www.w3.org/2000/01/rdf-schema#label"}
+        assert all(v["focusNode"] and v["resultMessage"] for v in violations)
+        assert GraphStore(store_path).generation == before  # type: ignore[arg-type]
+
+    def test_update_syntax_error(self, client: FlaskClient, admin_token: str) -> None:
+        response = client.post("/sparql", data={"update": "INSERT DATA { <a:b> <a:c> }"}, headers={"Authorization": f"Bearer {admin_token}"})
+        assert response.status_code == 400
+
+    def test_revoked_token_is_refused(self, client: FlaskClient, museum_token: str, store_path: object) -> None:
+        from heritage_hubs.graph.tokens import TokenStore
+
+        tokens = TokenStore(GraphStore(store_path).directory)  # type: ignore[arg-type]
+        tokens.revoke(museum_token.split("_")[1])
+        response = client.post("/sparql", data={"update": self.INSERT}, headers={"Authorization": f"Bearer {museum_token}"})
+        assert response.status_code == 401 and "revoked" in json.loads(response.data)["detail"]

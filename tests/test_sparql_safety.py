@@ -1,0 +1,269 @@
+"""A public endpoint: no network, no starvation, no runaway memory, results that stream.
+
+These run against a live server (`heritage-hubs serve` in a subprocess) with
+small limits, so that each property is exercised for real.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from heritage_hubs.graph import GraphStore
+from heritage_hubs.graph.executor import Limits, QueryExecutor, QueryFailed, QueryJob, StreamAborted
+from heritage_hubs.graph.tokens import TokenStore
+
+from .conftest import LiveServer, start_server, stop_server
+
+CARTESIAN_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+MEMORY_EATER = "SELECT ?a ?c ?d ?f WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1"
+
+
+class Listener:
+    """A TCP listener on loopback that records every connection it receives."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sparql"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.socket.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    found = Listener()
+    yield found
+    found.close()
+
+
+def request(server: LiveServer, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def query(server: LiveServer, text: str, **params: str) -> tuple[int, dict[str, str], bytes]:
+    return request(server, "GET", "/sparql?" + urllib.parse.urlencode({"query": text, **params}))
+
+
+@pytest.fixture(scope="module")
+def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
+    store_path = tmp_path_factory.mktemp("limited") / "store"
+    server = start_server(store_path, extra_env={
+        "HERITAGE_HUBS_QUERY_TIMEOUT": "3",
+        "HERITAGE_HUBS_QUERY_MEMORY_MB": "512",
+        "HERITAGE_HUBS_QUERY_PROCESSES": "3",
+        "HERITAGE_HUBS_MAX_RESULT_MB": "1",
+    }, workers=1)
+    _, secret = TokenStore(GraphStore(store_path).directory).create("admin", ["*"])
+    yield server, secret
+    stop_server(server)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * WHERE { SERVICE <{url}> { ?s ?p ?o } }",
+    "SELECT * WHERE { SERVICE SILENT <{url}> { ?s ?p ?o } }",
+    "SELECT * WHERE { \\u0053ERVICE <{url}> { ?s ?p ?o } }",
+    "select * where { hub:tabakalera ?p ?o . service <{url}> { ?x ?y ?z } }",
+    "SELECT * WHERE { BIND(<{url}> AS ?e) SERVICE ?e { ?s ?p ?o } }",
+])
+def test_service_is_refused_and_nothing_is_contacted(limited_server: tuple[LiveServer, str], listener: Listener, text: str) -> None:
+    server, _ = limited_server
+    status, _, body = query(server, text.replace("{url}", listener.url))
+    assert status == 400
+    assert "SERVICE" in json.loads(body)["detail"]
+    time.sleep(0.3)
+    assert listener.connections == 0
+
+
+@pytest.mark.parametrize("text", [
+    "LOAD <{url}>",
+    "LOAD SILENT <{url}> INTO GRAPH <https://w3id.org/heritage-hubs/graph/x>",
+    "LOAD <file:///etc/passwd>",
+    "INSERT { GRAPH <https://w3id.org/heritage-hubs/graph/x> { ?s ?p ?o } } WHERE { SERVICE <{url}> { ?s ?p ?o } }",
+])
+def test_load_and_service_in_updates_are_refused(limited_server: tuple[LiveServer, str], listener: Listener, text: str) -> None:
+    server, secret = limited_server
+    status, _, body = request(server, "POST", "/sparql", text.replace("{url}", listener.url).encode(),
+                              {"Content-Type": "application/sparql-update", "Authorization": f"Bearer {secret}"})
+    assert status == 400, body
+    time.sleep(0.3)
+    assert listener.connections == 0
+
+
+def test_query_processes_are_off_the_network(store_path: Path, listener: Listener) -> None:
+    """Even a SERVICE that got past the check reaches nothing from a query process."""
+    if not _can_isolate():
+        pytest.skip("this machine lets no process leave the network namespace")
+    executor = QueryExecutor(store_path, Limits(timeout_seconds=10, processes=1, isolate_network=True))
+    try:
+        job = QueryJob(query=f"SELECT * WHERE {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}",
+                       solution_formats=("application/sparql-results+json",), graph_formats=("text/turtle",))
+        with pytest.raises((QueryFailed, StreamAborted)):
+            b"".join(executor.run(job))
+    finally:
+        executor.close()
+    time.sleep(0.3)
+    assert listener.connections == 0
+
+
+def _can_isolate() -> bool:
+    import subprocess
+    import sys
+
+    probe = "from heritage_hubs.graph.executor import _leave_network; print(_leave_network())"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False).stdout.strip() == "isolated"
+
+
+def test_allow_listed_service_is_reached(tmp_path: Path, listener: Listener) -> None:
+    server = start_server(tmp_path / "store", extra_env={"HERITAGE_HUBS_ALLOWED_SERVICES": listener.url,
+                                                          "HERITAGE_HUBS_QUERY_TIMEOUT": "5"}, workers=1)
+    try:
+        status, _, _ = query(server, f"SELECT * WHERE {{ SERVICE <{listener.url}> {{ ?s ?p ?o }} }}")
+        assert status >= 500  # the listener is no SPARQL server, but it was called
+        assert listener.connections >= 1
+        status, _, _ = query(server, "SELECT * WHERE { SERVICE <http://127.0.0.1:9/other> { ?s ?p ?o } }")
+        assert status == 400
+    finally:
+        stop_server(server)
+
+
+def test_runaway_query_is_stopped_and_others_keep_answering(limited_server: tuple[LiveServer, str]) -> None:
+    server, _ = limited_server
+    outcome: dict[str, object] = {}
+
+    def runaway() -> None:
+        started = time.monotonic()
+        outcome["status"], _, outcome["body"] = query(server, CARTESIAN_COUNT)
+        outcome["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.5)
+    latencies = []
+    while thread.is_alive():
+        started = time.monotonic()
+        status, _, _ = query(server, "ASK { hub:tabakalera a hh:Hub }")
+        latencies.append(time.monotonic() - started)
+        assert status == 200
+        time.sleep(0.1)
+    thread.join()
+    assert outcome["status"] == 503
+    assert "time limit" in json.loads(outcome["body"])["detail"]  # type: ignore[arg-type]
+    assert 2.5 < outcome["seconds"] < 15  # type: ignore[operator]
+    assert latencies and max(latencies) < 2.5
+    status, _, _ = query(server, "ASK { ?s ?p ?o }")
+    assert status == 200
+
+
+def test_memory_exhaustion_kills_the_query_not_the_service(limited_server: tuple[LiveServer, str]) -> None:
+    server, _ = limited_server
+    status, _, body = query(server, MEMORY_EATER)
+    assert status == 503
+    assert "memory" in json.loads(body)["detail"]
+    for _ in range(3):
+        status, _, body = query(server, "SELECT (COUNT(*) AS ?n) WHERE { ?h a hh:Hub }")
+        assert status == 200 and b'"4"' in body
+
+
+def test_result_cap_cuts_the_stream_visibly(limited_server: tuple[LiveServer, str]) -> None:
+    server, _ = limited_server
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"}))
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("X-Result-Limit-Bytes") == str(1024 * 1024)
+        with pytest.raises(http.client.IncompleteRead):
+            response.read()
+    finally:
+        connection.close()
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and all its descendants (children of any of its threads)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def test_a_million_rows_stream_with_flat_memory(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "store", extra_env={"HERITAGE_HUBS_QUERY_TIMEOUT": "120"}, workers=1)
+    try:
+        query(server, "ASK {}")
+        pids = _tree(server.process.pid)
+        assert len(pids) >= 3  # gunicorn's arbiter (the CLI itself), a worker, a query process
+        baseline = sum(_rss_kib(p) for p in pids)
+        text = "SELECT ?a ?c WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 1000000"
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": text}), headers={"Accept": "text/tab-separated-values"})
+        response = connection.getresponse()
+        assert response.status == 200
+        rows = -1  # the header line
+        peak = baseline
+        pending = b""
+        while chunk := response.read(1 << 20):
+            pending += chunk
+            rows += pending.count(b"\n")
+            pending = pending[pending.rfind(b"\n") + 1:]
+            peak = max(peak, sum(_rss_kib(p) for p in _tree(server.process.pid)))
+        connection.close()
+        assert rows == 1_000_000
+        # Tens of MB of result went through; the server's processes grew by far less.
+        print(f"result streamed; server RSS {baseline // 1024} MiB before, peak {peak // 1024} MiB")
+        assert peak - baseline < 150 * 1024, f"RSS grew by {(peak - baseline) // 1024} MiB"
+    finally:
+        stop_server(server)
