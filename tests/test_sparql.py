@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import re
 
 import pytest
@@ -61,7 +60,9 @@ def test_construct_formats_by_accept(client: FlaskClient, accept: str, expected:
         assert len(rdflib.Graph().parse(data=response.data, format=rdflib_format)) > 10
 
 
-@pytest.mark.parametrize(("name", "expected"), [("csv", "text/csv"), ("xml", "application/sparql-results+xml"), ("json", "application/sparql-results+json")])
+@pytest.mark.parametrize(("name", "expected"), [
+    ("csv", "text/csv"), ("xml", "application/sparql-results+xml"), ("json", "application/sparql-results+json"),
+])
 def test_format_parameter_overrides_accept(client: FlaskClient, name: str, expected: str) -> None:
     response = client.get("/sparql", query_string={"query": HUBS, "format": name}, headers={"Accept": "text/html"})
     assert response.status_code == 200 and response.mimetype == expected
@@ -201,7 +202,8 @@ class TestUpdates:
         assert GraphStore(store_path).generation == before  # type: ignore[arg-type]
 
     def test_update_syntax_error(self, client: FlaskClient, admin_token: str) -> None:
-        response = client.post("/sparql", data={"update": "INSERT DATA { <a:b> <a:c> }"}, headers={"Authorization": f"Bearer {admin_token}"})
+        response = client.post("/sparql", data={"update": "INSERT DATA { <a:b> <a:c> }"},
+                               headers={"Authorization": f"Bearer {admin_token}"})
         assert response.status_code == 400
 
     def test_revoked_token_is_refused(self, client: FlaskClient, museum_token: str, store_path: object) -> None:
