@@ -105,7 +105,15 @@ def preferences(accept: MIMEAccept, format_name: str | None = None) -> Preferenc
             graphs=(media_type,) if media_type in GRAPH_FORMATS else (),
             explicit=True,
         )
-    return Preferences(rank(accept, SOLUTION_FORMATS), rank(accept, GRAPH_FORMATS), explicit=bool(accept))
+    solutions, graphs = rank(accept, SOLUTION_FORMATS), rank(accept, GRAPH_FORMATS)
+    if solutions and not graphs:
+        # Clients that ask only for SPARQL results also for CONSTRUCT (rdflib's
+        # SPARQLStore, SPARQLWrapper with XML) get the RDF format of the same
+        # family, as Fuseki answers them: results XML -> RDF/XML, results JSON -> JSON-LD.
+        family = {QueryResultsFormat.XML.media_type: RdfFormat.RDF_XML.media_type,
+                  QueryResultsFormat.JSON.media_type: RdfFormat.JSON_LD.media_type}
+        graphs = tuple(family[m] for m in solutions if m in family)
+    return Preferences(solutions, graphs, explicit=bool(accept))
 
 
 def wants_html(accept: MIMEAccept) -> bool:

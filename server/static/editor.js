@@ -7,6 +7,9 @@
     .join("\n");
   const firstQuery = config.examples.length ? config.examples[0].query : "SELECT * WHERE { ?s ?p ?o } LIMIT 10\n";
   Yasgui.Yasqe.defaults.value = firstQuery;
+  // The prefix, property and class autocompleters call prefix.cc and LOV on
+  // the public web; this editor talks to its own server only.
+  Yasgui.Yasqe.defaults.autocompleters = ["variables"];
   const yasgui = new Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint: config.endpoint, method: "POST" },
     copyEndpointOnNewTab: false,

@@ -1,0 +1,118 @@
+"""Real clients against a live server: SPARQLWrapper, rdflib's SPARQLStore, Comunica, YASGUI in Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import rdflib
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
+
+from .conftest import ROOT, LiveServer, start_server, stop_server
+
+PREFIXES = "PREFIX hh: <https://w3id.org/heritage-hubs/ontology/> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+HUB = "https://w3id.org/heritage-hubs/id/hub/tabakalera"
+COMUNICA = ROOT / "node_modules" / ".bin" / "comunica-sparql"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    found = start_server(tmp_path_factory.mktemp("clients") / "store")
+    yield found
+    stop_server(found)
+
+
+class TestSPARQLWrapper:
+    def test_select(self, server: LiveServer) -> None:
+        client = SPARQLWrapper(server.url + "/sparql")
+        client.setQuery(PREFIXES + "SELECT ?hub WHERE { ?hub a hh:Hub } ORDER BY ?hub")
+        client.setReturnFormat(JSON)
+        rows = client.queryAndConvert()["results"]["bindings"]  # type: ignore[index]
+        assert len(rows) == 4 and rows[-1]["hub"]["value"] == HUB
+
+    def test_ask(self, server: LiveServer) -> None:
+        client = SPARQLWrapper(server.url + "/sparql")
+        client.setQuery(PREFIXES + f"ASK {{ <{HUB}> a hh:Hub }}")
+        client.setReturnFormat(JSON)
+        assert client.queryAndConvert()["boolean"] is True  # type: ignore[index]
+
+    def test_construct(self, server: LiveServer) -> None:
+        client = SPARQLWrapper(server.url + "/sparql")
+        client.setQuery(f"CONSTRUCT WHERE {{ <{HUB}> ?p ?o }}")
+        client.setReturnFormat(TURTLE)
+        graph = rdflib.Graph().parse(data=client.queryAndConvert(), format="turtle")  # type: ignore[arg-type]
+        assert (rdflib.URIRef(HUB), rdflib.RDF.type, rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/Hub")) in graph
+
+    def test_post(self, server: LiveServer) -> None:
+        client = SPARQLWrapper(server.url + "/sparql")
+        client.setMethod("POST")
+        client.setQuery(PREFIXES + "SELECT (COUNT(*) AS ?n) WHERE { ?s a hh:Narrative }")
+        client.setReturnFormat(JSON)
+        rows = client.queryAndConvert()["results"]["bindings"]  # type: ignore[index]
+        assert int(rows[0]["n"]["value"]) >= 4
+
+
+class TestRdflibSPARQLStore:
+    def test_select_ask_construct(self, server: LiveServer) -> None:
+        store = SPARQLStore(server.url + "/sparql", returnFormat="json")
+        graph = rdflib.Graph(store=store)
+        labels = {str(row[0]) for row in graph.query(PREFIXES + f'SELECT ?l WHERE {{ <{HUB}> rdfs:label ?l FILTER(lang(?l) = "eu") }}')}
+        assert labels == {"Tabakalera"}
+        assert graph.query(PREFIXES + f"ASK {{ <{HUB}> hh:basedIn ?p }}").askAnswer is True
+        constructed = graph.query(f"CONSTRUCT {{ <{HUB}> ?p ?o }} WHERE {{ <{HUB}> ?p ?o }}").graph
+        assert constructed is not None and len(constructed) > 10
+        store.close()
+
+
+@pytest.mark.skipif(not COMUNICA.exists() and not os.environ.get("CI"), reason="Comunica is installed by ./run (npm ci)")
+class TestComunica:
+    def run(self, server: LiveServer, query: str, media_type: str) -> str:
+        result = subprocess.run([str(COMUNICA), f"sparql@{server.url}/sparql", "-q", query, "-t", media_type],
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def test_select(self, server: LiveServer) -> None:
+        out = self.run(server, PREFIXES + "SELECT ?hub WHERE { ?hub a hh:Hub }", "application/sparql-results+json")
+        hubs = {row["hub"]["value"] for row in json.loads(out)["results"]["bindings"]}
+        assert len(hubs) == 4 and HUB in hubs
+
+    def test_ask(self, server: LiveServer) -> None:
+        out = self.run(server, PREFIXES + f"ASK {{ <{HUB}> a hh:Hub }}", "application/sparql-results+json")
+        assert json.loads(out)["boolean"] is True
+
+    def test_construct(self, server: LiveServer) -> None:
+        out = self.run(server, f"CONSTRUCT {{ <{HUB}> ?p ?o }} WHERE {{ <{HUB}> ?p ?o }}", "application/n-triples")
+        graph = rdflib.Graph().parse(data=out, format="nt")
+        assert len(graph) > 10
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's chromium (installed by ./run)")
+def test_yasgui_runs_a_query_in_chromium(server: LiveServer, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        page = browser.new_page()
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url + "/sparql", wait_until="networkidle")
+        page.wait_for_function("window.heritageHubsEditor !== undefined")
+        query = PREFIXES + "SELECT ?hub ?label WHERE { ?hub a hh:Hub ; rdfs:label ?label FILTER(lang(?label) = 'en') }"
+        page.evaluate("q => window.heritageHubsEditor.getTab().setQuery(q)", query)
+        page.evaluate("() => window.heritageHubsEditor.getTab().query()")
+        page.wait_for_selector("text=Farm Cultural Park", timeout=30_000)
+        assert page.locator("text=European Heritage Hub").count() >= 1
+        page.screenshot(path=str(tmp_path / "yasgui.png"), full_page=True)
+        browser.close()
+    assert (tmp_path / "yasgui.png").stat().st_size > 10_000
+    assert errors == []
