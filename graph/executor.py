@@ -40,7 +40,7 @@ from typing import Any
 
 CHUNK_BYTES = 64 * 1024
 
-_START, _CHUNK, _ERROR, _ABORT, _DONE = b"S", b"C", b"E", b"A", b"D"
+_START, _CHUNK, _ERROR, _ABORT, _DONE, _WHOLE = b"S", b"C", b"E", b"A", b"D", b"W"
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,6 @@ class QueryJob:
     named_graphs: tuple[str, ...] | None = None
     base_iri: str | None = None
     max_bytes: int = 512 * 1024 * 1024
-    prefixes: tuple[tuple[str, str], ...] = ()
 
 
 class QueryFailed(Exception):
@@ -115,6 +114,11 @@ class _ChunkWriter:
             self.buffer.clear()
 
     def finish(self) -> None:
+        if not self.started:
+            # The whole result fits in one chunk: one message, so the server
+            # can answer with a Content-Length instead of a chunked stream.
+            self.conn.send_bytes(_WHOLE + self.media_type.encode() + b"\n" + bytes(self.buffer))
+            return
         self._send()
         self.conn.send_bytes(_DONE)
 
@@ -134,7 +138,8 @@ def _leave_network() -> str:
     return "shared"
 
 
-def _worker_main(conn: Connection, store_root: str, memory_bytes: int, isolate: bool = True) -> None:
+def _worker_main(conn: Connection, store_root: str, memory_bytes: int, isolate: bool = True,
+                 prefixes: dict[str, str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if isolate:
         _leave_network()
@@ -158,7 +163,7 @@ def _worker_main(conn: Connection, store_root: str, memory_bytes: int, isolate: 
         job = QueryJob(**json.loads(raw))
         writer: _ChunkWriter | None = None
         try:
-            options: dict[str, Any] = {"base_iri": job.base_iri, "prefixes": dict(job.prefixes) or None}
+            options: dict[str, Any] = {"base_iri": job.base_iri, "prefixes": prefixes or None}
             if job.default_graphs is None and job.named_graphs is None:
                 options["use_default_graph_as_union"] = True
             else:
@@ -217,11 +222,11 @@ class _Worker:
     open RocksDB handles are not copied into it.
     """
 
-    def __init__(self, store_root: str, memory_bytes: int, isolate: bool) -> None:
+    def __init__(self, store_root: str, memory_bytes: int, isolate: bool, prefixes: dict[str, str]) -> None:
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "heritage_hubs.graph.executor", str(theirs.fileno()), store_root, str(memory_bytes),
-             "isolate" if isolate else "network"],
+             "isolate" if isolate else "network", json.dumps(prefixes)],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
         )
         theirs.close()
@@ -245,9 +250,12 @@ class _Worker:
 class QueryExecutor:
     """A pool of query worker processes with a time limit and a memory limit each."""
 
-    def __init__(self, store_root: str | os.PathLike[str], limits: Limits | None = None) -> None:
+    def __init__(self, store_root: str | os.PathLike[str], limits: Limits | None = None,
+                 prefixes: dict[str, str] | None = None) -> None:
         self.store_root = str(store_root)
         self.limits = limits or Limits()
+        #: Prefixes every query may use without declaring them.
+        self.prefixes = dict(prefixes or {})
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
         self._closed = False
@@ -258,7 +266,7 @@ class QueryExecutor:
     def _spawn_in_background(self) -> None:
         def spawn() -> None:
             try:
-                worker = _Worker(self.store_root, self.limits.memory_bytes, self.limits.isolate_network)
+                worker = _Worker(self.store_root, self.limits.memory_bytes, self.limits.isolate_network, self.prefixes)
                 with self._lock:
                     self._all.add(worker)
                     closed = self._closed
@@ -289,7 +297,7 @@ class QueryExecutor:
                 spawn_now = False
         if spawn_now:
             try:
-                worker = _Worker(self.store_root, self.limits.memory_bytes, self.limits.isolate_network)
+                worker = _Worker(self.store_root, self.limits.memory_bytes, self.limits.isolate_network, self.prefixes)
                 with self._lock:
                     self._all.add(worker)
             finally:
@@ -327,6 +335,10 @@ class QueryExecutor:
             self._release(worker, healthy=False)
             raise
         tag, payload = message[:1], message[1:]
+        if tag == _WHOLE:
+            self._release(worker, healthy=True)
+            media_type, _, body = payload.partition(b"\n")
+            return QueryStream(self, None, media_type.decode(), deadline, body=body)
         if tag == _ERROR:
             self._release(worker, healthy=True)
             error = json.loads(payload)
@@ -365,16 +377,25 @@ class QueryExecutor:
 
 
 class QueryStream:
-    """The chunks of a running query's result; iterate once."""
+    """The chunks of a running query's result; iterate once.
 
-    def __init__(self, executor: QueryExecutor, worker: _Worker, media_type: str, deadline: float) -> None:
+    A small result arrives whole (`body` is set, no worker is held); a larger
+    one is read from its worker chunk by chunk.
+    """
+
+    def __init__(self, executor: QueryExecutor, worker: _Worker | None, media_type: str, deadline: float,
+                 body: bytes | None = None) -> None:
         self.executor = executor
         self.worker = worker
         self.media_type = media_type
         self.deadline = deadline
-        self._done = False
+        self.body = body
 
     def __iter__(self) -> Iterator[bytes]:
+        if self.worker is None:
+            if self.body:
+                yield self.body
+            return
         healthy = False
         try:
             while True:
@@ -396,9 +417,8 @@ class QueryStream:
         finally:
             # A consumer that stops early (client gone) leaves the worker
             # mid-stream: it is replaced rather than reused.
-            self._done = True
             self.executor._release(self.worker, healthy=healthy)
 
 
 if __name__ == "__main__":
-    _worker_main(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]), sys.argv[4] == "isolate")
+    _worker_main(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]), sys.argv[4] == "isolate", json.loads(sys.argv[5]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 DEFAULT_BASE_IRI = "https://w3id.org/heritage-hubs/"
 CRM = "http://www.cidoc-crm.org/cidoc-crm/"
@@ -83,21 +84,19 @@ class Namespaces:
         return self.graph("metadata")
 
     def prefixes(self) -> dict[str, str]:
-        """Prefixes for queries and serialisations, ours included."""
-        ours = {
-            "hh": self.ontology,
-            "hub": self.base + "id/hub/",
-            "inst": self.base + "id/institution/",
-            "asset": self.base + "id/asset/",
-            "narr": self.base + "id/narrative/",
-            "act": self.base + "id/activity/",
-            "place": self.base + "id/place/",
-            "person": self.base + "id/person/",
-            "group": self.base + "id/group/",
-            "concept": self.base + "id/concept/",
-            "scheme": self.base + "id/scheme/",
-        }
-        return {**PREFIXES, **ours}
+        """Prefixes for queries and serialisations, ours included (a fresh copy)."""
+        return dict(_prefixes(self.base))
+
+
+@cache
+def _prefixes(base: str) -> dict[str, str]:
+    ours = {
+        "hh": base + "ontology/",
+        **{name: f"{base}id/{kind}/" for name, kind in (
+            ("hub", "hub"), ("inst", "institution"), ("asset", "asset"), ("narr", "narrative"), ("act", "activity"),
+            ("place", "place"), ("person", "person"), ("group", "group"), ("concept", "concept"), ("scheme", "scheme"))},
+    }
+    return {**PREFIXES, **ours}
 
 
 def rebase(text: str, base: str) -> str:

@@ -75,14 +75,16 @@ def _quad_targets(clause: Any) -> set[str]:
 
 def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str] | None = None) -> UpdatePlan:
     """Parse `update` and list what it writes. Raises UpdateError on bad syntax."""
-    from rdflib import Namespace
     from rdflib.plugins.sparql import algebra, parser
 
-    namespaces = {prefix: Namespace(iri) for prefix, iri in (prefixes or {}).items()}
+    # The endpoint's predeclared prefixes go first as PREFIX lines (the
+    # update's own declarations come later and win); rdflib's initNs would
+    # lose the update's prefixes after its first operation.
+    prologue = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in (prefixes or {}).items())
     try:
-        translated = algebra.translateUpdate(parser.parseUpdate(update), base=base_iri, initNs=namespaces)
+        translated = algebra.translateUpdate(parser.parseUpdate(prologue + update), base=base_iri)
     except Exception as error:
-        raise UpdateError(f"SPARQL Update syntax error: {error}") from None
+        raise UpdateError(_syntax_message(update, base_iri, prefixes) or f"SPARQL Update syntax error: {error}") from None
     targets: set[str] = set()
     dataset_clause = False
     names: list[str] = []
@@ -117,6 +119,24 @@ def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str
         else:
             targets.add(ANY_GRAPH)
     return UpdatePlan(frozenset(targets), dataset_clause, tuple(names))
+
+
+def _syntax_message(update: str, base_iri: str | None, prefixes: dict[str, str] | None) -> str | None:
+    """pyoxigraph's own syntax error (with the line and column in the text as sent).
+
+    pyoxigraph has no parse-only call, so the update is run on an empty
+    in-memory store; callers have already refused LOAD and SERVICE, so this
+    touches nothing outside that throwaway store.
+    """
+    from pyoxigraph import Store
+
+    try:
+        Store().update(update, base_iri=base_iri, prefixes=prefixes)
+    except SyntaxError as error:
+        return f"SPARQL Update syntax error: {error}"
+    except Exception:  # a runtime error means the syntax was fine
+        return None
+    return None
 
 
 # A small SPARQL lexer: enough to find keywords outside strings, IRIs and comments.

@@ -35,6 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_QUERY_MEMORY_MB", "2048", "Memory (MiB) a query process may allocate before the query is stopped."),
     Setting("HERITAGE_HUBS_QUERY_PROCESSES", "4", "Query processes per server worker (queries running at once)."),
     Setting("HERITAGE_HUBS_MAX_RESULT_MB", "512", "Largest query result (MiB) sent; larger results are cut off."),
+    Setting("HERITAGE_HUBS_RESULT_CACHE_MB", "64", "Memory (MiB) per server worker for whole small query results; 0 turns the cache off."),
     Setting("HERITAGE_HUBS_ALLOWED_SERVICES", "", "Space-separated SPARQL endpoints SERVICE may call; empty: none."),
 )
 
@@ -57,5 +58,6 @@ class Settings:
     query_memory_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_MEMORY_MB") or 2048))
     query_processes: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_PROCESSES") or 4))
     max_result_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_MAX_RESULT_MB") or 512))
+    result_cache_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_RESULT_CACHE_MB") or 64))
     allowed_services: tuple[str, ...] = field(
         default_factory=lambda: tuple((os.environ.get("HERITAGE_HUBS_ALLOWED_SERVICES") or "").split()))

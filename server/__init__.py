@@ -18,6 +18,7 @@ from ..graph import GraphStore
 from ..graph.executor import Limits, QueryExecutor
 from ..graph.safety import NetworkPolicy
 from ..graph.tokens import TokenStore
+from .cache import ResultCache
 
 
 def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -55,7 +56,8 @@ class _Resources:
             memory_bytes=settings.query_memory_mb * 1024 * 1024,
             processes=settings.query_processes,
             isolate_network=not settings.allowed_services,
-        ))
+        ), prefixes=self.store.namespaces.prefixes())
+        self.result_cache = ResultCache(max_bytes=settings.result_cache_mb * 1024 * 1024)
         self.tokens = TokenStore(self.store.directory)
         self.policy = NetworkPolicy(frozenset(settings.allowed_services))
 

@@ -150,12 +150,18 @@ def _run_query(operation: QueryOperation) -> Response:
         named_graphs=operation.named_graphs if dataset else None,
         base_iri=_canonical_endpoint(),
         max_bytes=settings().max_result_mb * 1024 * 1024,
-        prefixes=tuple(res.store.namespaces.prefixes().items()),
     )
+    generation = res.store.generation
+    cached = res.result_cache.get(generation, job)
+    if cached is not None:
+        return _result_response(cached[0], cached[1], job.max_bytes, cache="hit")
     try:
         stream = res.executor.run(job)
     except QueryFailed as error:
         return render_error(error.status, error.message)
+    if stream.body is not None:
+        res.result_cache.put(generation, job, stream.media_type, stream.body)
+        return _result_response(stream.media_type, stream.body, job.max_bytes, cache="miss")
 
     def body() -> Iterator[bytes]:
         try:
@@ -165,12 +171,18 @@ def _run_query(operation: QueryOperation) -> Response:
             # (the server drops the connection instead of finishing it).
             raise ConnectionAbortedError(f"result stream cut short: {error}") from None
 
-    media_type = stream.media_type
+    return _result_response(stream.media_type, body(), job.max_bytes)
+
+
+def _result_response(media_type: str, body: bytes | Iterator[bytes], max_bytes: int, cache: str | None = None) -> Response:
+    """A result: whole (one write, Content-Length) when small, streamed (chunked) when large."""
     if media_type.startswith("text/") or media_type.endswith(("json", "xml", "trig", "quads", "triples")):
         media_type += "; charset=utf-8"
-    response = Response(body(), status=200, content_type=media_type)
+    response = Response(body, status=200, content_type=media_type)
     response.vary.add("Accept")
-    response.headers["X-Result-Limit-Bytes"] = str(job.max_bytes)
+    response.headers["X-Result-Limit-Bytes"] = str(max_bytes)
+    if cache:
+        response.headers["X-Cache"] = cache
     return response
 
 

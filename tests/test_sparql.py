@@ -213,3 +213,16 @@ class TestUpdates:
         tokens.revoke(museum_token.split("_")[1])
         response = client.post("/sparql", data={"update": self.INSERT}, headers={"Authorization": f"Bearer {museum_token}"})
         assert response.status_code == 401 and "revoked" in json.loads(response.data)["detail"]
+
+
+def test_result_cache_never_serves_a_stale_answer(client: FlaskClient, museum_token: str) -> None:
+    ask = {"query": "ASK { inst:museo-esempio a hh:Museum }"}
+    first = client.get("/sparql", query_string=ask)
+    second = client.get("/sparql", query_string=ask)
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("miss", "hit")
+    assert json.loads(second.data)["boolean"] is False
+    response = client.post("/sparql", data={"update": TestUpdates.INSERT}, headers={"Authorization": f"Bearer {museum_token}"})
+    assert response.status_code == 204
+    after = client.get("/sparql", query_string=ask)
+    assert after.headers["X-Cache"] == "miss"
+    assert json.loads(after.data)["boolean"] is True
