@@ -203,6 +203,8 @@ class _NotAcceptable(Exception):
 def _classify(error: BaseException) -> tuple[int, str]:
     if isinstance(error, SyntaxError):
         return 400, f"SPARQL syntax error: {error}"
+    if isinstance(error, ValueError):  # pyoxigraph's word for a malformed IRI or term in the request
+        return 400, f"invalid request: {error}"
     if isinstance(error, _NotAcceptable):
         return 406, str(error)
     if isinstance(error, _TooLarge):

@@ -24,6 +24,8 @@ from typing import Any
 
 from rdflib import URIRef, Variable
 
+from .sparql_text import TOKEN
+
 DEFAULT_GRAPH = "DEFAULT"
 ANY_GRAPH = "*"
 
@@ -139,20 +141,6 @@ def _syntax_message(update: str, base_iri: str | None, prefixes: dict[str, str] 
     return None
 
 
-# A small SPARQL lexer: enough to find keywords outside strings, IRIs and comments.
-_TOKEN = re.compile(
-    r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
-    r'|(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)'
-    r'|(?P<comment>#[^\n]*)'
-    r'|(?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)'
-    r'|(?P<pname>[A-Za-z_][\w.-]*:[\w.:%-]*|:[\w.:%-]*)'
-    r'|(?P<word>[A-Za-z]+)'
-    r'|(?P<open>\{)|(?P<close>\})'
-    r'|(?P<other>\S)',
-    re.S,
-)
-
-
 def with_protocol_dataset(update: str, using: Sequence[str], using_named: Sequence[str]) -> str:
     """Add USING / USING NAMED clauses for the protocol parameters to each INSERT/DELETE … WHERE."""
     if not using and not using_named:
@@ -162,7 +150,7 @@ def with_protocol_dataset(update: str, using: Sequence[str], using_named: Sequen
     position = 0
     depth = 0
     previous_word = ""
-    for match in _TOKEN.finditer(update):
+    for match in TOKEN.finditer(update):
         kind = match.lastgroup
         if kind == "open":
             depth += 1

@@ -168,14 +168,47 @@ _GRAPH_FORMATS = {"turtle": RdfFormat.TURTLE, "nt": RdfFormat.N_TRIPLES, "json-l
 @main.command()
 @click.argument("sparql", required=False)
 @click.option("--file", "query_file", type=click.File("r"), help="Read the query from a file ('-' for stdin).")
+@click.option("--named", "named", help="Run a named query from queries/ (see --list-named).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter of the named query; repeat for more.")
+@click.option("--list-named", is_flag=True, help="List the named queries and their parameters, then exit.")
 @click.option("--format", "format_name", type=click.Choice(["table", *_RESULT_FORMATS, *_GRAPH_FORMATS]), default="table",
               show_default=True, help="Output format (table/json/xml/csv/tsv for SELECT and ASK; turtle/nt/json-ld/rdfxml for CONSTRUCT).")
 @click.pass_obj
-def query(obj: _Context, sparql: str | None, query_file: IO[str] | None, format_name: str) -> None:
-    """Run a SPARQL query against the store (all graphs form the default graph)."""
-    if (sparql is None) == (query_file is None):
-        _fail("give the query either as an argument or with --file")
-    text = sparql if sparql is not None else query_file.read()  # type: ignore[union-attr]
+def query(obj: _Context, sparql: str | None, query_file: IO[str] | None, named: str | None, params: tuple[str, ...],
+          list_named: bool, format_name: str) -> None:
+    """Run a SPARQL query against the store (all graphs form the default graph).
+
+    The query is an argument, a file (--file) or a named query (--named, with
+    --param NAME=VALUE bound as typed RDF terms, as the REST API does).
+    """
+    from .graph.library import ParameterError, named_queries
+    from .graph.library import named_query as find_named_query
+
+    if list_named:
+        for item in named_queries():
+            spec = " ".join(f"{p.name}:{p.type}{'' if p.optional or p.default else '!'}" for p in item.parameters)
+            click.echo(f"{item.name}\t{item.summary}" + (f"\t[{spec}]" if spec else ""))
+        return
+    if sum(x is not None for x in (sparql, query_file, named)) != 1:
+        _fail("give the query as an argument, with --file, or with --named")
+    if params and named is None:
+        _fail("--param goes with --named")
+    if named is not None:
+        found = find_named_query(named)
+        if found is None:
+            _fail(f"no named query {named!r}; --list-named shows them")
+        given = {}
+        for pair in params:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                _fail(f"--param takes NAME=VALUE, got {pair!r}")
+            given[key] = value
+        try:
+            text = found.text(found.bind(given, obj.base_iri))
+        except ParameterError as error:
+            _fail(str(error))
+    else:
+        text = sparql if sparql is not None else query_file.read()  # type: ignore[union-attr]
     with _reported():
         store = obj.store()
         result = store.query(text, prefixes=store.namespaces.prefixes())

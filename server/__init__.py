@@ -29,11 +29,12 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import errors, home, sparql
+    from . import api, errors, home, sparql
 
     errors.register(app)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(api.blueprint)
 
     @app.after_request
     def _cors(response: Response) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from ..graph.catalog import LANGUAGES, hub_summaries
+from ..graph.library import named_queries
 from . import get_store
 
 blueprint = Blueprint("home", __name__)
@@ -22,6 +23,7 @@ def index() -> str:
         "home.html",
         hubs=hub_summaries(store.reader(), store.namespaces, language),
         graphs=store.graphs(),
+        queries=named_queries(),
         language=language,
         base_iri=store.namespaces.base,
     )

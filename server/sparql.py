@@ -9,6 +9,7 @@ byte, and a stream that breaks later is cut short, never ended as if whole.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -127,7 +128,18 @@ def _preflight() -> Response:
     return response
 
 
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
+
+
+def _check_graph_iris(name: str, values: tuple[str, ...]) -> None:
+    for value in values:
+        if not _ABSOLUTE_IRI.match(value):
+            raise BadRequest(f"{name} must be an absolute IRI; got {value!r}")
+
+
 def _run_query(operation: QueryOperation) -> Response:
+    _check_graph_iris("default-graph-uri", operation.default_graphs)
+    _check_graph_iris("named-graph-uri", operation.named_graphs)
     res = resources()
     try:
         res.policy.check_query(operation.text)
@@ -200,6 +212,8 @@ def _authenticate() -> Token:
 
 def _run_update(operation: UpdateOperation) -> Response:
     token = _authenticate()
+    _check_graph_iris("using-graph-uri", operation.using)
+    _check_graph_iris("using-named-graph-uri", operation.using_named)
     res = resources()
     store = res.store
     try:

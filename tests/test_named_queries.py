@@ -1,0 +1,193 @@
+"""Named queries: every one answers the bundled data as expected, parameters are values never syntax."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from heritage_hubs.graph.library import ParameterError, named_queries, named_query, parse_named_query
+
+ID = "https://w3id.org/heritage-hubs/id/"
+
+
+def rows(client: FlaskClient, name: str, **params: str) -> list[dict[str, Any]]:
+    response = client.get(f"/api/queries/{name}", query_string=params)
+    assert response.status_code == 200, response.data
+    assert response.mimetype == "application/json"
+    return json.loads(response.data)  # type: ignore[no-any-return]
+
+
+def test_there_are_at_least_twelve_and_all_parse() -> None:
+    queries = named_queries()
+    assert len(queries) >= 12
+    assert all(q.summary and q.description for q in queries)
+
+
+# Each named query with its parameters and what the bundled data must answer.
+KNOWN_ANSWERS: list[tuple[str, dict[str, str], Any]] = [
+    ("hubs-by-place", {}, lambda r: {x["hub"] for x in r} == {f"{ID}hub/{h}" for h in
+                                                               ("polo-del-900", "farm-cultural-park", "tabakalera", "european-heritage-hub")}),
+    ("hubs-by-place", {"place": f"{ID}place/italy"}, lambda r: {x["hub"] for x in r} == {f"{ID}hub/polo-del-900", f"{ID}hub/farm-cultural-park"}),
+    ("hubs-by-place", {"place": f"{ID}place/spain"}, lambda r: [x["countryLabel"] for x in r] == ["Spain"]),
+    ("hub-partners", {"hub": f"{ID}hub/european-heritage-hub"},
+     lambda r: {x["institutionLabel"] for x in r} == {"Europa Nostra", "Europeana Foundation", "Eurocities", "KU Leuven",
+                                                      "ICLEI – Local Governments for Sustainability"}),
+    ("kept-assets", {}, lambda r: [x["asset"] for x in r] == [f"{ID}asset/tabakalera-building"]),
+    ("kept-assets", {"keeper": f"{ID}hub/polo-del-900", "lang": "it"}, lambda r: [x["label"] for x in r] == ["Patrimonio documentario del Polo del '900"]),
+    ("community-voices", {}, lambda r: len(r) == 4 and "Women workers of the San Sebastián tobacco factory" in {x["communityLabel"] for x in r}),
+    ("activities-by-type", {"type": "Residency"}, lambda r: {x["activity"] for x in r} == {f"{ID}activity/farm-residencies",
+                                                                                            f"{ID}activity/tabakalera-residencies"}),
+    ("activities-by-type", {"type": "Event", "year": "2023"},
+     lambda r: {x["activity"] for x in r} == {f"{ID}activity/ehh-launch", f"{ID}activity/european-heritage-forum-2023"}),
+    ("activities-by-type", {"year": "2015"}, lambda r: {x["activity"] for x in r} == {f"{ID}activity/tabakalera-opening"}),
+    ("reused-buildings", {"function": "tobacco-factory"}, lambda r: [x["hub"] for x in r] == [f"{ID}hub/tabakalera"]),
+    ("reused-buildings", {}, lambda r: {x["hub"] for x in r} == {f"{ID}hub/tabakalera", f"{ID}hub/polo-del-900", f"{ID}hub/farm-cultural-park"}),
+    ("technologies-by-hub", {}, lambda r: {(x["hubLabel"], x["technologyLabel"]) for x in r} >= {
+        ("Polo del '900", "digital archive"), ("Tabakalera", "media lab"), ("European Heritage Hub", "online platform")}),
+    ("assets-by-theme", {}, lambda r: {x["asset"] for x in r} == {f"{ID}asset/tabakalera-building", f"{ID}asset/tobacco-work-memory"}),
+    ("assets-by-theme", {"theme": f"{ID}concept/resistance"}, lambda r: [x["asset"] for x in r] == [f"{ID}asset/polo-del-900-collections"]),
+    ("institution-network", {}, lambda r: len(r) == 17 and all(x["hubs"] == 1 for x in r)),
+    ("institution-network", {"min_hubs": "2"}, lambda r: r == []),
+    ("places-on-a-map", {}, lambda r: {x["label"] for x in r} == {"Brussels", "Favara", "Juvarra's Military Quarters", "San Sebastián",
+                                                                   "Turin", "Venice"} and all(-180 <= x["long"] <= 180 for x in r)),
+    ("external-links", {"hub": f"{ID}hub/tabakalera"}, lambda r: "https://www.tabakalera.eu/" in {x["target"] for x in r}),
+    ("recent-changes", {}, lambda r: {x["graph"].rsplit("/", 1)[-1] for x in r} == {"core", "ontology", "shapes"}),
+    ("recent-changes", {"since": "2999-01-01"}, lambda r: r == []),
+    ("narratives-about-hub", {"lang": "es", "hub": f"{ID}hub/tabakalera"}, lambda r: r[0]["title"] == "Las mujeres de la fábrica de tabacos"),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "check"), KNOWN_ANSWERS, ids=[f"{n}-{'-'.join(p)}" for n, p, _ in KNOWN_ANSWERS])
+def test_known_answers(client: FlaskClient, name: str, params: dict[str, str], check: Any) -> None:
+    assert check(rows(client, name, **params))
+
+
+def test_every_named_query_is_covered_by_a_known_answer() -> None:
+    assert {q.name for q in named_queries()} <= {name for name, _, _ in KNOWN_ANSWERS}
+
+
+@pytest.mark.parametrize(("name", "params"), [
+    ("kept-assets", {"keeper": 'https://example.org/x> } ; DROP ALL #'}),
+    ("kept-assets", {"keeper": "https://example.org/a>b"}),
+    ("kept-assets", {"keeper": "not an iri"}),
+    ("narratives-about-hub", {"lang": '"} ; DROP ALL #'}),
+    ("institution-network", {"min_hubs": "1 } ; DROP ALL #"}),
+    ("recent-changes", {"since": "2020-01-01\"^^<x> } #"}),
+    ("assets-by-theme", {"theme": "industrial-heritage> } #"}),
+    ("hubs-by-place", {"nowhere": "x"}),
+    ("kept-assets", {"keeper": ""}),
+])
+def test_hostile_values_are_400_not_syntax(client: FlaskClient, name: str, params: dict[str, str]) -> None:
+    response = client.get(f"/api/queries/{name}", query_string=params)
+    assert response.status_code == 400, response.data
+    assert json.loads(response.data)["detail"]
+
+
+def test_a_string_holding_sparql_is_just_a_value() -> None:
+    query = parse_named_query("probe", "# summary: probe\n# param: text string — any text\n"
+                                       "SELECT ?text WHERE { BIND(STRLEN(?text) AS ?n) }\n")
+    bound = query.bind({"text": '"} ; DROP ALL #\n<x> \\ \'" }'})
+    text = query.text(bound)
+    from pyoxigraph import Store
+
+    rows = list(Store().query(text))  # type: ignore[call-overload]
+    assert rows[0]["text"].value == '"} ; DROP ALL #\n<x> \\ \'" }'
+
+
+def test_parameters_are_typed() -> None:
+    query = named_query("activities-by-type")
+    assert query is not None
+    with pytest.raises(ParameterError, match="integer"):
+        query.bind({"year": "twenty"})
+    with pytest.raises(ParameterError, match="one of"):
+        query.bind({"type": "Party"})
+    assert query.bind({"year": "2023"}) == {"year": '"2023"^^<http://www.w3.org/2001/XMLSchema#integer>'}
+
+
+@pytest.mark.parametrize(("accept", "fmt", "expected"), [
+    ("text/csv", None, "text/csv"), ("application/sparql-results+json", None, "application/sparql-results+json"),
+    (None, "csv", "text/csv"), (None, "sparql-json", "application/sparql-results+json"), ("*/*", None, "application/json"),
+])
+def test_formats(client: FlaskClient, accept: str | None, fmt: str | None, expected: str) -> None:
+    response = client.get("/api/queries/community-voices", query_string={"format": fmt} if fmt else {},
+                          headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200 and response.mimetype == expected
+    assert "Accept" in response.headers["Vary"]
+
+
+def test_not_acceptable_and_unknown(client: FlaskClient) -> None:
+    assert client.get("/api/queries/community-voices", headers={"Accept": "image/png"}).status_code == 406
+    assert client.get("/api/queries/no-such-query").status_code == 404
+    assert client.get("/api/queries/community-voices", query_string={"page": "2"}).status_code == 400
+
+
+def test_pagination_with_link_headers(client: FlaskClient) -> None:
+    first = client.get("/api/queries/hub-partners", query_string={"per_page": "5"})
+    assert len(json.loads(first.data)) == 5
+    assert 'rel="next"' in first.headers["Link"]
+    seen = []
+    page = 1
+    while True:
+        response = client.get("/api/queries/hub-partners", query_string={"per_page": "5", "page": str(page)})
+        seen += [row["institution"] for row in json.loads(response.data)]
+        if 'rel="next"' not in response.headers.get("Link", ""):
+            break
+        assert 'rel="prev"' in response.headers["Link"] or page == 1
+        page += 1
+    assert len(seen) == len(set(seen)) == 17
+
+
+def test_listing_and_openapi(client: FlaskClient) -> None:
+    from openapi_spec_validator import validate
+
+    listing = json.loads(client.get("/api/queries").data)["queries"]
+    assert {q["name"] for q in listing} == {q.name for q in named_queries()}
+    spec = json.loads(client.get("/api/openapi.json").data)
+    validate(spec)
+    assert spec["openapi"] == "3.1.0"
+    operation = spec["paths"]["/api/queries/activities-by-type"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"type", "year", "format"}
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and b"activities-by-type" in docs.data
+
+
+def test_named_queries_in_the_editor_and_on_the_home_page(client: FlaskClient) -> None:
+    home = client.get("/").get_data(as_text=True)
+    assert "/api/queries/reused-buildings" in home
+    editor = client.get("/sparql", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "Hubs that re-use historic and industrial buildings" in editor
+
+
+def test_cli_runs_named_queries(runner: Any, store_path: Any) -> None:
+    from heritage_hubs.cli import main
+
+    result = runner.invoke(main, ["--store", str(store_path), "query", "--named", "reused-buildings", "--param", "function=tobacco-factory",
+                                  "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert f"{ID}hub/tabakalera" in result.stdout and "farm-cultural-park" not in result.stdout
+    result = runner.invoke(main, ["--store", str(store_path), "query", "--named", "kept-assets", "--param", "keeper=not an iri"])
+    assert result.exit_code == 1 and "keeper must be an absolute IRI" in result.stderr
+
+
+def test_fuzz_the_api_from_its_openapi_description(tmp_path: Any) -> None:
+    """schemathesis generates requests from /api/openapi.json against a live server: no 5xx."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from .conftest import start_server, stop_server
+
+    server = start_server(Path(tmp_path) / "store", extra_env={"HERITAGE_HUBS_QUERY_TIMEOUT": "10"}, workers=1)
+    try:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "st"), "run", f"{server.url}/api/openapi.json",
+             "--checks", "not_a_server_error", "--max-examples", "30", "--generation-deterministic",
+             "--request-timeout", "30", "--suppress-health-check", "all", "--no-color"],
+            capture_output=True, text=True, timeout=900, check=False)
+    finally:
+        stop_server(server)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "passed" in result.stdout.lower()
