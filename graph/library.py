@@ -128,6 +128,15 @@ class NamedQuery:
             bound[parameter.name] = parameter.term(raw, base_iri)
         return bound
 
+    def concept_checks(self, bound: dict[str, str], base_iri: str = DEFAULT_BASE_IRI) -> list[tuple[str, str, str]]:
+        """(parameter, concept IRI, scheme IRI) for each bound concept that must belong to a scheme."""
+        checks = []
+        for parameter in self.parameters:
+            if parameter.type == "concept" and parameter.scheme and parameter.name in bound:
+                scheme = parameter.scheme if ":" in parameter.scheme else f"{base_iri}id/scheme/{parameter.scheme}"
+                checks.append((parameter.name, bound[parameter.name].strip("<>"), scheme))
+        return checks
+
     def text(self, bound: dict[str, str], page: tuple[int, int] | None = None) -> str:
         """The query with its parameters bound (a VALUES block) and, for a page, LIMIT/OFFSET.
 

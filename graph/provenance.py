@@ -121,13 +121,7 @@ def record_change(store: Store, metadata_graph: str, graph: str, provenance: Pro
             sources=provenance.sources or previous.sources,
             license=provenance.license or previous.license,
         )
-    store.update(f"""
-        PREFIX prov: <{PROV}>
-        DELETE {{ GRAPH <{metadata_graph}> {{ <{graph}> ?p ?o . ?act ?ap ?ao }} }}
-        WHERE {{ GRAPH <{metadata_graph}> {{
-            <{graph}> ?p ?o .
-            OPTIONAL {{ <{graph}> prov:wasGeneratedBy ?act . ?act ?ap ?ao }}
-        }} }}""")
+    forget_graph(store, metadata_graph, graph)
     ended = now_utc()
     triples = count_triples(store, graph)
     meta = NamedNode(metadata_graph)

@@ -120,6 +120,19 @@ def _parse_error(error: SyntaxError | ValueError, source: RdfSource) -> ParseErr
     return ParseError(message, source=source.name, line=line, column=column)
 
 
+@contextlib.contextmanager
+def _reading(source: RdfSource, progress: ProgressCallback | None) -> Iterator[IO[bytes]]:
+    """Open `source`; any parse or read failure inside becomes a ParseError naming it."""
+    try:
+        with source.open(progress) as stream:
+            yield stream
+    except (SyntaxError, ValueError) as error:
+        raise _parse_error(error, source) from None
+    except (OSError, EOFError) as error:
+        # A truncated gzip stream or an unreadable file.
+        raise ParseError(str(error) or type(error).__name__, source=source.name) from None
+
+
 class WriteTransaction:
     """Changes to a private copy of the store; nothing is visible until commit."""
 
@@ -160,17 +173,11 @@ class WriteTransaction:
         target = self._graph(graph)
         if replace:
             self.store.clear_graph(target)
-        try:
-            with source.open(progress) as stream:
-                if source.format.supports_datasets:
-                    self._load_dataset(stream, source, target, base_iri)
-                else:
-                    self.store.bulk_load(stream, source.format, to_graph=target, base_iri=base_iri)
-        except (SyntaxError, ValueError) as error:
-            raise _parse_error(error, source) from None
-        except (OSError, EOFError) as error:
-            # A truncated gzip stream or an unreadable file.
-            raise ParseError(str(error) or type(error).__name__, source=source.name) from None
+        with _reading(source, progress) as stream:
+            if source.format.supports_datasets:
+                self._load_dataset(stream, source, target, base_iri)
+            else:
+                self.store.bulk_load(stream, source.format, to_graph=target, base_iri=base_iri)
         action = "replace" if replace else "load"
         record = provenance or Provenance(sources=(Path(source.name).name,), action=action)
         earlier = self.touched.get(graph)
@@ -212,13 +219,8 @@ class WriteTransaction:
     def restore(self, source: RdfSource, *, progress: ProgressCallback | None = None) -> None:
         """Replace the whole dataset with the content of an N-Quads/TriG dump."""
         self.store.clear()
-        try:
-            with source.open(progress) as stream:
-                self.store.bulk_load(stream, source.format)
-        except (SyntaxError, ValueError) as error:
-            raise _parse_error(error, source) from None
-        except (OSError, EOFError) as error:
-            raise ParseError(str(error) or type(error).__name__, source=source.name) from None
+        with _reading(source, progress) as stream:
+            self.store.bulk_load(stream, source.format)
 
 
 class GraphStore:

@@ -109,6 +109,7 @@ def run_named_query(name: str) -> Response:
         bound = query.bind(given, res.store.namespaces.base)
     except ParameterError as error:
         raise BadRequest(str(error)) from None
+    _check_concepts(query, bound)
     chosen = _choose(query)
     paging = _page_arguments(query)
     text = query.text(bound, paging)
@@ -144,6 +145,15 @@ def run_named_query(name: str) -> Response:
         response.headers["Link"] = ", ".join(links)
     response.vary.add("Accept")
     return response
+
+
+def _check_concepts(query: NamedQuery, bound: dict[str, str]) -> None:
+    """A concept parameter must name a concept of its scheme (a fixed ASK on validated IRIs)."""
+    store = resources().store
+    for name, concept, scheme in query.concept_checks(bound, store.namespaces.base):
+        ask = f"ASK {{ <{concept}> <http://www.w3.org/2004/02/skos/core#inScheme> <{scheme}> }}"
+        if not bool(store.query(ask)):
+            raise BadRequest(f"{name} must be a concept of the scheme <{scheme}>; <{concept}> is not")
 
 
 def _failed(error: QueryFailed) -> Exception:

@@ -58,6 +58,8 @@ KNOWN_ANSWERS: list[tuple[str, dict[str, str], Any]] = [
     ("recent-changes", {"since": "2999-01-01"}, lambda r: r == []),
     ("narratives-about-hub", {"lang": "es", "hub": f"{ID}hub/tabakalera"}, lambda r: r[0]["title"] == "Las mujeres de la fábrica de tabacos"),
 ]
+#: CONSTRUCT queries, whose known answers are checked as RDF below.
+RDF_QUERIES = {"hub-card"}
 
 
 @pytest.mark.parametrize(("name", "params", "check"), KNOWN_ANSWERS, ids=[f"{n}-{'-'.join(p)}" for n, p, _ in KNOWN_ANSWERS])
@@ -66,7 +68,7 @@ def test_known_answers(client: FlaskClient, name: str, params: dict[str, str], c
 
 
 def test_every_named_query_is_covered_by_a_known_answer() -> None:
-    assert {q.name for q in named_queries()} <= {name for name, _, _ in KNOWN_ANSWERS}
+    assert {q.name for q in named_queries()} <= {name for name, _, _ in KNOWN_ANSWERS} | RDF_QUERIES
 
 
 @pytest.mark.parametrize(("name", "params"), [
@@ -79,6 +81,8 @@ def test_every_named_query_is_covered_by_a_known_answer() -> None:
     ("assets-by-theme", {"theme": "industrial-heritage> } #"}),
     ("hubs-by-place", {"nowhere": "x"}),
     ("kept-assets", {"keeper": ""}),
+    ("assets-by-theme", {"theme": "tobacco-factory"}),
+    ("reused-buildings", {"function": "resistance"}),
 ])
 def test_hostile_values_are_400_not_syntax(client: FlaskClient, name: str, params: dict[str, str]) -> None:
     response = client.get(f"/api/queries/{name}", query_string=params)
@@ -116,6 +120,20 @@ def test_formats(client: FlaskClient, accept: str | None, fmt: str | None, expec
                           headers={"Accept": accept} if accept else {})
     assert response.status_code == 200 and response.mimetype == expected
     assert "Accept" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize(("accept", "rdflib_format"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+                                                        ("application/n-triples", "nt"), (None, "turtle")])
+def test_construct_named_query_answers_rdf(client: FlaskClient, accept: str | None, rdflib_format: str) -> None:
+    import rdflib
+
+    response = client.get("/api/queries/hub-card", query_string={"hub": f"{ID}hub/tabakalera"},
+                          headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200
+    graph = rdflib.Graph().parse(data=response.data, format=rdflib_format)
+    hub = rdflib.URIRef(f"{ID}hub/tabakalera")
+    assert (hub, rdflib.RDF.type, rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/Hub")) in graph
+    assert rdflib.Literal("Tabakalera", lang="eu") in set(graph.objects(hub, rdflib.RDFS.label))
 
 
 def test_not_acceptable_and_unknown(client: FlaskClient) -> None:
