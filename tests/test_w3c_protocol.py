@@ -36,7 +36,9 @@ CNT = rdflib.Namespace("http://www.w3.org/2011/content#")
 UT = rdflib.Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 HTS = "http://www.w3.org/2011/http-statusCodes#StatusCode"
 
-pytestmark = pytest.mark.skipif(not (SUITE / "manifest.ttl").exists(), reason=f"conformance data not found at {SUITE}")
+# Outside CI a checkout without ../shared skips these; in CI they must run.
+pytestmark = pytest.mark.skipif(not (SUITE / "manifest.ttl").exists() and not os.environ.get("CI"),
+                                reason=f"conformance data not found at {SUITE}")
 
 
 @dataclass
@@ -94,7 +96,7 @@ def read_manifest() -> list[ProtocolTest]:
     return tests
 
 
-TESTS = read_manifest() if (SUITE / "manifest.ttl").exists() else []
+TESTS = read_manifest() if (SUITE / "manifest.ttl").exists() or os.environ.get("CI") else []
 
 
 @pytest.fixture(scope="module")
