@@ -209,3 +209,29 @@ def test_fuzz_the_api_from_its_openapi_description(tmp_path: Any) -> None:
         stop_server(server)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "passed" in result.stdout.lower()
+
+
+def test_every_parameter_type_writes_a_valid_term() -> None:
+    from pyoxigraph import Store
+
+    query = parse_named_query("types", "\n".join([
+        "# summary: every type",
+        "# param: a iri — an IRI",
+        "# param: b string — a string",
+        "# param: c langstring — a name in a language",
+        "# param: d integer — a number",
+        "# param: e date — a day",
+        "# param: f concept — a concept",
+        "SELECT ?a ?b ?c ?d ?e ?f WHERE { }",
+    ]))
+    bound = query.bind({"a": "https://example.org/x", "b": 'say "hi"', "c": "Torino@IT", "d": "-42", "e": "2024-02-29", "f": "resistance"})
+    row = next(iter(Store().query(query.text(bound))))  # type: ignore[call-overload]
+    assert row["a"].value == "https://example.org/x"
+    assert row["b"].value == 'say "hi"'
+    assert (row["c"].value, row["c"].language) == ("Torino", "it")
+    assert (row["d"].value, row["d"].datatype.value) == ("-42", "http://www.w3.org/2001/XMLSchema#integer")
+    assert row["e"].datatype.value == "http://www.w3.org/2001/XMLSchema#date"
+    assert row["f"].value == f"{ID}concept/resistance"
+    for name, bad in (("c", "Torino"), ("c", "Torino@"), ("e", "2023-02-30"), ("d", "1e3"), ("f", "Not A Slug")):
+        with pytest.raises(ParameterError):
+            query.bind({**{"a": "https://example.org/x", "b": "x", "c": "x@en", "d": "1", "e": "2024-01-01", "f": "x"}, name: bad})
