@@ -53,6 +53,7 @@ class SnapshotDirectory:
         self.grace_seconds = grace_seconds
         self._reader_lock = Lock()
         self._reader: tuple[str, Store] | None = None
+        self._current: tuple[tuple[int, int, int], str | None] | None = None
 
     # ------------------------------------------------------------ layout
 
@@ -76,11 +77,24 @@ class SnapshotDirectory:
                 self._publish_name(first.name)
 
     def current_name(self) -> str | None:
+        # CURRENT is replaced, never rewritten in place, so a new inode (or
+        # mtime) means a new generation; a stat is much cheaper than a read
+        # and this is asked on every request.
+        path = self.root / _CURRENT
         try:
-            name = (self.root / _CURRENT).read_text().strip()
+            stat = os.stat(path)
         except FileNotFoundError:
             return None
-        return name or None
+        signature = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._current
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        try:
+            name = path.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+        self._current = (signature, name)
+        return name
 
     def current_path(self) -> Path:
         name = self.current_name()

@@ -31,6 +31,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_PORT", "5000", "Port `serve` listens on."),
     Setting("HERITAGE_HUBS_WORKERS", "2", "Number of server worker processes for `serve`."),
     Setting("HERITAGE_HUBS_THREADS", "4", "Request threads per server worker process."),
+    Setting("HERITAGE_HUBS_ACCESS_LOG", "", "Where `serve` writes its access log: a file, '-' for stdout; empty (the default, as gunicorn's): none."),
     Setting("HERITAGE_HUBS_QUERY_TIMEOUT", "30", "Seconds a SPARQL query may run before it is stopped (503)."),
     Setting("HERITAGE_HUBS_QUERY_MEMORY_MB", "2048", "Memory (MiB) a query process may allocate before the query is stopped."),
     Setting("HERITAGE_HUBS_QUERY_PROCESSES", "4", "Query processes per server worker (queries running at once)."),
@@ -54,6 +55,7 @@ class Settings:
     port: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_PORT") or 5000))
     workers: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_WORKERS") or 2))
     threads: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_THREADS") or 4))
+    access_log: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_ACCESS_LOG", ""))
     query_timeout: float = field(default_factory=lambda: float(os.environ.get("HERITAGE_HUBS_QUERY_TIMEOUT") or 30))
     query_memory_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_MEMORY_MB") or 2048))
     query_processes: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_PROCESSES") or 4))

@@ -18,7 +18,7 @@ from ..graph import GraphStore
 from ..graph.executor import Limits, QueryExecutor
 from ..graph.safety import NetworkPolicy
 from ..graph.tokens import TokenStore
-from .cache import ResultCache
+from .cache import CachedQueries, ResultCache
 
 
 def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -35,6 +35,13 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     app.register_blueprint(home.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(api.blueprint)
+
+    # Cache hits for GET /sparql are answered before Flask (see cache.py).
+    def lookup() -> tuple[ResultCache, str]:
+        found = resources_for(settings)
+        return found.result_cache, found.store.generation
+
+    app.wsgi_app = CachedQueries(app.wsgi_app, lookup)  # type: ignore[method-assign]
 
     @app.after_request
     def _cors(response: Response) -> Response:
@@ -67,7 +74,10 @@ _RESOURCES: dict[tuple[int, Settings], _Resources] = {}
 
 
 def resources() -> _Resources:
-    settings: Settings = current_app.config["HERITAGE_HUBS_SETTINGS"]
+    return resources_for(current_app.config["HERITAGE_HUBS_SETTINGS"])
+
+
+def resources_for(settings: Settings) -> _Resources:
     key = (os.getpid(), settings)
     found = _RESOURCES.get(key)
     if found is None:

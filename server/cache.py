@@ -1,52 +1,92 @@
-"""A small cache of whole query results, keyed by the store generation.
+"""A small cache of whole query responses, keyed by the store generation.
 
 Researchers re-run the same query (an editor tab, a notebook cell, a named
-query behind a page); harvesters repeat theirs. A result is cached only when
-it came back whole (below one chunk) and only under the generation of the
-snapshot it was computed on: a write publishes a new generation, so a cached
-answer is never stale, and old entries simply stop being asked for.
+query behind a page); harvesters repeat theirs. A response is cached only when
+the result came back whole (below one chunk) with status 200, and only under
+the generation of the snapshot it was computed on: a write publishes a new
+generation, so a cached answer is never stale, and old entries simply stop
+being asked for.
+
+The key is made of the request as received (query text, dataset parameters,
+Accept header, `format`), so a GET that hits can be answered by
+:class:`CachedQueries` before Flask parses anything; a request only gets into
+the cache after the full path (safety checks included) has answered it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
 
-from ..graph.executor import QueryJob
+RequestKey = tuple[str, str, tuple[str, ...], tuple[str, ...], str, str]
+
+
+def request_key(generation: str, query: str, default_graphs: Iterable[str], named_graphs: Iterable[str],
+                accept: str, format_name: str) -> RequestKey:
+    return (generation, query, tuple(default_graphs), tuple(named_graphs), accept, format_name)
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
 
 
 class ResultCache:
     def __init__(self, max_entries: int = 2048, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, tuple[str, bytes]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, CachedResponse] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _key(generation: str, job: QueryJob) -> Hashable:
-        return (generation, job.query, job.default_graphs, job.named_graphs, job.solution_formats, job.graph_formats, job.base_iri)
-
-    def get(self, generation: str, job: QueryJob) -> tuple[str, bytes] | None:
+    def get(self, key: Hashable) -> CachedResponse | None:
         if self.max_bytes <= 0:
             return None
-        key = self._key(generation, job)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
             return found
 
-    def put(self, generation: str, job: QueryJob, media_type: str, body: bytes) -> None:
-        if self.max_bytes <= 0 or len(body) > self.max_bytes // 16:
+    def put(self, key: Hashable, response: CachedResponse) -> None:
+        if self.max_bytes <= 0 or len(response.body) > self.max_bytes // 16:
             return
-        key = self._key(generation, job)
         with self._lock:
             if key in self._entries:
                 return
-            self._entries[key] = (media_type, body)
-            self._bytes += len(body)
+            self._entries[key] = response
+            self._bytes += len(response.body)
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self._bytes -= len(dropped)
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+
+class CachedQueries:
+    """WSGI middleware: answers a GET /sparql that is in the cache without entering Flask."""
+
+    def __init__(self, app: Callable[..., Any], lookup: Callable[[], tuple[ResultCache, str]]) -> None:
+        self.app = app
+        self.lookup = lookup
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == "/sparql":
+            hit = self._hit(environ)
+            if hit is not None:
+                start_response("200 OK", [*hit.headers, ("Content-Length", str(len(hit.body)))])
+                return [hit.body]
+        return self.app(environ, start_response)
+
+    def _hit(self, environ: dict[str, Any]) -> CachedResponse | None:
+        params = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        queries = params.get("query", [])
+        if len(queries) != 1 or set(params) - {"query", "default-graph-uri", "named-graph-uri", "format"}:
+            return None
+        cache, generation = self.lookup()
+        key = request_key(generation, queries[0], params.get("default-graph-uri", []), params.get("named-graph-uri", []),
+                          environ.get("HTTP_ACCEPT", ""), (params.get("format") or [""])[0])
+        return cache.get(key)

@@ -24,6 +24,7 @@ from ..graph.service_description import service_description
 from ..graph.tokens import Token, TokenError
 from ..graph.updates import ANY_GRAPH, DEFAULT_GRAPH, UpdateError, analyse, graphs_to_write, with_protocol_dataset
 from . import resources, settings
+from .cache import CachedResponse, request_key
 from .errors import BadRequest, Forbidden, HttpError, NotAcceptable, Unauthorized, UnsupportedMediaType, render_error
 from .negotiation import UnknownFormatName, bare, best_rdf, preferences, wants_html
 
@@ -163,17 +164,21 @@ def _run_query(operation: QueryOperation) -> Response:
         base_iri=_canonical_endpoint(),
         max_bytes=settings().max_result_mb * 1024 * 1024,
     )
-    generation = res.store.generation
-    cached = res.result_cache.get(generation, job)
+    key = request_key(res.store.generation, operation.text, operation.default_graphs, operation.named_graphs,
+                      request.headers.get("Accept", ""), request.args.get("format", ""))
+    cached = res.result_cache.get(key)
     if cached is not None:
-        return _result_response(cached[0], cached[1], job.max_bytes, cache="hit")
+        return Response(cached.body, status=200, headers=list(cached.headers))
     try:
         stream = res.executor.run(job)
     except QueryFailed as error:
         return render_error(error.status, error.message)
     if stream.body is not None:
-        res.result_cache.put(generation, job, stream.media_type, stream.body)
-        return _result_response(stream.media_type, stream.body, job.max_bytes, cache="miss")
+        response = _result_response(stream.media_type, stream.body, job.max_bytes, cache="miss")
+        hit_headers = [(k, v) for k, v in response.headers.items() if k not in ("Content-Length", "X-Cache")]
+        hit_headers += [("X-Cache", "hit"), ("Access-Control-Allow-Origin", "*")]
+        res.result_cache.put(key, CachedResponse(tuple(hit_headers), stream.body))
+        return response
 
     def body() -> Iterator[bytes]:
         try:

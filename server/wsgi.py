@@ -20,7 +20,7 @@ def run(settings: Settings) -> None:
             self.cfg.set("workers", settings.workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", settings.threads)
-            self.cfg.set("accesslog", "-")
+            self.cfg.set("accesslog", settings.access_log or None)
             self.cfg.set("timeout", 120)
 
         def load(self) -> Flask:
