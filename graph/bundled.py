@@ -21,7 +21,7 @@ SHAPES_FILE = "shapes.ttl"
 DATA_FILES = ("hubs.ttl",)
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 PUBLISHER = "heritage-hubs"
-SEED_SOURCE = "https://w3id.org/heritage-hubs/source/article"
+SEED_SOURCE = "https://w3id.org/heritage-hubs/id/source/article"
 
 
 def _package_dir(package: str) -> Path:

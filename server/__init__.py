@@ -29,12 +29,14 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, errors, home, sparql
+    from . import api, errors, home, linked_data, ontology, sparql
 
     errors.register(app)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(linked_data.blueprint)
+    app.register_blueprint(ontology.blueprint)
 
     # Cache hits for GET /sparql are answered before Flask (see cache.py).
     def lookup() -> tuple[ResultCache, str]:

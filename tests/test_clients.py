@@ -116,3 +116,34 @@ def test_yasgui_runs_a_query_in_chromium(server: LiveServer, tmp_path: Path) -> 
         browser.close()
     assert (tmp_path / "yasgui.png").stat().st_size > 10_000
     assert errors == []
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's chromium (installed by ./run)")
+def test_pages_in_chromium(server: LiveServer, tmp_path: Path) -> None:
+    """The home page and a resource page: they load, have no console errors, and their links resolve."""
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.goto(server.url + "/", wait_until="networkidle")
+        assert page.locator("h3", has_text="Tabakalera").count() == 1
+        page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+        page.goto(server.url + "/id/hub/tabakalera", wait_until="networkidle")
+        assert page.url.endswith("/doc/hub/tabakalera.html")
+        assert page.locator("h1").inner_text() == "Tabakalera"
+        links = {a for a in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)") if a.startswith(server.url)}
+        page.screenshot(path=str(tmp_path / "tabakalera.png"), full_page=True)
+        browser.close()
+    assert errors == []
+    assert len(links) > 10
+    for link in sorted(links):
+        request = urllib.request.Request(link, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200, link
+    assert (tmp_path / "home.png").stat().st_size > 10_000

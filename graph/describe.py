@@ -1,0 +1,93 @@
+"""The description of one resource, as a Linked Data document serves it.
+
+What a harvester or a page needs about an IRI: every statement with it as
+subject (with the graph each comes from), the blank nodes those statements
+lead to (closed, so a time-span or a formation event comes whole), the labels
+of everything it links to, and the statements that point at it (capped, with
+the total, so a page can say "and 120 more").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store, Triple
+
+LABELS = (
+    NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+    NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
+)
+RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+_MAX_BLANK_DEPTH = 4
+
+
+@dataclass
+class Description:
+    subject: NamedNode
+    outgoing: list[Quad] = field(default_factory=list)
+    blank_closure: list[Quad] = field(default_factory=list)
+    labels: list[Quad] = field(default_factory=list)
+    incoming: list[Quad] = field(default_factory=list)
+    incoming_total: int = 0
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.outgoing or self.incoming)
+
+    def triples(self) -> list[Triple]:
+        """Every statement of the document, without graph names, without duplicates."""
+        seen: set[Triple] = set()
+        ordered = []
+        for quad in (*self.outgoing, *self.blank_closure, *self.incoming, *self.labels):
+            triple = Triple(quad.subject, quad.predicate, quad.object)
+            if triple not in seen:
+                seen.add(triple)
+                ordered.append(triple)
+        return ordered
+
+    def label_of(self, term: NamedNode | BlankNode | Literal, language: str) -> str | None:
+        found = {q.object.language or "": q.object.value for q in self.labels
+                 if q.subject == term and isinstance(q.object, Literal)}
+        for lang in (language, "en", "it", "es", ""):
+            if lang in found:
+                return found[lang]
+        return next(iter(found.values()), None)
+
+
+def describe(store: Store, iri: str, *, incoming_cap: int = 100, metadata_graph: str | None = None) -> Description:
+    subject = NamedNode(iri)
+    hidden = NamedNode(metadata_graph) if metadata_graph else None
+    description = Description(subject)
+    description.outgoing = [q for q in store.quads_for_pattern(subject, None, None, None) if q.graph_name != hidden]
+    frontier = [q.object for q in description.outgoing if isinstance(q.object, BlankNode)]
+    seen_blank: set[BlankNode] = set()
+    for _ in range(_MAX_BLANK_DEPTH):
+        next_frontier = []
+        for blank in frontier:
+            if blank in seen_blank:
+                continue
+            seen_blank.add(blank)
+            quads = list(store.quads_for_pattern(blank, None, None, None))
+            description.blank_closure += quads
+            next_frontier += [q.object for q in quads if isinstance(q.object, BlankNode)]
+        frontier = next_frontier
+    incoming = store.quads_for_pattern(None, None, subject, None)
+    for quad in incoming:
+        if quad.graph_name == hidden:
+            continue
+        description.incoming_total += 1
+        if len(description.incoming) < incoming_cap:
+            description.incoming.append(quad)
+    linked: set[NamedNode] = {subject}
+    for quad in (*description.outgoing, *description.blank_closure):
+        linked.add(quad.predicate)
+        if isinstance(quad.object, NamedNode):
+            linked.add(quad.object)
+    for quad in description.incoming:
+        linked.add(quad.predicate)
+        if isinstance(quad.subject, NamedNode):
+            linked.add(quad.subject)
+    for node in linked:
+        for predicate in LABELS:
+            description.labels += [q for q in store.quads_for_pattern(node, predicate, None, None) if q.graph_name != hidden]
+    return description

@@ -1,0 +1,156 @@
+"""/id/… and /doc/…: dereferenceable URIs (Cool URIs: 303 See Other + content negotiation).
+
+`GET /id/{kind}/{slug}` answers 303 to the document in the format the Accept
+header asks for; `/doc/{kind}/{slug}` negotiates too, and `.html .ttl .jsonld
+.rdf .nt` name a format. RDF documents carry canonical IRIs; HTML links stay
+on the serving host. ETag and Last-Modified follow the store's generation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, render_template, request
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, serialize
+
+from ..graph.catalog import LANGUAGES
+from ..graph.describe import RDF_TYPE, Description, describe
+from . import resources
+from .errors import NotAcceptable, NotFound
+from .negotiation import bare, best_rdf, wants_html
+
+blueprint = Blueprint("linked_data", __name__)
+
+_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+EXTENSIONS: dict[str, RdfFormat | None] = {
+    "html": None, "ttl": RdfFormat.TURTLE, "jsonld": RdfFormat.JSON_LD, "rdf": RdfFormat.RDF_XML, "nt": RdfFormat.N_TRIPLES,
+}
+_BY_MEDIA_TYPE = {bare(f.media_type): ext for ext, f in EXTENSIONS.items() if f is not None}
+
+
+def _iri(kind: str, slug: str) -> str:
+    if not _SEGMENT.match(kind) or not _SEGMENT.match(slug):
+        raise NotFound(f"/id/{kind}/{slug} is not an identifier of this dataset")
+    return resources().store.namespaces.thing(kind, slug)
+
+
+def _extension_for_request() -> str:
+    if wants_html(request.accept_mimetypes):
+        return "html"
+    media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
+    if media_type is None or media_type not in _BY_MEDIA_TYPE:
+        raise NotAcceptable("this resource is available as text/html, text/turtle, application/ld+json, "
+                            "application/rdf+xml and application/n-triples")
+    return _BY_MEDIA_TYPE[media_type]
+
+
+def _describe_or_404(iri: str) -> Description:
+    store = resources().store
+    description = describe(store.reader(), iri, metadata_graph=store.namespaces.metadata_graph)
+    if not description.exists:
+        raise NotFound(f"nothing is known about <{iri}>")
+    return description
+
+
+@blueprint.route("/id/<kind>/<slug>", methods=["GET", "HEAD"])
+def identifier(kind: str, slug: str) -> Response:
+    iri = _iri(kind, slug)
+    extension = _extension_for_request()
+    _describe_or_404(iri)
+    response = Response(status=303, headers={"Location": f"/doc/{kind}/{slug}.{extension}"})
+    response.vary.add("Accept")
+    return response
+
+
+@blueprint.route("/doc/<kind>/<name>", methods=["GET", "HEAD"])
+def document(kind: str, name: str) -> Response:
+    slug, dot, extension = name.partition(".")
+    if dot and extension not in EXTENSIONS:
+        raise NotFound(f"unknown document format .{extension}; use one of {', '.join('.' + e for e in EXTENSIONS)}")
+    negotiated = not dot
+    if negotiated:
+        extension = _extension_for_request()
+    iri = _iri(kind, slug)
+    description = _describe_or_404(iri)
+    response = _render(description, kind, slug, extension)
+    if negotiated:
+        response.vary.add("Accept")
+        response.headers["Content-Location"] = f"/doc/{kind}/{slug}.{extension}"
+    response.headers["Link"] = ", ".join(
+        [f'</doc/{kind}/{slug}.{ext}>; rel="alternate"; type="{fmt.media_type if fmt else "text/html"}"'
+         for ext, fmt in EXTENSIONS.items() if ext != extension]
+        + [f'<{iri}>; rel="describes"' if extension != "html" else f'<{iri}>; rel="cite-as"'])
+    store = resources().store
+    response.set_etag(f"{store.generation}-{extension}", weak=True)
+    current = store.path / "CURRENT"
+    response.last_modified = datetime.fromtimestamp(os.stat(current).st_mtime, UTC)
+    response.make_conditional(request)
+    return response
+
+
+def _render(description: Description, kind: str, slug: str, extension: str) -> Response:
+    fmt = EXTENSIONS[extension]
+    store = resources().store
+    if fmt is not None:
+        prefixes = store.namespaces.prefixes() if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
+        body = serialize(description.triples(), format=fmt, prefixes=prefixes)
+        return Response(body, content_type=f"{bare(fmt.media_type)}; charset=utf-8")
+    language = request.accept_languages.best_match(LANGUAGES) or "en"
+    return Response(render_template("resource.html", **_page(description, kind, slug, language)), mimetype="text/html")
+
+
+def _page(description: Description, kind: str, slug: str, language: str) -> dict[str, object]:
+    store = resources().store
+    base = store.namespaces.base
+    host = request.host_url
+
+    def local(term: object) -> str:
+        value = str(getattr(term, "value", term))
+        return host + value[len(base):] if value.startswith(base) else value
+
+    prefixes = sorted(store.namespaces.prefixes().items(), key=lambda item: -len(item[1]))
+
+    def curie(iri: str) -> str:
+        for prefix, namespace in prefixes:
+            if iri.startswith(namespace) and len(iri) > len(namespace):
+                return f"{prefix}:{iri[len(namespace):]}"
+        return iri
+
+    def show(term: object) -> dict[str, object]:
+        if isinstance(term, Literal):
+            return {"kind": "literal", "text": term.value, "language": term.language,
+                    "datatype": term.datatype.value.rsplit("#", 1)[-1] if term.datatype and not term.language else None}
+        if isinstance(term, BlankNode):
+            return {"kind": "blank", "rows": [row(q) for q in description.blank_closure if q.subject == term]}
+        assert isinstance(term, NamedNode)
+        return {"kind": "iri", "href": local(term), "iri": term.value,
+                "label": description.label_of(term, language) or curie(term.value)}
+
+    def graph_name(quad: object) -> str:
+        name = str(getattr(getattr(quad, "graph_name", None), "value", ""))
+        return store.namespaces.graph_name(name) or name
+
+    def row(quad: object) -> dict[str, object]:
+        predicate = quad.predicate  # type: ignore[attr-defined]
+        return {"predicate": show(predicate), "object": show(quad.object), "graph": graph_name(quad)}  # type: ignore[attr-defined]
+
+    subject = description.subject
+    types = [show(q.object) for q in description.outgoing if q.predicate == RDF_TYPE]
+    rows = sorted((row(q) for q in description.outgoing if q.predicate != RDF_TYPE),
+                  key=lambda r: str(r["predicate"]["label"] or r["predicate"]["iri"]))  # type: ignore[index]
+    incoming = [{"subject": show(q.subject), "predicate": show(q.predicate), "graph": graph_name(q)} for q in description.incoming]
+    return {
+        "title": description.label_of(subject, language) or subject.value,
+        "iri": subject.value,
+        "types": types,
+        "rows": rows,
+        "incoming": incoming,
+        "incoming_total": description.incoming_total,
+        "alternates": [(ext, fmt.media_type) for ext, fmt in EXTENSIONS.items() if fmt is not None],
+        "kind": kind,
+        "slug": slug,
+        "language": language,
+        "base_iri": base,
+    }

@@ -1,0 +1,109 @@
+"""/ontology: the ontology's documentation for people and its RDF for machines.
+
+`/ontology` negotiates: HTML documentation generated from the ontology graph
+(classes, properties, their CIDOC-CRM alignment and CRM paths, labels and
+comments in the visitor's language, an anchor per term) or the ontology graph
+itself as Turtle, JSON-LD, RDF/XML or N-Triples. A term IRI
+(`/ontology/{Term}`) answers 303 to its anchor in the HTML, or to the RDF.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flask import Blueprint, Response, render_template, request
+from pyoxigraph import Literal, NamedNode, RdfFormat, serialize
+
+from ..graph.catalog import LANGUAGES, pick_language
+from ..graph.results import select
+from . import resources
+from .errors import NotAcceptable, NotFound
+from .negotiation import bare, best_rdf, wants_html
+
+blueprint = Blueprint("ontology", __name__)
+
+_TERM = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_FORMATS = {bare(f.media_type): f for f in (RdfFormat.TURTLE, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.N_TRIPLES)}
+
+
+@blueprint.get("/ontology")
+def ontology() -> Response:
+    store = resources().store
+    if wants_html(request.accept_mimetypes):
+        response = Response(render_template("ontology.html", **_documentation()), mimetype="text/html")
+    else:
+        media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
+        if media_type not in _FORMATS:
+            raise NotAcceptable("the ontology is available as text/html, text/turtle, application/ld+json, "
+                                "application/rdf+xml and application/n-triples")
+        graph = NamedNode(store.namespaces.ontology_graph)
+        triples = [q.triple for q in store.reader().quads_for_pattern(None, None, None, graph)]
+        fmt = _FORMATS[media_type]
+        body = serialize(triples, format=fmt, prefixes=store.namespaces.prefixes() if fmt == RdfFormat.TURTLE else None)
+        response = Response(body, content_type=f"{media_type}; charset=utf-8")
+    response.vary.add("Accept")
+    return response
+
+
+@blueprint.get("/ontology/<term>")
+def term(term: str) -> Response:
+    store = resources().store
+    iri = store.namespaces.ontology + term
+    if not _TERM.match(term) or not any(store.reader().quads_for_pattern(NamedNode(iri), None, None, None)):
+        raise NotFound(f"<{iri}> is not a term of the ontology")
+    target = f"/ontology#{term}" if wants_html(request.accept_mimetypes) else "/ontology"
+    response = Response(status=303, headers={"Location": target})
+    response.vary.add("Accept")
+    return response
+
+
+@dataclass
+class TermDoc:
+    iri: str
+    name: str
+    kind: str
+    labels: list[Literal] = field(default_factory=list)
+    comments: list[Literal] = field(default_factory=list)
+    supers: set[str] = field(default_factory=set)
+    path: str | None = None
+    label: str | None = None
+    comment: str | None = None
+
+
+def _text(term: object) -> str:
+    return str(getattr(term, "value", term))
+
+
+def _documentation() -> dict[str, object]:
+    store = resources().store
+    language = request.accept_languages.best_match(LANGUAGES) or "en"
+    ns = store.namespaces
+    rows = select(store.reader(), f"""
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX owl: <http://www.w3.org/2002/07/owl#>
+        SELECT ?term ?kind ?label ?comment ?super ?path WHERE {{ GRAPH <{ns.ontology_graph}> {{
+          ?term a ?kind . FILTER(?kind IN (owl:Class, owl:ObjectProperty, owl:DatatypeProperty))
+          FILTER(STRSTARTS(STR(?term), "{ns.ontology}"))
+          OPTIONAL {{ ?term rdfs:label ?label }} OPTIONAL {{ ?term rdfs:comment ?comment }}
+          OPTIONAL {{ ?term rdfs:subClassOf|rdfs:subPropertyOf ?super }}
+          OPTIONAL {{ ?term <{ns.ontology}crmPath> ?path }}
+        }} }}""")
+    terms: dict[str, TermDoc] = {}
+    for row in rows:
+        iri = _text(row["term"])
+        entry = terms.setdefault(iri, TermDoc(iri=iri, name=iri[len(ns.ontology):], kind=_text(row["kind"]).rsplit("#", 1)[-1]))
+        label, comment = row["label"], row["comment"]
+        if isinstance(label, Literal) and label not in entry.labels:
+            entry.labels.append(label)
+        if isinstance(comment, Literal) and comment not in entry.comments:
+            entry.comments.append(comment)
+        if row["super"] is not None:
+            entry.supers.add(_text(row["super"]))
+        if row["path"] is not None:
+            entry.path = _text(row["path"])
+    documented = sorted(terms.values(), key=lambda e: (e.kind != "Class", e.name))
+    for entry in documented:
+        entry.label = pick_language(entry.labels, language)
+        entry.comment = pick_language(entry.comments, language)
+    return {"terms": documented, "language": language, "base_iri": ns.base, "ontology_iri": ns.ontology_iri,
+            "crm": "http://www.cidoc-crm.org/cidoc-crm/"}

@@ -1,0 +1,97 @@
+"""Dereferenceable URIs: 303 + content negotiation, documents, conditional requests, escaping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import rdflib
+from flask.testing import FlaskClient
+
+from heritage_hubs.graph import GraphStore, RdfSource
+
+HUB = "https://w3id.org/heritage-hubs/id/hub/tabakalera"
+
+
+@pytest.mark.parametrize(("accept", "extension"), [
+    ("text/turtle", "ttl"), ("application/ld+json", "jsonld"), ("application/rdf+xml", "rdf"), ("application/n-triples", "nt"),
+    ("text/html,application/xhtml+xml,*/*;q=0.8", "html"), ("text/turtle;q=0.5, application/rdf+xml", "rdf"), (None, "ttl"),
+])
+def test_id_answers_303_to_the_negotiated_document(client: FlaskClient, accept: str | None, extension: str) -> None:
+    response = client.get("/id/hub/tabakalera", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/doc/hub/tabakalera.{extension}"
+    assert "Accept" in response.headers["Vary"]
+
+
+def test_unknown_and_unacceptable(client: FlaskClient) -> None:
+    assert client.get("/id/hub/atlantis", headers={"Accept": "text/turtle"}).status_code == 404
+    page = client.get("/id/hub/atlantis", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert client.get("/id/hub/tabakalera", headers={"Accept": "image/png"}).status_code == 406
+    assert client.get("/doc/hub/tabakalera.pdf").status_code == 404
+    assert client.get("/id/hub/Not_A_Slug").status_code == 404
+
+
+@pytest.mark.parametrize(("extension", "rdflib_format"), [("ttl", "turtle"), ("jsonld", "json-ld"), ("rdf", "xml"), ("nt", "nt")])
+def test_documents_parse_and_describe_the_resource(client: FlaskClient, extension: str, rdflib_format: str) -> None:
+    response = client.get(f"/doc/hub/tabakalera.{extension}")
+    assert response.status_code == 200
+    graph = rdflib.Graph().parse(data=response.data, format=rdflib_format)
+    hub = rdflib.URIRef(HUB)
+    assert (hub, rdflib.RDF.type, rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/Hub")) in graph
+    # labels of what it links to, the blank-node closure (formation, time-span), incoming links
+    assert graph.value(rdflib.URIRef("https://w3id.org/heritage-hubs/id/place/egia"), rdflib.RDFS.label) is not None
+    assert any(str(p).endswith("P82a_begin_of_the_begin") for p in graph.predicates())
+    assert (rdflib.URIRef("https://w3id.org/heritage-hubs/id/narrative/tabakalera-women-workers"),
+            rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/refersTo"), hub) in graph
+    assert all(not str(s).startswith("http://localhost") for s in graph.subjects())
+    assert 'rel="alternate"' in response.headers["Link"]
+
+
+def test_conditional_requests(client: FlaskClient) -> None:
+    first = client.get("/doc/hub/tabakalera.ttl")
+    assert first.headers["ETag"] and first.headers["Last-Modified"]
+    again = client.get("/doc/hub/tabakalera.ttl", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_html_page_links_stay_on_the_serving_host(client: FlaskClient) -> None:
+    page = client.get("/doc/hub/tabakalera.html", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "<h1>Tabakalera</h1>" in page
+    assert 'href="http://localhost/id/place/egia"' in page
+    assert '<link rel="alternate" type="text/turtle" href="/doc/hub/tabakalera.ttl">' in page
+    assert 'rel="describedby"' in page
+    assert "Las mujeres de la fábrica de tabacos" in page  # incoming narrative, Spanish label
+
+
+def test_labels_are_escaped(client: FlaskClient, store_path: Path, tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.ttl"
+    hostile.write_text("""
+        @prefix hh: <https://w3id.org/heritage-hubs/ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <https://w3id.org/heritage-hubs/id/group/x> a hh:Community ; rdfs:label "<script>alert(1)</script>"@en ;
+            hh:description "<img src=x onerror=alert(2)>"@en .
+    """)
+    GraphStore(store_path).load(RdfSource.from_path(hostile), graph="https://w3id.org/heritage-hubs/graph/institution/x")
+    page = client.get("/doc/group/x.html").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+
+
+def test_ontology_documentation_and_rdf(client: FlaskClient) -> None:
+    page = client.get("/ontology", headers={"Accept": "text/html", "Accept-Language": "it"})
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'id="Hub"' in text and "crm:E74_Group" in text and "Heritage hub" in text
+    assert "Istituzione" in text  # Italian labels for the visitor's language
+    turtle = client.get("/ontology", headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=turtle.data, format="turtle")
+    assert (rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/Hub"), rdflib.RDF.type, rdflib.OWL.Class) in graph
+    assert "Accept" in turtle.headers["Vary"]
+
+
+@pytest.mark.parametrize(("accept", "location"), [("text/html", "/ontology#Hub"), ("text/turtle", "/ontology")])
+def test_ontology_terms_dereference(client: FlaskClient, accept: str, location: str) -> None:
+    response = client.get("/ontology/Hub", headers={"Accept": accept})
+    assert response.status_code == 303 and response.headers["Location"] == location
+    assert client.get("/ontology/NoSuchTerm").status_code == 404
