@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, errors, home, linked_data, ontology, sparql
+    from . import api, errors, harvest, home, linked_data, ontology, sparql
 
     errors.register(app)
     app.register_blueprint(home.blueprint)
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     app.register_blueprint(api.blueprint)
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(ontology.blueprint)
+    app.register_blueprint(harvest.blueprint)
 
     # Cache hits for GET /sparql are answered before Flask (see cache.py).
     def lookup() -> tuple[ResultCache, str]:

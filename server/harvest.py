@@ -1,0 +1,107 @@
+"""What harvesters read: the VoID/DCAT description and the dumps.
+
+`/.well-known/void` describes the dataset (statistics and partitions are
+computed once per store generation). `/dumps/all.nq.gz` and
+`/dumps/graph/{name}.nq.gz` are gzipped N-Quads made once per generation and
+served from disk with `Content-Length`, an `ETag` and byte ranges, so a
+harvester can skip an unchanged dump or resume a broken download.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+from pyoxigraph import RdfFormat
+
+from ..graph.void import DumpFiles, Statistics, describe_dataset, serialize_description, statistics
+from . import resources
+from .errors import NotAcceptable, NotFound
+from .negotiation import bare, best_rdf, wants_html
+
+blueprint = Blueprint("harvest", __name__)
+
+_FORMATS = {bare(f.media_type): f for f in (RdfFormat.TURTLE, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.N_TRIPLES)}
+_STATS: dict[tuple[str, str], Statistics] = {}
+_STATS_LOCK = threading.Lock()
+VOCABULARIES = ("http://www.cidoc-crm.org/cidoc-crm/", "http://www.w3.org/2004/02/skos/core#", "http://purl.org/dc/terms/",
+                "http://www.w3.org/2003/01/geo/wgs84_pos#", "http://xmlns.com/foaf/0.1/")
+
+
+def _statistics() -> Statistics:
+    store = resources().store
+    key = (str(store.path), store.generation)
+    with _STATS_LOCK:
+        found = _STATS.get(key)
+        if found is None:
+            found = _STATS[key] = statistics(store.reader())
+        return found
+
+
+@blueprint.get("/.well-known/void")
+def void() -> Response:
+    store = resources().store
+    server = request.host_url.rstrip("/")
+    triples = describe_dataset(base=store.namespaces.base, server=server, stats=_statistics(),
+                               graphs=[g for g in store.graphs() if g.iri != store.namespaces.metadata_graph],
+                               vocabularies=[store.namespaces.ontology, *VOCABULARIES])
+    prefixes = {**store.namespaces.prefixes(), "void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#"}
+    if wants_html(request.accept_mimetypes):
+        turtle = serialize_description(triples, RdfFormat.TURTLE, prefixes).decode()
+        page = (f"<!doctype html><html lang=en><meta charset=utf-8><title>VoID · heritage-hubs</title>"
+                f"<link rel=alternate type=text/turtle href='/.well-known/void?format=turtle'>"
+                f"<h1>Dataset description (VoID, DCAT)</h1><pre>{html.escape(turtle)}</pre></html>")
+        response = Response(page, mimetype="text/html")
+    else:
+        media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
+        if media_type not in _FORMATS:
+            raise NotAcceptable("the description is RDF: text/turtle, application/ld+json, application/rdf+xml or application/n-triples")
+        response = Response(serialize_description(triples, _FORMATS[media_type], prefixes),
+                            content_type=f"{media_type}; charset=utf-8")
+    response.vary.add("Accept")
+    response.set_etag(f"void-{store.generation}", weak=True)
+    response.make_conditional(request)
+    return response
+
+
+@blueprint.get("/dumps/")
+def dumps_index() -> Response:
+    store = resources().store
+    server = request.host_url.rstrip("/")
+    files: list[dict[str, Any]] = [{"url": f"{server}/dumps/all.nq.gz", "graph": None, "triples": len(store.reader())}]
+    for info in store.graphs():
+        name = store.namespaces.graph_name(info.iri)
+        if name is not None and info.iri != store.namespaces.metadata_graph:
+            files.append({"url": f"{server}/dumps/graph/{name}.nq.gz", "graph": info.iri, "triples": info.triples})
+    return Response(json.dumps({"generation": store.generation, "format": "application/n-quads (gzip)", "files": files}, indent=1),
+                    mimetype="application/json")
+
+
+def _send(graph: str | None, name: str) -> Response:
+    store = resources().store
+    generation = store.generation
+    path = DumpFiles(store.path).path(store, generation, graph, name)
+    response = send_file(path, mimetype="application/gzip", conditional=True, etag=f"{generation}-{name}",
+                         download_name=name.rsplit("/", 1)[-1], max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@blueprint.get("/dumps/all.nq.gz")
+def dump_all() -> Response:
+    return _send(None, "all.nq.gz")
+
+
+@blueprint.get("/dumps/graph/<path:name>.nq.gz")
+def dump_graph(name: str) -> Response:
+    store = resources().store
+    try:
+        iri = store.namespaces.graph(name)
+    except ValueError:
+        raise NotFound(f"no graph named {name!r}") from None
+    if iri == store.namespaces.metadata_graph or iri not in {g.iri for g in store.graphs()}:
+        raise NotFound(f"no graph named {name!r}; /dumps/ lists the dumps")
+    return _send(iri, f"graph/{name}.nq.gz")

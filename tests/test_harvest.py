@@ -1,0 +1,84 @@
+"""What harvesters read: the VoID/DCAT description and the dumps."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import rdflib
+from flask.testing import FlaskClient
+from pyoxigraph import CanonicalizationAlgorithm, Dataset, NamedNode, RdfFormat, parse
+
+from heritage_hubs.graph import GraphStore, RdfSource
+
+from .conftest import FIXTURES
+
+VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+
+
+def test_void_describes_the_dataset(client: FlaskClient, store_path: Path) -> None:
+    response = client.get("/.well-known/void", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    graph = rdflib.Graph().parse(data=response.data, format="turtle")
+    dataset = rdflib.URIRef("https://w3id.org/heritage-hubs/dataset")
+    assert graph.value(dataset, VOID.sparqlEndpoint) == rdflib.URIRef("http://localhost/sparql")
+    assert graph.value(dataset, VOID.dataDump) == rdflib.URIRef("http://localhost/dumps/all.nq.gz")
+    assert int(graph.value(dataset, VOID.triples)) == len(GraphStore(store_path))  # type: ignore[arg-type]
+    hubs = [p for p in graph.objects(dataset, VOID.classPartition)
+            if graph.value(p, VOID["class"]) == rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/Hub")]
+    assert len(hubs) == 1 and int(graph.value(hubs[0], VOID.entities)) == 4  # type: ignore[arg-type]
+    core = rdflib.URIRef("https://w3id.org/heritage-hubs/graph/core")
+    assert (dataset, VOID.subset, core) in graph
+    assert graph.value(core, rdflib.URIRef("http://purl.org/dc/terms/license")) is not None
+    assert graph.value(dataset, DCAT.distribution) is not None
+    assert (dataset, VOID.vocabulary, rdflib.URIRef("http://www.cidoc-crm.org/cidoc-crm/")) in graph
+
+
+def test_void_in_other_formats_and_for_browsers(client: FlaskClient) -> None:
+    assert len(rdflib.Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "application/ld+json"}).data,
+                                    format="json-ld")) > 50
+    page = client.get("/.well-known/void", headers={"Accept": "text/html"})
+    assert page.mimetype == "text/html" and b"void:sparqlEndpoint" in page.data
+    assert client.get("/.well-known/void", headers={"Accept": "image/png"}).status_code == 406
+
+
+def _dataset(data: bytes) -> Dataset:
+    dataset = Dataset(parse(gzip.decompress(data), RdfFormat.N_QUADS))
+    dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+    return dataset
+
+
+def test_dump_is_the_store_and_supports_resuming(client: FlaskClient, store_path: Path) -> None:
+    index = json.loads(client.get("/dumps/").data)
+    assert {f["url"] for f in index["files"]} >= {"http://localhost/dumps/all.nq.gz", "http://localhost/dumps/graph/core.nq.gz"}
+    response = client.get("/dumps/all.nq.gz")
+    assert response.status_code == 200
+    body = response.data
+    assert int(response.headers["Content-Length"]) == len(body)
+    expected = Dataset(GraphStore(store_path).reader().quads_for_pattern(None, None, None))
+    expected.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+    assert _dataset(body) == expected
+    etag = response.headers["ETag"]
+    response.close()
+    with client.get("/dumps/all.nq.gz", headers={"If-None-Match": etag}) as unchanged:
+        assert unchanged.status_code == 304
+    with client.get("/dumps/all.nq.gz", headers={"Range": "bytes=100-199"}) as part:
+        assert part.status_code == 206 and part.data == body[100:200]
+
+
+def test_dumps_follow_changes_and_per_graph_dumps_keep_their_graph(client: FlaskClient, store_path: Path) -> None:
+    with client.get("/dumps/all.nq.gz") as before:
+        before_etag = before.headers["ETag"]
+    GraphStore(store_path).load(RdfSource.from_path(FIXTURES / "institution.ttl"),
+                                graph="https://w3id.org/heritage-hubs/graph/institution/museo-esempio")
+    with client.get("/dumps/all.nq.gz") as after:
+        assert after.headers["ETag"] != before_etag
+        assert b"museo-esempio" in gzip.decompress(after.data)
+    with client.get("/dumps/graph/institution/museo-esempio.nq.gz") as one:
+        quads = list(parse(gzip.decompress(one.data), RdfFormat.N_QUADS))
+    assert len(quads) == 20
+    assert {q.graph_name for q in quads} == {NamedNode("https://w3id.org/heritage-hubs/graph/institution/museo-esempio")}
+    assert client.get("/dumps/graph/metadata.nq.gz").status_code == 404
+    assert client.get("/dumps/graph/nothing-here.nq.gz").status_code == 404
