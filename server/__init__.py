@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, errors, harvest, home, linked_data, ontology, sparql
+    from . import api, errors, fragments, harvest, home, linked_data, ontology, sparql
 
     errors.register(app)
     app.register_blueprint(home.blueprint)
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(ontology.blueprint)
     app.register_blueprint(harvest.blueprint)
+    app.register_blueprint(fragments.blueprint)
 
     # Cache hits for GET /sparql are answered before Flask (see cache.py).
     def lookup() -> tuple[ResultCache, str]:

@@ -147,3 +147,21 @@ def test_pages_in_chromium(server: LiveServer, tmp_path: Path) -> None:
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200, link
     assert (tmp_path / "home.png").stat().st_size > 10_000
+
+
+@pytest.mark.skipif(not COMUNICA.exists() and not os.environ.get("CI"), reason="Comunica is installed by ./run (npm ci)")
+def test_comunica_joins_over_triple_pattern_fragments(server: LiveServer) -> None:
+    query = (PREFIXES + "SELECT ?hubLabel ?partnerLabel WHERE { ?hub hh:hasPartner ?partner ; rdfs:label ?hubLabel . "
+             "?partner rdfs:label ?partnerLabel . FILTER(lang(?hubLabel) = 'en' && lang(?partnerLabel) = 'en') }")
+    result = subprocess.run([str(COMUNICA), f"{server.url}/fragments", "-q", query, "-t", "application/sparql-results+json"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    over_fragments = {(b["hubLabel"]["value"], b["partnerLabel"]["value"]) for b in json.loads(result.stdout)["results"]["bindings"]}
+    client = SPARQLWrapper(server.url + "/sparql")
+    client.setQuery(query)
+    client.setReturnFormat(JSON)
+    expected = {(b["hubLabel"]["value"], b["partnerLabel"]["value"])
+                for b in client.queryAndConvert()["results"]["bindings"]}  # type: ignore[index]
+    assert over_fragments == expected
+    assert ("Tabakalera", "Basque Government") not in expected  # owners are not partners
+    assert ("European Heritage Hub", "Europa Nostra") in expected

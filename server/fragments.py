@@ -1,0 +1,149 @@
+"""/fragments: Triple Pattern Fragments (Linked Data Fragments), for Comunica and crawlers.
+
+`GET /fragments?subject=&predicate=&object=&page=` answers the triples that
+match the pattern (over all graphs, without duplicates), a page at a time,
+with the Hydra controls a TPF client needs: the search template with its
+variable mapping (explicit representation: IRIs bare, literals quoted), the
+total count (`void:triples`, `hydra:totalItems`) and first/previous/next
+pages. As in the reference server, the data goes in the default graph and the
+controls in the graph `<fragment#metadata>`, which names the fragment as its
+`foaf:primaryTopic`.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from flask import Blueprint, Response, request
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
+
+from ..graph.results import select
+from . import resources
+from .errors import BadRequest, NotAcceptable
+from .negotiation import bare, best_rdf
+
+blueprint = Blueprint("fragments", __name__)
+
+PAGE_SIZE = 100
+HYDRA = "http://www.w3.org/ns/hydra/core#"
+VOID = "http://rdfs.org/ns/void#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+FOAF_PRIMARY_TOPIC = NamedNode("http://xmlns.com/foaf/0.1/primaryTopic")
+XSD_INTEGER = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+_FORMATS = {bare(f.media_type): f for f in (RdfFormat.TRIG, RdfFormat.N_QUADS, RdfFormat.TURTLE, RdfFormat.N_TRIPLES)}
+
+
+def _hydra(name: str) -> NamedNode:
+    return NamedNode(HYDRA + name)
+
+
+def _term(name: str, value: str | None) -> NamedNode | Literal | None:
+    """A pattern position from its explicit representation; None for a variable."""
+    if value is None or value == "" or value.startswith("?"):
+        return None
+    if value.startswith("_:"):
+        raise BadRequest(f"{name}: blank nodes cannot be looked up")
+    text = value
+    if value.startswith('"'):
+        closing = value.rfind('"')
+        suffix = value[closing + 1:]
+        if suffix.startswith("^^") and not suffix.startswith("^^<"):
+            text = value[:closing + 1] + "^^<" + suffix[2:] + ">"
+    else:
+        text = f"<{value}>"
+    try:
+        triples = list(parse(f"<urn:s> <urn:p> {text} .".encode(), RdfFormat.N_TRIPLES))
+    except (SyntaxError, ValueError):
+        raise BadRequest(f"{name} is not an IRI or a quoted literal: {value!r}") from None
+    term = triples[0].object
+    if name != "object" and not isinstance(term, NamedNode):
+        raise BadRequest(f"{name} must be an IRI")
+    assert isinstance(term, NamedNode | Literal)
+    return term
+
+
+def _nt(term: NamedNode | Literal) -> str:
+    return str(term)
+
+
+@blueprint.get("/fragments")
+def fragment() -> Response:
+    media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
+    if media_type not in _FORMATS:
+        raise NotAcceptable("fragments are served as application/trig, application/n-quads, text/turtle or application/n-triples")
+    subject = _term("subject", request.args.get("subject"))
+    predicate = _term("predicate", request.args.get("predicate"))
+    obj = _term("object", request.args.get("object"))
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        raise BadRequest("page must be a positive integer") from None
+    if page < 1:
+        raise BadRequest("page must be a positive integer")
+    reader = resources().store.reader()
+    pattern = " ".join(_nt(t) if t is not None else f"?{v}" for t, v in ((subject, "s"), (predicate, "p"), (obj, "o")))
+    count = 0
+    for row in select(reader, f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT * WHERE {{ {pattern} }} }}",
+                      use_default_graph_as_union=True):
+        count = int(row["n"].value)
+    data: list[Triple] = []
+    offset = (page - 1) * PAGE_SIZE
+    variables = [v for t, v in ((subject, "s"), (predicate, "p"), (obj, "o")) if t is None]
+    query = (f"SELECT DISTINCT {' '.join('?' + v for v in variables) or '*'} WHERE {{ {pattern} }} LIMIT {PAGE_SIZE} OFFSET {offset}")
+    if variables:
+        for row in select(reader, query, use_default_graph_as_union=True):
+            s = subject or row["s"]
+            p = predicate or row["p"]
+            o = obj or row["o"]
+            data.append(Triple(s, p, o))  # type: ignore[arg-type]
+    elif count:
+        assert isinstance(subject, NamedNode) and isinstance(predicate, NamedNode) and obj is not None
+        data.append(Triple(subject, predicate, obj))
+
+    base = request.base_url
+    args = {k: v for k, v in request.args.items() if k in ("subject", "predicate", "object") and v}
+
+    def page_url(number: int) -> NamedNode:
+        query_string = urllib.parse.urlencode({**args, **({"page": str(number)} if number > 1 else {})})
+        return NamedNode(base + ("?" + query_string if query_string else ""))
+
+    this = page_url(page)
+    dataset = NamedNode(base + "#dataset")
+    metadata = NamedNode(this.value + "#metadata")
+    controls: list[Triple] = [
+        Triple(metadata, FOAF_PRIMARY_TOPIC, this),
+        Triple(this, NamedNode(RDF + "type"), _hydra("PartialCollectionView")),
+        Triple(this, NamedNode(VOID + "triples"), Literal(str(count), datatype=XSD_INTEGER)),
+        Triple(this, _hydra("totalItems"), Literal(str(count), datatype=XSD_INTEGER)),
+        Triple(this, _hydra("itemsPerPage"), Literal(str(PAGE_SIZE), datatype=XSD_INTEGER)),
+        Triple(this, _hydra("first"), page_url(1)),
+        Triple(dataset, NamedNode(RDF + "type"), NamedNode(VOID + "Dataset")),
+        Triple(dataset, NamedNode(RDF + "type"), _hydra("Collection")),
+        Triple(dataset, NamedNode(VOID + "subset"), this),
+    ]
+    if page > 1:
+        controls.append(Triple(this, _hydra("previous"), page_url(page - 1)))
+    if offset + PAGE_SIZE < count:
+        controls.append(Triple(this, _hydra("next"), page_url(page + 1)))
+    search = BlankNode()
+    controls += [
+        Triple(dataset, _hydra("search"), search),
+        Triple(search, _hydra("template"), Literal(base + "{?subject,predicate,object}")),
+        Triple(search, _hydra("variableRepresentation"), _hydra("ExplicitRepresentation")),
+    ]
+    for variable, prop in (("subject", "subject"), ("predicate", "predicate"), ("object", "object")):
+        mapping = BlankNode()
+        controls += [Triple(search, _hydra("mapping"), mapping), Triple(mapping, _hydra("variable"), Literal(variable)),
+                     Triple(mapping, _hydra("property"), NamedNode(RDF + prop))]
+    fmt = _FORMATS[media_type]
+    if fmt.supports_datasets:
+        quads = [Quad(t.subject, t.predicate, t.object) for t in data]
+        quads += [Quad(t.subject, t.predicate, t.object, metadata) for t in controls]
+        body = serialize(quads, format=fmt)
+    else:
+        body = serialize([*data, *controls], format=fmt)
+    response = Response(body, content_type=f"{media_type}; charset=utf-8")
+    response.vary.add("Accept")
+    response.set_etag(f"{resources().store.generation}-{media_type}-{this.value}", weak=True)
+    response.make_conditional(request)
+    return response
