@@ -91,3 +91,37 @@ def describe(store: Store, iri: str, *, incoming_cap: int = 100, metadata_graph:
         for predicate in LABELS:
             description.labels += [q for q in store.quads_for_pattern(node, predicate, None, None) if q.graph_name != hidden]
     return description
+
+
+GEO_LAT = NamedNode("http://www.w3.org/2003/01/geo/wgs84_pos#lat")
+GEO_LONG = NamedNode("http://www.w3.org/2003/01/geo/wgs84_pos#long")
+_PLACE_LINKS = (
+    "https://w3id.org/heritage-hubs/ontology/basedIn",
+    "https://w3id.org/heritage-hubs/ontology/locatedIn",
+    "https://w3id.org/heritage-hubs/ontology/tookPlaceAt",
+    "http://www.cidoc-crm.org/cidoc-crm/P89_falls_within",
+)
+
+
+def coordinates(store: Store, iri: str, ontology: str = "https://w3id.org/heritage-hubs/ontology/") -> tuple[float, float] | None:
+    """WGS84 (lat, long) of a resource: its own, or of the nearest place it is in (a few hops)."""
+    links = [NamedNode(link.replace("https://w3id.org/heritage-hubs/ontology/", ontology)) for link in _PLACE_LINKS]
+    frontier = [NamedNode(iri)]
+    seen: set[NamedNode] = set()
+    for _ in range(5):
+        next_frontier: list[NamedNode] = []
+        for node in frontier:
+            if node in seen:
+                continue
+            seen.add(node)
+            lat = next(iter(store.quads_for_pattern(node, GEO_LAT, None, None)), None)
+            long = next(iter(store.quads_for_pattern(node, GEO_LONG, None, None)), None)
+            if lat is not None and long is not None and isinstance(lat.object, Literal) and isinstance(long.object, Literal):
+                try:
+                    return float(lat.object.value), float(long.object.value)
+                except ValueError:
+                    pass
+            for link in links:
+                next_frontier += [q.object for q in store.quads_for_pattern(node, link, None, None) if isinstance(q.object, NamedNode)]
+        frontier = next_frontier
+    return None

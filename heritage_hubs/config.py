@@ -37,6 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_QUERY_PROCESSES", "4", "Query processes per server worker (queries running at once)."),
     Setting("HERITAGE_HUBS_MAX_RESULT_MB", "512", "Largest query result (MiB) sent; larger results are cut off."),
     Setting("HERITAGE_HUBS_RESULT_CACHE_MB", "64", "Memory (MiB) per server worker for whole small query results; 0 turns the cache off."),
+    Setting("HERITAGE_HUBS_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "Map tiles for place maps (Leaflet URL template); empty: a map without tiles."),
     Setting("HERITAGE_HUBS_ALLOWED_SERVICES", "", "Space-separated SPARQL endpoints SERVICE may call; empty: none."),
 )
 
@@ -61,5 +63,7 @@ class Settings:
     query_processes: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_PROCESSES") or 4))
     max_result_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_MAX_RESULT_MB") or 512))
     result_cache_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_RESULT_CACHE_MB") or 64))
+    tiles_url: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_TILES_URL",
+                                                                  "https://tile.openstreetmap.org/{z}/{x}/{y}.png"))
     allowed_services: tuple[str, ...] = field(
         default_factory=lambda: tuple((os.environ.get("HERITAGE_HUBS_ALLOWED_SERVICES") or "").split()))

@@ -12,11 +12,11 @@ import os
 import re
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, serialize
 
 from ..graph.catalog import LANGUAGES
-from ..graph.describe import RDF_TYPE, Description, describe
+from ..graph.describe import RDF_TYPE, Description, coordinates, describe
 from . import resources
 from .errors import NotAcceptable, NotFound
 from .negotiation import bare, best_rdf, wants_html
@@ -137,6 +137,7 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         return {"predicate": show(predicate), "object": show(quad.object), "graph": graph_name(quad)}  # type: ignore[attr-defined]
 
     subject = description.subject
+    located = coordinates(store.reader(), subject.value, store.namespaces.ontology)
     types = [show(q.object) for q in description.outgoing if q.predicate == RDF_TYPE]
     rows = sorted((row(q) for q in description.outgoing if q.predicate != RDF_TYPE),
                   key=lambda r: str(r["predicate"]["label"] or r["predicate"]["iri"]))  # type: ignore[index]
@@ -153,4 +154,6 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         "slug": slug,
         "language": language,
         "base_iri": base,
+        "coordinates": located,
+        "tiles_url": current_app.config["HERITAGE_HUBS_SETTINGS"].tiles_url,
     }

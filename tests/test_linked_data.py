@@ -95,3 +95,9 @@ def test_ontology_terms_dereference(client: FlaskClient, accept: str, location: 
     response = client.get("/ontology/Hub", headers={"Accept": accept})
     assert response.status_code == 303 and response.headers["Location"] == location
     assert client.get("/ontology/NoSuchTerm").status_code == 404
+
+
+def test_places_and_things_in_them_get_a_map(client: FlaskClient) -> None:
+    page = client.get("/doc/hub/polo-del-900.html").get_data(as_text=True)
+    assert 'data-lat="45.0764"' in page and "vendor/leaflet/leaflet.js" in page
+    assert 'id="map"' not in client.get("/doc/concept/resistance.html").get_data(as_text=True)
