@@ -18,6 +18,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, serialize
 from ..graph.catalog import LANGUAGES
 from ..graph.describe import RDF_TYPE, Description, coordinates, describe
 from . import resources
+from .cache import CachedResponse
 from .errors import NotAcceptable, NotFound
 from .negotiation import bare, best_rdf, wants_html
 
@@ -73,8 +74,16 @@ def document(kind: str, name: str) -> Response:
     if negotiated:
         extension = _extension_for_request()
     iri = _iri(kind, slug)
-    description = _describe_or_404(iri)
-    response = _render(description, kind, slug, extension)
+    store = resources().store
+    language = request.accept_languages.best_match(LANGUAGES) or "en"
+    # Documents change only with the store: cache them per generation, like small query results.
+    key = ("doc", store.generation, request.host_url, kind, slug, extension, language if extension == "html" else "")
+    cached = resources().result_cache.get(key)
+    if cached is not None:
+        response = Response(cached.body, headers=list(cached.headers))
+    else:
+        response = _render(_describe_or_404(iri), kind, slug, extension)
+        resources().result_cache.put(key, CachedResponse((("Content-Type", response.content_type),), response.get_data()))
     if negotiated:
         response.vary.add("Accept")
         response.headers["Content-Location"] = f"/doc/{kind}/{slug}.{extension}"
@@ -82,7 +91,6 @@ def document(kind: str, name: str) -> Response:
         [f'</doc/{kind}/{slug}.{ext}>; rel="alternate"; type="{fmt.media_type if fmt else "text/html"}"'
          for ext, fmt in EXTENSIONS.items() if ext != extension]
         + [f'<{iri}>; rel="describes"' if extension != "html" else f'<{iri}>; rel="cite-as"'])
-    store = resources().store
     response.set_etag(f"{store.generation}-{extension}", weak=True)
     current = store.path / "CURRENT"
     response.last_modified = datetime.fromtimestamp(os.stat(current).st_mtime, UTC)

@@ -101,3 +101,18 @@ def test_places_and_things_in_them_get_a_map(client: FlaskClient) -> None:
     page = client.get("/doc/hub/polo-del-900.html").get_data(as_text=True)
     assert 'data-lat="45.0764"' in page and "vendor/leaflet/leaflet.js" in page
     assert 'id="map"' not in client.get("/doc/concept/resistance.html").get_data(as_text=True)
+
+
+def test_documents_follow_changes(client: FlaskClient, store_path: Path, tmp_path: Path) -> None:
+    before = client.get("/doc/hub/tabakalera.ttl").get_data(as_text=True)
+    assert "museo-esempio" not in before
+    extra = tmp_path / "partner.ttl"
+    extra.write_text("""
+        @prefix hh: <https://w3id.org/heritage-hubs/ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <https://w3id.org/heritage-hubs/id/institution/museo-esempio> a hh:Museum ; rdfs:label "Museo"@it ;
+            hh:institutionKind <https://w3id.org/heritage-hubs/id/concept/museum> ;
+            hh:partnerOf <https://w3id.org/heritage-hubs/id/hub/tabakalera> .
+    """)
+    GraphStore(store_path).load(RdfSource.from_path(extra), graph="https://w3id.org/heritage-hubs/graph/institution/museo-esempio")
+    after = client.get("/doc/hub/tabakalera.ttl").get_data(as_text=True)
+    assert "museo-esempio" in after  # an incoming link, from the new graph
