@@ -20,7 +20,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple, p
 from ..graph.results import select
 from . import resources
 from .errors import BadRequest, NotAcceptable
-from .negotiation import bare, best_rdf
+from .negotiation import bare, choose_rdf, offered_list
 
 blueprint = Blueprint("fragments", __name__)
 
@@ -30,7 +30,7 @@ VOID = "http://rdfs.org/ns/void#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 FOAF_PRIMARY_TOPIC = NamedNode("http://xmlns.com/foaf/0.1/primaryTopic")
 XSD_INTEGER = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-_FORMATS = {bare(f.media_type): f for f in (RdfFormat.TRIG, RdfFormat.N_QUADS, RdfFormat.TURTLE, RdfFormat.N_TRIPLES)}
+FORMATS = (RdfFormat.TRIG, RdfFormat.N_QUADS, RdfFormat.TURTLE, RdfFormat.N_TRIPLES)
 
 
 def _hydra(name: str) -> NamedNode:
@@ -68,9 +68,10 @@ def _nt(term: NamedNode | Literal) -> str:
 
 @blueprint.get("/fragments")
 def fragment() -> Response:
-    media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
-    if media_type not in _FORMATS:
-        raise NotAcceptable("fragments are served as application/trig, application/n-quads, text/turtle or application/n-triples")
+    fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), FORMATS)
+    if fmt is None:
+        raise NotAcceptable(f"fragments are served as {offered_list(FORMATS)}")
+    media_type = bare(fmt.media_type)
     subject = _term("subject", request.args.get("subject"))
     predicate = _term("predicate", request.args.get("predicate"))
     obj = _term("object", request.args.get("object"))
@@ -135,7 +136,6 @@ def fragment() -> Response:
         mapping = BlankNode()
         controls += [Triple(search, _hydra("mapping"), mapping), Triple(mapping, _hydra("variable"), Literal(variable)),
                      Triple(mapping, _hydra("property"), NamedNode(RDF + prop))]
-    fmt = _FORMATS[media_type]
     if fmt.supports_datasets:
         quads = [Quad(t.subject, t.predicate, t.object) for t in data]
         quads += [Quad(t.subject, t.predicate, t.object, metadata) for t in controls]

@@ -20,11 +20,10 @@ from pyoxigraph import RdfFormat
 from ..graph.void import DumpFiles, Statistics, describe_dataset, serialize_description, statistics
 from . import resources
 from .errors import NotAcceptable, NotFound
-from .negotiation import bare, best_rdf, wants_html
+from .negotiation import bare, choose_rdf, offered_list, wants_html
 
 blueprint = Blueprint("harvest", __name__)
 
-_FORMATS = {bare(f.media_type): f for f in (RdfFormat.TURTLE, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.N_TRIPLES)}
 _STATS: dict[tuple[str, str], Statistics] = {}
 _STATS_LOCK = threading.Lock()
 VOCABULARIES = ("http://www.cidoc-crm.org/cidoc-crm/", "http://www.w3.org/2004/02/skos/core#", "http://purl.org/dc/terms/",
@@ -56,11 +55,10 @@ def void() -> Response:
                 f"<h1>Dataset description (VoID, DCAT)</h1><pre>{html.escape(turtle)}</pre></html>")
         response = Response(page, mimetype="text/html")
     else:
-        media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
-        if media_type not in _FORMATS:
-            raise NotAcceptable("the description is RDF: text/turtle, application/ld+json, application/rdf+xml or application/n-triples")
-        response = Response(serialize_description(triples, _FORMATS[media_type], prefixes),
-                            content_type=f"{media_type}; charset=utf-8")
+        fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"))
+        if fmt is None:
+            raise NotAcceptable(f"the description is RDF: {offered_list()}")
+        response = Response(serialize_description(triples, fmt, prefixes), content_type=f"{bare(fmt.media_type)}; charset=utf-8")
     response.vary.add("Accept")
     response.set_etag(f"void-{store.generation}", weak=True)
     response.make_conditional(request)

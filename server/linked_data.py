@@ -20,7 +20,7 @@ from ..graph.describe import RDF_TYPE, Description, coordinates, describe
 from . import resources
 from .cache import CachedResponse
 from .errors import NotAcceptable, NotFound
-from .negotiation import bare, best_rdf, wants_html
+from .negotiation import bare, choose_rdf, offered_list, wants_html
 
 blueprint = Blueprint("linked_data", __name__)
 
@@ -28,7 +28,7 @@ _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EXTENSIONS: dict[str, RdfFormat | None] = {
     "html": None, "ttl": RdfFormat.TURTLE, "jsonld": RdfFormat.JSON_LD, "rdf": RdfFormat.RDF_XML, "nt": RdfFormat.N_TRIPLES,
 }
-_BY_MEDIA_TYPE = {bare(f.media_type): ext for ext, f in EXTENSIONS.items() if f is not None}
+_EXTENSION_OF = {fmt: ext for ext, fmt in EXTENSIONS.items() if fmt is not None}
 
 
 def _iri(kind: str, slug: str) -> str:
@@ -40,11 +40,10 @@ def _iri(kind: str, slug: str) -> str:
 def _extension_for_request() -> str:
     if wants_html(request.accept_mimetypes):
         return "html"
-    media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
-    if media_type is None or media_type not in _BY_MEDIA_TYPE:
-        raise NotAcceptable("this resource is available as text/html, text/turtle, application/ld+json, "
-                            "application/rdf+xml and application/n-triples")
-    return _BY_MEDIA_TYPE[media_type]
+    fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), tuple(_EXTENSION_OF))
+    if fmt is None:
+        raise NotAcceptable(f"this resource is available as text/html, {offered_list(tuple(_EXTENSION_OF))}")
+    return _EXTENSION_OF[fmt]
 
 
 def _describe_or_404(iri: str) -> Description:

@@ -125,7 +125,19 @@ def wants_html(accept: MIMEAccept) -> bool:
     return html >= best_data
 
 
-def best_rdf(accept: MIMEAccept, format_name: str | None = None) -> str | None:
-    """The RDF media type to answer with, or None for 406."""
-    prefs = preferences(accept, format_name)
-    return prefs.graphs[0] if prefs.graphs else None
+#: What an RDF document (a resource, the ontology, VoID) is offered in.
+DOCUMENT_FORMATS: tuple[RdfFormat, ...] = (RdfFormat.TURTLE, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.N_TRIPLES)
+
+
+def choose_rdf(accept: MIMEAccept, format_name: str | None, offered: tuple[RdfFormat, ...] = DOCUMENT_FORMATS) -> RdfFormat | None:
+    """The format among `offered` that the client prefers (a `format` name wins), or None for 406."""
+    by_media_type = {bare(f.media_type): f for f in offered}
+    if format_name:
+        key = format_name.lower()
+        return by_media_type.get(FORMAT_NAMES.get(key) or ALIASES.get(key) or key)
+    ranked = rank(accept, tuple(by_media_type))
+    return by_media_type[ranked[0]] if ranked else None
+
+
+def offered_list(offered: tuple[RdfFormat, ...] = DOCUMENT_FORMATS) -> str:
+    return ", ".join(bare(f.media_type) for f in offered)

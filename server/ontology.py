@@ -19,12 +19,11 @@ from ..graph.catalog import LANGUAGES, pick_language
 from ..graph.results import select
 from . import resources
 from .errors import NotAcceptable, NotFound
-from .negotiation import bare, best_rdf, wants_html
+from .negotiation import bare, choose_rdf, offered_list, wants_html
 
 blueprint = Blueprint("ontology", __name__)
 
 _TERM = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-_FORMATS = {bare(f.media_type): f for f in (RdfFormat.TURTLE, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.N_TRIPLES)}
 
 
 @blueprint.get("/ontology")
@@ -33,15 +32,13 @@ def ontology() -> Response:
     if wants_html(request.accept_mimetypes):
         response = Response(render_template("ontology.html", **_documentation()), mimetype="text/html")
     else:
-        media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
-        if media_type not in _FORMATS:
-            raise NotAcceptable("the ontology is available as text/html, text/turtle, application/ld+json, "
-                                "application/rdf+xml and application/n-triples")
+        fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"))
+        if fmt is None:
+            raise NotAcceptable(f"the ontology is available as text/html, {offered_list()}")
         graph = NamedNode(store.namespaces.ontology_graph)
         triples = [q.triple for q in store.reader().quads_for_pattern(None, None, None, graph)]
-        fmt = _FORMATS[media_type]
         body = serialize(triples, format=fmt, prefixes=store.namespaces.prefixes() if fmt == RdfFormat.TURTLE else None)
-        response = Response(body, content_type=f"{media_type}; charset=utf-8")
+        response = Response(body, content_type=f"{bare(fmt.media_type)}; charset=utf-8")
     response.vary.add("Accept")
     return response
 

@@ -26,7 +26,7 @@ from ..graph.updates import ANY_GRAPH, DEFAULT_GRAPH, UpdateError, analyse, grap
 from . import resources, settings
 from .cache import CachedResponse, request_key
 from .errors import BadRequest, Forbidden, HttpError, NotAcceptable, Unauthorized, UnsupportedMediaType, render_error
-from .negotiation import UnknownFormatName, bare, best_rdf, preferences, wants_html
+from .negotiation import UnknownFormatName, bare, choose_rdf, offered_list, preferences, wants_html
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -259,15 +259,14 @@ def _run_update(operation: UpdateOperation) -> Response:
 def _describe_service() -> Response:
     if wants_html(request.accept_mimetypes):
         return _editor()
-    media_type = best_rdf(request.accept_mimetypes, request.args.get("format"))
-    if media_type is None:
-        raise NotAcceptable("the service description is RDF: ask for text/turtle, application/n-triples, "
-                            "application/ld+json, application/rdf+xml, application/trig or application/n-quads")
+    offered = (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.TRIG, RdfFormat.N_QUADS)
+    fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), offered)
+    if fmt is None:
+        raise NotAcceptable(f"the service description is RDF: ask for {offered_list(offered)}")
+    media_type = bare(fmt.media_type)
     store = resources().store
     triples = service_description(_canonical_endpoint(), store.graphs(), title="heritage-hubs SPARQL endpoint",
                                   license_iri="https://creativecommons.org/licenses/by/4.0/")
-    fmt = next(f for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.TRIG,
-                           RdfFormat.N_QUADS) if bare(f.media_type) == media_type)
     body = serialize(triples, format=fmt, prefixes={"sd": "http://www.w3.org/ns/sparql-service-description#",
                                                     "void": "http://rdfs.org/ns/void#", "dct": "http://purl.org/dc/terms/"}
                      if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG) else None)

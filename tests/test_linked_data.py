@@ -116,3 +116,12 @@ def test_documents_follow_changes(client: FlaskClient, store_path: Path, tmp_pat
     GraphStore(store_path).load(RdfSource.from_path(extra), graph="https://w3id.org/heritage-hubs/graph/institution/museo-esempio")
     after = client.get("/doc/hub/tabakalera.ttl").get_data(as_text=True)
     assert "museo-esempio" in after  # an incoming link, from the new graph
+
+
+def test_negotiation_ranks_among_what_is_offered(client: FlaskClient) -> None:
+    # TriG is preferred but not offered for a document: the next choice wins, not a 406.
+    response = client.get("/ontology", headers={"Accept": "application/trig, text/turtle;q=0.5"})
+    assert response.status_code == 200 and response.mimetype == "text/turtle"
+    assert client.get("/id/hub/tabakalera", headers={"Accept": "application/n-quads, application/ld+json;q=0.2"}).headers[
+        "Location"] == "/doc/hub/tabakalera.jsonld"
+    assert client.get("/fragments", headers={"Accept": "application/ld+json"}).status_code == 406
