@@ -108,6 +108,28 @@ def _render(description: Description, kind: str, slug: str, extension: str) -> R
     return Response(render_template("resource.html", **_page(description, kind, slug, language)), mimetype="text/html")
 
 
+#: Sections of a resource page, by what the properties mean (local names of hh:, CRM and common vocabularies).
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Names and description", ("label", "prefLabel", "altLabel", "description", "text")),
+    ("Kinds and themes", ("hubType", "institutionKind", "focus", "about", "originalFunction", "usesTechnology", "accessNotice",
+                          "inScheme", "topConceptOf")),
+    ("People and organisations", ("hasPartner", "partnerOf", "carriedOutBy", "keptBy", "ownedBy", "givesVoiceTo",
+                                  "P95i_was_formed_by", "memberCount")),
+    ("Place and time", ("basedIn", "locatedIn", "tookPlaceAt", "P89_falls_within", "lat", "long", "P168_place_is_defined_by",
+                        "P4_has_time-span")),
+    ("Heritage", ("features", "refersTo", "inventoryNumber")),
+    ("Sources and links", ("source", "homepage", "sameAs")),
+)
+
+
+def _group_of(predicate_iri: str) -> str:
+    local = re.split(r"[/#]", predicate_iri)[-1]
+    for name, members in GROUPS:
+        if local in members:
+            return name
+    return "Other statements"
+
+
 def _page(description: Description, kind: str, slug: str, language: str) -> dict[str, object]:
     store = resources().store
     base = store.namespaces.base
@@ -148,12 +170,21 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
     types = [show(q.object) for q in description.outgoing if q.predicate == RDF_TYPE]
     rows = sorted((row(q) for q in description.outgoing if q.predicate != RDF_TYPE),
                   key=lambda r: str(r["predicate"]["label"] or r["predicate"]["iri"]))  # type: ignore[index]
-    incoming = [{"subject": show(q.subject), "predicate": show(q.predicate), "graph": graph_name(q)} for q in description.incoming]
+    order = [name for name, _ in GROUPS] + ["Other statements"]
+    groups: dict[str, list[dict[str, object]]] = {}
+    for item in rows:
+        groups.setdefault(_group_of(str(item["predicate"]["iri"])), []).append(item)  # type: ignore[index]
+    sections = [(name, groups[name]) for name in order if name in groups]
+    refers_to = store.namespaces.ontology + "refersTo"
+    narratives = [show(q.subject) for q in description.incoming if q.predicate.value == refers_to]
+    incoming = [{"subject": show(q.subject), "predicate": show(q.predicate), "graph": graph_name(q)}
+                for q in description.incoming if q.predicate.value != refers_to]
     return {
         "title": description.label_of(subject, language) or subject.value,
         "iri": subject.value,
         "types": types,
-        "rows": rows,
+        "sections": sections,
+        "narratives": narratives,
         "incoming": incoming,
         "incoming_total": description.incoming_total,
         "alternates": [(ext, fmt.media_type) for ext, fmt in EXTENSIONS.items() if fmt is not None],
