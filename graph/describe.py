@@ -54,6 +54,13 @@ class Description:
         return next(iter(found.values()), None)
 
 
+def is_known(store: Store, iri: str, *, metadata_graph: str | None = None) -> bool:
+    """Whether any statement outside the metadata graph has `iri` as subject or object."""
+    node, hidden = NamedNode(iri), NamedNode(metadata_graph) if metadata_graph else None
+    return any(q.graph_name != hidden for q in store.quads_for_pattern(node, None, None, None)) or \
+        any(q.graph_name != hidden for q in store.quads_for_pattern(None, None, node, None))
+
+
 def describe(store: Store, iri: str, *, incoming_cap: int = 100, metadata_graph: str | None = None) -> Description:
     subject = NamedNode(iri)
     hidden = NamedNode(metadata_graph) if metadata_graph else None

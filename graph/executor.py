@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 CHUNK_BYTES = 64 * 1024
@@ -149,7 +150,7 @@ def _worker_main(conn: Connection, store_root: str, memory_bytes: int, isolate: 
 
     from .snapshots import SnapshotDirectory
 
-    directory = SnapshotDirectory(__import__("pathlib").Path(store_root))
+    directory = SnapshotDirectory(Path(store_root))
     solution_formats = {f.media_type.split(";")[0]: f for f in (QueryResultsFormat.JSON, QueryResultsFormat.XML,
                                                     QueryResultsFormat.CSV, QueryResultsFormat.TSV)}
     graph_formats = {f.media_type.split(";")[0]: f for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD,
@@ -262,6 +263,7 @@ class QueryExecutor:
         self._all: set[_Worker] = set()
         self._closed = False
         self._spawning = 0
+        self._busy = 0
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
@@ -291,7 +293,7 @@ class QueryExecutor:
 
     def _acquire(self, deadline: float) -> _Worker:
         with self._lock:
-            total = self._idle.qsize() + self._spawning + getattr(self, "_busy", 0)
+            total = self._idle.qsize() + self._spawning + self._busy
             if self._idle.empty() and total < self.limits.processes:
                 self._spawning += 1
                 spawn_now = True
@@ -311,7 +313,7 @@ class QueryExecutor:
             except queue.Empty:
                 raise QueryFailed(503, "all query workers are busy; try again shortly") from None
         with self._lock:
-            self._busy = getattr(self, "_busy", 0) + 1
+            self._busy = self._busy + 1
         return worker
 
     def _release(self, worker: _Worker, *, healthy: bool) -> None:

@@ -148,6 +148,10 @@ class WriteTransaction:
             raise RuntimeError("this write transaction is over")
         return self._store
 
+    @property
+    def closed(self) -> bool:
+        return self._store is None
+
     def close(self) -> None:
         """Let go of the work store so RocksDB closes it before its directory moves."""
         self._store = None
@@ -290,22 +294,29 @@ class GraphStore:
     # ------------------------------------------------------------ writing
 
     @contextlib.contextmanager
-    def transaction(self, *, validate: bool = True, lock_timeout: float = 60.0) -> Iterator[WriteTransaction]:
-        """A write: everything inside commits together, or nothing does."""
+    def _work_copy(self, lock_timeout: float = 60.0) -> Iterator[tuple[WriteTransaction, Path]]:
+        """A private copy of the current snapshot under the write lock; deleted unless published."""
         with self.directory.write_lock(timeout=lock_timeout):
             work_path = self.directory.new_work_copy()
             tx = WriteTransaction(Store(str(work_path)), self.namespaces)
             try:
-                yield tx
-                self._commit(tx, validate=validate)
-                tx.store.flush()
-            except BaseException:
-                tx.close()
-                gc.collect()
-                self.directory.discard(work_path)
-                raise
+                yield tx, work_path
+            finally:
+                if not tx.closed:
+                    tx.close()
+                    gc.collect()  # the RocksDB handle must be closed before the directory goes
+                if work_path.exists():
+                    self.directory.discard(work_path)
+
+    @contextlib.contextmanager
+    def transaction(self, *, validate: bool = True, lock_timeout: float = 60.0) -> Iterator[WriteTransaction]:
+        """A write: everything inside commits together, or nothing does."""
+        with self._work_copy(lock_timeout) as (tx, work_path):
+            yield tx
+            self._commit(tx, validate=validate)
+            tx.store.flush()
             tx.close()
-            gc.collect()  # the handle must be closed before the directory is published
+            gc.collect()  # closed before the directory is published
             self.directory.publish(work_path)
 
     def _commit(self, tx: WriteTransaction, *, validate: bool) -> None:
@@ -344,17 +355,9 @@ class GraphStore:
 
     def check(self, source: RdfSource, *, graph: str, replace: bool = False) -> list[Violation]:
         """Validate `source` as if it were loaded into `graph`, changing nothing."""
-        with self.directory.write_lock():
-            work_path = self.directory.new_work_copy()
-            tx = WriteTransaction(Store(str(work_path)), self.namespaces)
-            try:
-                tx.load(source, graph=graph, replace=replace)
-                violations = self.validator.validate(tx.store, focus_graphs=[graph])
-            finally:
-                tx.close()
-                gc.collect()
-                self.directory.discard(work_path)
-        return violations
+        with self._work_copy() as (tx, _):
+            tx.load(source, graph=graph, replace=replace)
+            return self.validator.validate(tx.store, focus_graphs=[graph])
 
     def update(self, sparql: str, *, graphs: Iterable[str], provenance: Provenance | None = None,
                base_iri: str | None = None, prefixes: dict[str, str] | None = None) -> None:

@@ -11,7 +11,6 @@ made once per generation, on first request.
 from __future__ import annotations
 
 import fcntl
-import gzip
 import os
 import shutil
 import uuid
@@ -186,13 +185,3 @@ class DumpFiles:
         for name in older[:-1]:
             shutil.rmtree(self.root / name, ignore_errors=True)
 
-
-def gzip_is_complete(path: Path) -> bool:
-    """True if `path` is a whole gzip stream (for tests and checks)."""
-    try:
-        with gzip.open(path, "rb") as handle:
-            while handle.read(1 << 20):
-                pass
-    except (OSError, EOFError):
-        return False
-    return True

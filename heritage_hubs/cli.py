@@ -14,7 +14,7 @@ from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, RdfForm
 
 from . import __version__
 from .config import Settings, default_store_path
-from .graph import GraphError, GraphStore, Provenance, RdfSource, ValidationFailed
+from .graph import GraphError, GraphStore, Namespaces, Provenance, RdfSource, ValidationFailed
 from .graph.formats import format_by_name
 
 _MAX_VIOLATIONS_SHOWN = 20
@@ -54,9 +54,8 @@ class _Context:
     def graph_iri(self, name: str) -> str:
         if name.startswith(("http://", "https://", "urn:")):
             return name
-        store = self.store()
         try:
-            return store.namespaces.graph(name)
+            return Namespaces(self.base_iri).graph(name)
         except ValueError as error:
             _fail(str(error))
 

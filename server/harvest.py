@@ -36,7 +36,9 @@ def _statistics() -> Statistics:
     with _STATS_LOCK:
         found = _STATS.get(key)
         if found is None:
-            found = _STATS[key] = statistics(store.reader())
+            found = statistics(store.reader())
+            _STATS.clear()  # older generations are never asked for again
+            _STATS[key] = found
         return found
 
 

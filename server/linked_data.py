@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, serialize
 
 from ..graph.catalog import LANGUAGES
-from ..graph.describe import RDF_TYPE, Description, coordinates, describe
+from ..graph.describe import RDF_TYPE, Description, coordinates, describe, is_known
 from . import resources
 from .cache import CachedResponse
 from .errors import NotAcceptable, NotFound
@@ -58,7 +58,9 @@ def _describe_or_404(iri: str) -> Description:
 def identifier(kind: str, slug: str) -> Response:
     iri = _iri(kind, slug)
     extension = _extension_for_request()
-    _describe_or_404(iri)
+    store = resources().store
+    if not is_known(store.reader(), iri, metadata_graph=store.namespaces.metadata_graph):
+        raise NotFound(f"nothing is known about <{iri}>")
     response = Response(status=303, headers={"Location": f"/doc/{kind}/{slug}.{extension}"})
     response.vary.add("Accept")
     return response

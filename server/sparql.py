@@ -17,7 +17,7 @@ from flask import Blueprint, Response, render_template, request
 from pyoxigraph import RdfFormat, serialize
 from werkzeug.datastructures import MultiDict
 
-from ..graph import GraphError, Provenance
+from ..graph import Provenance
 from ..graph.executor import QueryFailed, QueryJob, StreamAborted
 from ..graph.safety import RefusedOperation
 from ..graph.service_description import service_description
@@ -247,13 +247,9 @@ def _run_update(operation: UpdateOperation) -> Response:
                         detail={"forbiddenGraphs": forbidden, "allowedGraphs": list(token.graphs)})
     existing = [g.iri for g in store.graphs() if g.iri != store.namespaces.metadata_graph]
     graphs = sorted(g for g in graphs_to_write(plan, existing) if g not in (ANY_GRAPH, DEFAULT_GRAPH))
-    try:
-        store.update(text, graphs=graphs, base_iri=_canonical_endpoint(), prefixes=store.namespaces.prefixes(),
-                     provenance=Provenance(agent=store.namespaces.thing("institution", token.institution), action="update"))
-    except GraphError:
-        raise
-    response = Response(status=204)
-    return response
+    store.update(text, graphs=graphs, base_iri=_canonical_endpoint(), prefixes=store.namespaces.prefixes(),
+                 provenance=Provenance(agent=store.namespaces.thing("institution", token.institution), action="update"))
+    return Response(status=204)
 
 
 def _describe_service() -> Response:
