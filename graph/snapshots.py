@@ -106,7 +106,8 @@ class SnapshotDirectory:
     def _generation_name(number: int) -> str:
         return f"{number:08d}"
 
-    def _next_name(self) -> str:
+    def next_name(self) -> str:
+        """The name the next published snapshot will get (stable while the write lock is held)."""
         numbers = [int(p.name) for p in self.snapshots.iterdir() if p.name.isdigit()]
         return self._generation_name(max(numbers, default=0) + 1)
 
@@ -175,7 +176,7 @@ class SnapshotDirectory:
 
     def publish(self, work: Path) -> str:
         """Make a closed work copy the current snapshot (lock must be held)."""
-        name = self._next_name()
+        name = self.next_name()
         os.replace(work, self.snapshots / name)
         self._publish_name(name)
         self.collect_garbage()

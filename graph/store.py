@@ -31,6 +31,7 @@ from pyoxigraph import (
 )
 
 from .errors import GraphNameError, ParseError, ValidationFailed, Violation
+from .feed import ChangeFeed, FeedPolicy, all_graphs
 from .formats import format_for_path, strip_compression
 from .iris import DEFAULT_BASE_IRI, Namespaces, rebase
 from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_utc, read_graph_info, record_change
@@ -140,6 +141,7 @@ class WriteTransaction:
         self._store: Store | None = store
         self.namespaces = namespaces
         self.touched: dict[str, Provenance] = {}
+        self.restored = False
         self.started = now_utc()
 
     @property
@@ -223,6 +225,7 @@ class WriteTransaction:
     def restore(self, source: RdfSource, *, progress: ProgressCallback | None = None) -> None:
         """Replace the whole dataset with the content of an N-Quads/TriG dump."""
         self.store.clear()
+        self.restored = True
         with _reading(source, progress) as stream:
             self.store.bulk_load(stream, source.format)
 
@@ -237,10 +240,12 @@ class GraphStore:
         base_iri: str = DEFAULT_BASE_IRI,
         validator: ShapesValidator | None = None,
         create: bool = True,
+        feed_policy: FeedPolicy | None = None,
     ) -> None:
         self.path = Path(path)
         self.namespaces = Namespaces(base_iri)
         self.directory = SnapshotDirectory(self.path)
+        self.feed = ChangeFeed(self.path, self.namespaces.base, feed_policy)
         if not self.directory.exists():
             if not create:
                 from .errors import StoreLayoutError
@@ -314,10 +319,24 @@ class GraphStore:
         with self._work_copy(lock_timeout) as (tx, work_path):
             yield tx
             self._commit(tx, validate=validate)
-            tx.store.flush()
-            tx.close()
-            gc.collect()  # closed before the directory is published
-            self.directory.publish(work_path)
+            generation = int(self.directory.next_name())
+            self._record_changes(tx, generation)
+            try:
+                tx.store.flush()
+                tx.close()
+                gc.collect()  # closed before the directory is published
+                self.directory.publish(work_path)
+            except BaseException:
+                self.feed.discard(generation)
+                raise
+
+    def _record_changes(self, tx: WriteTransaction, generation: int) -> None:
+        """Members for the change feed, written before the snapshot that holds the change is published."""
+        if not tx.touched and not tx.restored:
+            return
+        old = self.reader()
+        graphs = all_graphs(old) | all_graphs(tx.store) if tx.restored else set(tx.touched)
+        self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=self.namespaces.metadata_graph)
 
     def _commit(self, tx: WriteTransaction, *, validate: bool) -> None:
         if not tx.touched:

@@ -112,6 +112,20 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
         Triple(service, dcat("endpointURL"), NamedNode(server + "/sparql")),
         Triple(service, dct("conformsTo"), NamedNode("https://www.w3.org/TR/sparql11-protocol/")),
     ]
+    fragments, feed = BlankNode(), BlankNode()
+    triples += [
+        Triple(dataset, dcat("accessService"), fragments),
+        Triple(fragments, RDF_TYPE, dcat("DataService")),
+        Triple(fragments, dct("title"), Literal("Triple Pattern Fragments", language="en")),
+        Triple(fragments, dcat("endpointURL"), NamedNode(server + "/fragments")),
+        Triple(fragments, dct("conformsTo"), NamedNode("https://linkeddatafragments.org/specification/triple-pattern-fragments/")),
+        Triple(dataset, dcat("accessService"), feed),
+        Triple(feed, RDF_TYPE, dcat("DataService")),
+        Triple(feed, dct("title"), Literal("Change feed (Linked Data Event Stream)", language="en")),
+        Triple(feed, dcat("endpointURL"), NamedNode(server + "/feed")),
+        Triple(feed, dcat("servesDataset"), NamedNode(base + "feed")),
+        Triple(feed, dct("conformsTo"), NamedNode("https://w3id.org/ldes/specification")),
+    ]
     for iri, count in stats.classes:
         partition = BlankNode()
         triples += [Triple(dataset, void("classPartition"), partition), Triple(partition, void("class"), NamedNode(iri)),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from .graph.feed import FeedPolicy
 from .graph.iris import DEFAULT_BASE_IRI
 
 
@@ -40,6 +41,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
             "Map tiles for place maps (Leaflet URL template); empty: a map without tiles."),
     Setting("HERITAGE_HUBS_ALLOWED_SERVICES", "", "Space-separated SPARQL endpoints SERVICE may call; empty: none."),
+    Setting("HERITAGE_HUBS_FEED_PAGE_SIZE", "500",
+            "Members per change-feed page; fixed when the store's feed is created, so page boundaries never move."),
+    Setting("HERITAGE_HUBS_FEED_RETENTION_DAYS", "90",
+            "Days superseded versions stay in the change feed; the latest version of every resource always stays."),
 )
 
 
@@ -67,3 +72,4 @@ class Settings:
                                                                   "https://tile.openstreetmap.org/{z}/{x}/{y}.png"))
     allowed_services: tuple[str, ...] = field(
         default_factory=lambda: tuple((os.environ.get("HERITAGE_HUBS_ALLOWED_SERVICES") or "").split()))
+    feed_policy: FeedPolicy = field(default_factory=FeedPolicy.from_environment)

@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, errors, fragments, harvest, home, linked_data, ontology, sparql
+    from . import api, errors, feed, fragments, harvest, home, linked_data, ontology, sparql
 
     errors.register(app)
     app.register_blueprint(home.blueprint)
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     app.register_blueprint(ontology.blueprint)
     app.register_blueprint(harvest.blueprint)
     app.register_blueprint(fragments.blueprint)
+    app.register_blueprint(feed.blueprint)
 
     # Cache hits for GET /sparql are answered before Flask (see cache.py).
     def lookup() -> tuple[ResultCache, str]:
@@ -62,7 +63,7 @@ class _Resources:
     """What one process holds: the store, the query workers, the tokens."""
 
     def __init__(self, settings: Settings) -> None:
-        self.store = GraphStore(settings.store_path, base_iri=settings.base_iri)
+        self.store = GraphStore(settings.store_path, base_iri=settings.base_iri, feed_policy=settings.feed_policy)
         self.executor = QueryExecutor(settings.store_path, Limits(
             timeout_seconds=settings.query_timeout,
             memory_bytes=settings.query_memory_mb * 1024 * 1024,

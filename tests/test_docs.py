@@ -32,8 +32,11 @@ def test_every_setting_is_documented_with_its_default() -> None:
 
 
 def test_every_environment_variable_read_is_a_documented_setting() -> None:
-    source = (ROOT / "heritage_hubs" / "config.py").read_text() + (ROOT / "heritage_hubs" / "cli.py").read_text()
-    assert set(re.findall(r"HERITAGE_HUBS_[A-Z_]+", source)) == {s.env for s in SETTINGS}
+    files = [ROOT / "heritage_hubs" / "config.py", ROOT / "heritage_hubs" / "cli.py", *sorted((ROOT / "graph").glob("*.py")),
+             *sorted((ROOT / "server").glob("*.py"))]
+    source = "".join(path.read_text() for path in files)
+    read = re.findall(r'(?:environ\.get\(|environ\[|envvar=)"(HERITAGE_HUBS_[A-Z_]+)"', source)
+    assert set(read) == {s.env for s in SETTINGS}
 
 
 def test_every_command_is_in_the_readme() -> None:

@@ -34,6 +34,8 @@ def test_void_describes_the_dataset(client: FlaskClient, store_path: Path) -> No
     assert graph.value(core, rdflib.URIRef("http://purl.org/dc/terms/license")) is not None
     assert graph.value(dataset, DCAT.distribution) is not None
     assert (dataset, VOID.vocabulary, rdflib.URIRef("http://www.cidoc-crm.org/cidoc-crm/")) in graph
+    endpoints = {graph.value(s, DCAT.endpointURL) for s in graph.objects(dataset, DCAT.accessService)}
+    assert endpoints == {rdflib.URIRef(f"http://localhost/{p}") for p in ("sparql", "fragments", "feed")}
 
 
 def test_void_in_other_formats_and_for_browsers(client: FlaskClient) -> None:

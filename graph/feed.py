@@ -1,0 +1,405 @@
+"""The change feed: a Linked Data Event Stream of resource versions.
+
+Every commit that changes data records, in the same write, one *member* per
+resource whose description changed: a version object that carries the
+resource's statements (with their blank-node closure), ``dct:isVersionOf`` the
+resource and ``prov:generatedAtTime`` the commit time; a resource that no
+longer has any statement gets an ``as:Delete`` member. The metadata graph
+(provenance, statistics) is not part of the feed: it is rewritten on every
+commit and is derived from the rest.
+
+Members live in ``STORE/feed.sqlite`` with a sequence number; page ``k`` holds
+the members numbered ``k*N … k*N+N-1``. A page is immutable once a later page
+has members; the newest page grows until it is full. Rows are written before
+the snapshot is published and tagged with its generation, and readers only see
+rows of published generations, so the feed and the store never disagree.
+
+Retention: members of the oldest pages go when they are older than the
+retention period *and* superseded (a later version of the same resource
+exists, or they record a deletion). Pages are removed from the front only, so
+a relation never points at a removed page, and the latest version of every
+existing resource is always kept: reading the whole feed from its root gives
+the same triples as a dump.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store, Triple, parse
+
+LDES = "https://w3id.org/ldes#"
+TREE = "https://w3id.org/tree#"
+AS = "https://www.w3.org/ns/activitystreams#"
+DCT = "http://purl.org/dc/terms/"
+PROV = "http://www.w3.org/ns/prov#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+TIMESTAMP_PATH = NamedNode(PROV + "generatedAtTime")
+VERSION_OF_PATH = NamedNode(DCT + "isVersionOf")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS members (
+    seq INTEGER PRIMARY KEY,
+    generation INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS members_by_resource ON members (resource, seq);
+CREATE INDEX IF NOT EXISTS members_by_generation ON members (generation);
+"""
+_MASK = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class FeedPolicy:
+    """How the feed is paged and how long superseded versions are kept."""
+
+    page_size: int = 500
+    retention_days: int = 90
+
+    @classmethod
+    def from_environment(cls) -> FeedPolicy:
+        """The policy set by HERITAGE_HUBS_FEED_PAGE_SIZE and HERITAGE_HUBS_FEED_RETENTION_DAYS (README, "Settings")."""
+        return cls(page_size=int(os.environ.get("HERITAGE_HUBS_FEED_PAGE_SIZE") or 500),
+                   retention_days=int(os.environ.get("HERITAGE_HUBS_FEED_RETENTION_DAYS") or 90))
+
+    def __post_init__(self) -> None:
+        if self.page_size < 1:
+            raise ValueError("the feed page size must be at least 1")
+        if self.retention_days < 0:
+            raise ValueError("the feed retention must be zero or more days")
+
+
+@dataclass(frozen=True)
+class Member:
+    seq: int
+    time: str
+    resource: str
+    deleted: bool
+    body: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the feed as a reader sees it."""
+
+    number: int
+    members: list[Member]
+    next_time: str | None  # the relation to the next page, when that page has members
+    immutable: bool
+
+    @property
+    def etag(self) -> str:
+        last = self.members[-1].seq if self.members else -1
+        return f"feed-{self.number}-{last}-{'i' if self.immutable else 'm'}"
+
+
+def _time_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class ChangeFeed:
+    """The feed of one store directory (see the module docstring)."""
+
+    def __init__(self, root: Path, base_iri: str, policy: FeedPolicy | None = None) -> None:
+        self.path = Path(root) / "feed.sqlite"
+        self.base = base_iri
+        self.policy = policy or FeedPolicy.from_environment()
+        self._local = threading.local()
+
+    # ------------------------------------------------------------ IRIs
+
+    @property
+    def stream_iri(self) -> str:
+        return self.base + "feed"
+
+    def member_iri(self, page_size: int, seq: int) -> str:
+        """A version's IRI: canonical, and dereferenceable to the page that holds it."""
+        return f"{self.base}feed/page/{seq // page_size}#m{seq}"
+
+    # ------------------------------------------------------------ database
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.executescript(_SCHEMA)
+        return connection
+
+    def _reader(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._connect()
+        return connection
+
+    def page_size(self) -> int:
+        """The page size fixed when the feed was created (later settings do not move page boundaries)."""
+        if not self.path.exists():
+            return self.policy.page_size
+        row = self._reader().execute("SELECT value FROM meta WHERE key = 'page_size'").fetchone()
+        return int(row[0]) if row else self.policy.page_size
+
+    # ------------------------------------------------------------ writing
+
+    def record(self, old: Store, new: Store, graphs: Iterable[str], *, generation: int, exclude_graph: str) -> int:
+        """Append the members for the change from `old` to `new` in `graphs`; returns how many.
+
+        Call with the store's write lock held, before `generation` is published.
+        """
+        changed = changed_resources(old, new, [g for g in graphs if g != exclude_graph])
+        connection = self._connect()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            # Rows of a generation that was never published (a crash between
+            # this write and the publish) go before anything new is numbered.
+            connection.execute("DELETE FROM members WHERE generation >= ?", (generation,))
+            connection.execute("INSERT OR IGNORE INTO meta VALUES ('page_size', ?)", (str(self.policy.page_size),))
+            page_size = int(connection.execute("SELECT value FROM meta WHERE key = 'page_size'").fetchone()[0])
+            seq = (connection.execute("SELECT MAX(seq) FROM members").fetchone()[0] or -1) + 1
+            last = connection.execute("SELECT MAX(time) FROM members").fetchone()[0]
+            moment = datetime.now(UTC)
+            if last is not None and moment <= _parse_time(last):
+                moment = _parse_time(last) + timedelta(microseconds=1)  # member times never go backwards
+            stamp = _time_text(moment)
+            rows = []
+            for resource in sorted(changed):
+                body = _body(new, resource, exclude_graph, label=f"m{seq}")
+                if not body and not _has_statements(old, resource, exclude_graph):
+                    continue
+                rows.append((seq, generation, stamp, resource, 0 if body else 1, "".join(body)))
+                seq += 1
+            connection.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self._prune(connection, page_size, moment)
+            connection.execute("COMMIT")
+            return len(rows)
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.close()
+
+    def discard(self, generation: int) -> None:
+        """Forget the members of a generation that was not published after all."""
+        if not self.path.exists():
+            return
+        connection = self._connect()
+        try:
+            connection.execute("DELETE FROM members WHERE generation >= ?", (generation,))
+        finally:
+            connection.close()
+
+    def _prune(self, connection: sqlite3.Connection, page_size: int, now: datetime) -> None:
+        cutoff = _time_text(now - timedelta(days=self.policy.retention_days))
+        newest = connection.execute("SELECT MAX(seq) FROM members").fetchone()[0]
+        if newest is None:
+            return
+        last_page = newest // page_size
+        pages = connection.execute(
+            """SELECT seq / ?1 AS page, COUNT(*),
+                      SUM(CASE WHEN time < ?2 AND (deleted = 1 OR EXISTS (
+                              SELECT 1 FROM members later WHERE later.resource = m.resource AND later.seq > m.seq))
+                          THEN 1 ELSE 0 END)
+               FROM members m WHERE seq < ?3 GROUP BY page ORDER BY page""",
+            (page_size, cutoff, last_page * page_size)).fetchall()
+        removable = 0
+        for _, count, prunable in pages:
+            if count != prunable:
+                break  # only a prefix of pages goes, so no relation ever points at a removed page
+            removable += 1
+        if removable:
+            first_kept = pages[removable][0] if removable < len(pages) else last_page
+            connection.execute("DELETE FROM members WHERE seq < ?", (first_kept * page_size,))
+
+    # ------------------------------------------------------------ reading
+
+    def first_page(self, generation: int) -> int | None:
+        if not self.path.exists():
+            return None
+        row = self._reader().execute("SELECT MIN(seq) FROM members WHERE generation <= ?", (generation,)).fetchone()
+        return None if row[0] is None else int(row[0]) // self.page_size()
+
+    def page(self, number: int, generation: int) -> Page | None:
+        """Page `number` as of `generation`; None when it does not exist (yet, or any more)."""
+        if not self.path.exists() or number < 0:
+            return None
+        size = self.page_size()
+        connection = self._reader()
+        rows = connection.execute(
+            "SELECT seq, time, resource, deleted, body FROM members WHERE seq >= ? AND seq < ? AND generation <= ? ORDER BY seq",
+            (number * size, (number + 1) * size, generation)).fetchall()
+        if not rows:
+            return None
+        following = connection.execute(
+            "SELECT MIN(time) FROM members WHERE seq >= ? AND generation <= ?", ((number + 1) * size, generation)).fetchone()[0]
+        members = [Member(seq, time, resource, bool(deleted), body) for seq, time, resource, deleted, body in rows]
+        # The relation's value is a lower bound for every member on the next page: the last time on this one.
+        return Page(number, members, members[-1].time if following is not None else None, following is not None)
+
+    def statistics(self, generation: int) -> tuple[int, int]:
+        """(members, resources) visible at `generation`."""
+        if not self.path.exists():
+            return 0, 0
+        row = self._reader().execute("SELECT COUNT(*), COUNT(DISTINCT resource) FROM members WHERE generation <= ?",
+                                     (generation,)).fetchone()
+        return int(row[0]), int(row[1])
+
+    # ------------------------------------------------------------ as RDF
+
+    def stream_triples(self, generation: int, server: str) -> list[Triple]:
+        """The stream and its root view: paths, retention policy and the way in.
+
+        `server` is where the pages are served: the view and pages are
+        hypermedia controls, so they point at the serving host (members keep
+        canonical IRIs).
+        """
+        stream, view = NamedNode(self.stream_iri), NamedNode(server + "/feed/view")
+        policy_time, policy_versions, description = BlankNode(), BlankNode(), BlankNode()
+        triples = [
+            Triple(stream, RDF_TYPE, NamedNode(LDES + "EventStream")),
+            Triple(stream, NamedNode(LDES + "timestampPath"), TIMESTAMP_PATH),
+            Triple(stream, NamedNode(LDES + "versionOfPath"), VERSION_OF_PATH),
+            Triple(stream, NamedNode(TREE + "view"), view),
+            Triple(view, RDF_TYPE, NamedNode(TREE + "Node")),
+            Triple(view, NamedNode(TREE + "viewDescription"), description),
+            Triple(description, RDF_TYPE, NamedNode(TREE + "ViewDescription")),
+            Triple(description, NamedNode(LDES + "retentionPolicy"), policy_time),
+            Triple(policy_time, RDF_TYPE, NamedNode(LDES + "DurationAgoPolicy")),
+            Triple(policy_time, NamedNode(TREE + "value"),
+                   Literal(f"P{self.policy.retention_days}D", datatype=NamedNode(XSD + "duration"))),
+            Triple(description, NamedNode(LDES + "retentionPolicy"), policy_versions),
+            Triple(policy_versions, RDF_TYPE, NamedNode(LDES + "LatestVersionSubset")),
+            Triple(policy_versions, NamedNode(LDES + "amount"), Literal("1", datatype=NamedNode(XSD + "integer"))),
+        ]
+        first = self.first_page(generation)
+        if first is not None:
+            relation = BlankNode()
+            triples += [
+                Triple(view, NamedNode(TREE + "relation"), relation),
+                Triple(relation, RDF_TYPE, NamedNode(TREE + "Relation")),
+                Triple(relation, NamedNode(TREE + "node"), NamedNode(f"{server}/feed/page/{first}")),
+            ]
+        return triples
+
+    def page_triples(self, page: Page, server: str) -> Iterator[Triple]:
+        """A page: its node, the relation to the next page, and its members with their statements."""
+        stream, node = NamedNode(self.stream_iri), NamedNode(f"{server}/feed/page/{page.number}")
+        yield Triple(node, RDF_TYPE, NamedNode(TREE + "Node"))
+        yield Triple(node, NamedNode(DCT + "isPartOf"), stream)
+        if page.next_time is not None:
+            relation = BlankNode()
+            yield Triple(node, NamedNode(TREE + "relation"), relation)
+            yield Triple(relation, RDF_TYPE, NamedNode(TREE + "GreaterThanOrEqualToRelation"))
+            yield Triple(relation, NamedNode(TREE + "node"), NamedNode(f"{server}/feed/page/{page.number + 1}"))
+            yield Triple(relation, NamedNode(TREE + "path"), TIMESTAMP_PATH)
+            yield Triple(relation, NamedNode(TREE + "value"), Literal(page.next_time, datatype=NamedNode(XSD + "dateTime")))
+        size = self.page_size()
+        for member in page.members:
+            version = NamedNode(self.member_iri(size, member.seq))
+            resource = NamedNode(member.resource)
+            yield Triple(stream, NamedNode(TREE + "member"), version)
+            yield Triple(version, VERSION_OF_PATH, resource)
+            yield Triple(version, TIMESTAMP_PATH, Literal(member.time, datatype=NamedNode(XSD + "dateTime")))
+            if member.deleted:
+                yield Triple(version, RDF_TYPE, NamedNode(AS + "Delete"))
+                continue
+            for triple in parse(member.body, RdfFormat.N_TRIPLES):
+                subject = version if triple.subject == resource else triple.subject
+                yield Triple(subject, triple.predicate, triple.object)
+
+
+# ---------------------------------------------------------------- what changed
+
+
+def _signatures(store: Store, graph: str) -> dict[str, int]:
+    """An order-independent fingerprint of each subject's statements in `graph`."""
+    found: dict[str, int] = {}
+    for quad in store.quads_for_pattern(None, None, None, NamedNode(graph)):
+        key = str(quad.subject)
+        found[key] = (found.get(key, 0) + hash((quad.predicate.value, str(quad.object)))) & _MASK
+    return found
+
+
+def changed_resources(old: Store, new: Store, graphs: Iterable[str]) -> set[str]:
+    """IRIs whose statements (or whose blank-node closure) differ between `old` and `new` in `graphs`."""
+    subjects: set[str] = set()
+    for graph in graphs:
+        before, after = _signatures(old, graph), _signatures(new, graph)
+        subjects.update(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
+    resources = {key[1:-1] for key in subjects if key.startswith("<")}
+    blanks = [key[2:] for key in subjects if key.startswith("_:")]
+    for store in (old, new):
+        resources.update(_roots(store, blanks))
+    return resources
+
+
+def _roots(store: Store, blanks: list[str]) -> set[str]:
+    """The IRIs whose blank-node closure holds any of `blanks`."""
+    roots: set[str] = set()
+    seen: set[str] = set()
+    todo = [BlankNode(b) for b in blanks]
+    while todo:
+        node = todo.pop()
+        if node.value in seen:
+            continue
+        seen.add(node.value)
+        for quad in store.quads_for_pattern(None, None, node, None):
+            if isinstance(quad.subject, NamedNode):
+                roots.add(quad.subject.value)
+            elif isinstance(quad.subject, BlankNode):
+                todo.append(quad.subject)
+    return roots
+
+
+def _has_statements(store: Store, resource: str, exclude_graph: str) -> bool:
+    excluded = NamedNode(exclude_graph)
+    return any(q.graph_name != excluded for q in store.quads_for_pattern(NamedNode(resource), None, None, None))
+
+
+def _body(store: Store, resource: str, exclude_graph: str, *, label: str) -> list[str]:
+    """N-Triples lines of `resource`'s statements and blank-node closure, in every graph but `exclude_graph`.
+
+    Blank nodes get labels of their own per member, so two versions on one page never share one.
+    """
+    excluded = NamedNode(exclude_graph)
+    lines: dict[str, None] = {}
+    seen: set[str] = set()
+    todo: list[NamedNode | BlankNode] = [NamedNode(resource)]
+
+    def text(term: object) -> str:
+        if isinstance(term, BlankNode):
+            return f"_:{label}x{term.value}"
+        return str(term)
+
+    while todo:
+        node = todo.pop()
+        for quad in store.quads_for_pattern(node, None, None, None):
+            if quad.graph_name == excluded:
+                continue
+            obj = quad.object
+            lines[f"{text(quad.subject)} {quad.predicate} {text(obj)} .\n"] = None
+            if isinstance(obj, BlankNode) and obj.value not in seen:
+                seen.add(obj.value)
+                todo.append(obj)
+    return list(lines)
+
+
+def all_graphs(store: Store) -> set[str]:
+    return {g.value for g in store.named_graphs() if isinstance(g, NamedNode)}
+
+
