@@ -13,11 +13,12 @@ from .errors import (
 )
 from .iris import DEFAULT_BASE_IRI, Namespaces
 from .provenance import GraphInfo, Provenance
-from .store import GraphStore, RdfSource, WriteTransaction, open_store
+from .store import DEFAULT_GRAPH, GraphStore, RdfSource, WriteTransaction, open_store
 from .validation import ShapesValidator, UnsupportedShapes
 
 __all__ = [
     "DEFAULT_BASE_IRI",
+    "DEFAULT_GRAPH",
     "GraphBackend",
     "GraphError",
     "GraphInfo",

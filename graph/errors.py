@@ -71,8 +71,8 @@ class Violation:
 
     def as_dict(self) -> dict[str, str | None]:
         return {
-            "focusNode": self.focus_node,
-            "resultPath": self.path,
+            "focusNode": _plain(self.focus_node),
+            "resultPath": _plain(self.path) if self.path else self.path,
             "value": self.value,
             "sourceConstraintComponent": self.constraint,
             "sourceShape": self.shape,
@@ -92,3 +92,8 @@ class ValidationFailed(GraphError):
         prefix = f"{source}: " if source else ""
         more = f" (and {count - 1} more)" if count > 1 else ""
         super().__init__(f"{prefix}{count} SHACL violation{'s' if count != 1 else ''}: {first}{more}")
+
+
+def _plain(term: str) -> str:
+    """An IRI without its N-Triples angle brackets (JSON readers want the IRI itself)."""
+    return term[1:-1] if term.startswith("<") and term.endswith(">") and " " not in term else term

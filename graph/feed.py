@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store, Triple, parse
+from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, RdfFormat, Store, Triple, parse
 
 LDES = "https://w3id.org/ldes#"
 TREE = "https://w3id.org/tree#"
@@ -156,8 +156,8 @@ class ChangeFeed:
 
     # ------------------------------------------------------------ writing
 
-    def record(self, old: Store, new: Store, graphs: Iterable[str], *, generation: int, exclude_graph: str) -> int:
-        """Append the members for the change from `old` to `new` in `graphs`; returns how many.
+    def record(self, old: Store, new: Store, graphs: Iterable[str], *, generation: int, exclude_graph: str) -> set[str]:
+        """Append the members for the change from `old` to `new` in `graphs`; returns the resources that changed.
 
         Call with the store's write lock held, before `generation` is published.
         """
@@ -186,7 +186,7 @@ class ChangeFeed:
             connection.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)", rows)
             self._prune(connection, page_size, moment)
             connection.execute("COMMIT")
-            return len(rows)
+            return changed
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
@@ -329,7 +329,8 @@ class ChangeFeed:
 def _signatures(store: Store, graph: str) -> dict[str, int]:
     """An order-independent fingerprint of each subject's statements in `graph`."""
     found: dict[str, int] = {}
-    for quad in store.quads_for_pattern(None, None, None, NamedNode(graph)):
+    name = NamedNode(graph) if graph else DefaultGraph()  # "" is the default graph
+    for quad in store.quads_for_pattern(None, None, None, name):
         key = str(quad.subject)
         found[key] = (found.get(key, 0) + hash((quad.predicate.value, str(quad.object)))) & _MASK
     return found

@@ -30,15 +30,20 @@ from pyoxigraph import (
     serialize,
 )
 
+from . import linked_art
 from .errors import GraphNameError, ParseError, ValidationFailed, Violation
 from .feed import ChangeFeed, FeedPolicy, all_graphs
 from .formats import format_for_path, strip_compression
 from .iris import DEFAULT_BASE_IRI, Namespaces, rebase
+from .labels import LabelIndex
 from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_utc, read_graph_info, record_change
 from .snapshots import SnapshotDirectory
 from .validation import ShapesValidator
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
+
+#: The name writes use for the store's default graph (the Graph Store Protocol's `?default`).
+DEFAULT_GRAPH = ""
 ProgressCallback = Callable[[int], None]
 
 _POSITION = re.compile(r"line (\d+) column (\d+)")
@@ -134,6 +139,20 @@ def _reading(source: RdfSource, progress: ProgressCallback | None) -> Iterator[I
         raise ParseError(str(error) or type(error).__name__, source=source.name) from None
 
 
+def _linked_art_as_nquads(source: RdfSource) -> RdfSource:
+    """A JSON-LD record using the Linked Art context, expanded to CRM N-Quads (the context is read locally)."""
+    if source.format != RdfFormat.JSON_LD:
+        return source
+    with _reading(source, None) as stream:
+        data = stream.read()
+    if not linked_art.uses_linked_art(data):
+        return RdfSource.from_bytes(data, source.format, name=source.name)
+    try:
+        return RdfSource.from_bytes(linked_art.to_nquads(data), RdfFormat.N_QUADS, name=source.name)
+    except (SyntaxError, ValueError) as error:
+        raise _parse_error(error, source) from None
+
+
 class WriteTransaction:
     """Changes to a private copy of the store; nothing is visible until commit."""
 
@@ -158,7 +177,9 @@ class WriteTransaction:
         """Let go of the work store so RocksDB closes it before its directory moves."""
         self._store = None
 
-    def _graph(self, graph: str) -> NamedNode:
+    def _graph(self, graph: str) -> NamedNode | DefaultGraph:
+        if graph == DEFAULT_GRAPH:
+            return DefaultGraph()
         if not graph.startswith(("http://", "https://", "urn:")):
             raise GraphNameError(f"graph names are absolute IRIs, got {graph!r}")
         if graph == self.namespaces.metadata_graph:
@@ -179,6 +200,7 @@ class WriteTransaction:
         target = self._graph(graph)
         if replace:
             self.store.clear_graph(target)
+        source = _linked_art_as_nquads(source)
         with _reading(source, progress) as stream:
             if source.format.supports_datasets:
                 self._load_dataset(stream, source, target, base_iri)
@@ -189,7 +211,8 @@ class WriteTransaction:
         earlier = self.touched.get(graph)
         self.touched[graph] = earlier.adding_sources(record) if earlier is not None else record
 
-    def _load_dataset(self, stream: IO[bytes], source: RdfSource, target: NamedNode, base_iri: str | None) -> None:
+    def _load_dataset(self, stream: IO[bytes], source: RdfSource, target: NamedNode | DefaultGraph,
+                      base_iri: str | None) -> None:
         # TriG, N-Quads and JSON-LD may name graphs: a load into one graph
         # takes only the default graph and that graph, never another.
         def quads() -> Iterator[Quad]:
@@ -218,8 +241,11 @@ class WriteTransaction:
             self.touched.setdefault(graph, Provenance(action="update"))
 
     def drop(self, graph: str) -> None:
-        self.store.clear_graph(self._graph(graph))
-        self.store.remove_graph(NamedNode(graph))
+        """Remove a named graph (or empty the default graph, `DEFAULT_GRAPH`)."""
+        target = self._graph(graph)
+        self.store.clear_graph(target)
+        if isinstance(target, NamedNode):
+            self.store.remove_graph(target)
         self.touched[graph] = Provenance(action="drop")
 
     def restore(self, source: RdfSource, *, progress: ProgressCallback | None = None) -> None:
@@ -246,6 +272,7 @@ class GraphStore:
         self.namespaces = Namespaces(base_iri)
         self.directory = SnapshotDirectory(self.path)
         self.feed = ChangeFeed(self.path, self.namespaces.base, feed_policy)
+        self.labels = LabelIndex(self.path)
         if not self.directory.exists():
             if not create:
                 from .errors import StoreLayoutError
@@ -331,18 +358,20 @@ class GraphStore:
                 raise
 
     def _record_changes(self, tx: WriteTransaction, generation: int) -> None:
-        """Members for the change feed, written before the snapshot that holds the change is published."""
+        """The change feed's members and the label index, written before the snapshot holding the change is published."""
         if not tx.touched and not tx.restored:
             return
         old = self.reader()
         graphs = all_graphs(old) | all_graphs(tx.store) if tx.restored else set(tx.touched)
-        self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=self.namespaces.metadata_graph)
+        changed = self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=self.namespaces.metadata_graph)
+        self.labels.update(tx.store, changed, generation)
 
     def _commit(self, tx: WriteTransaction, *, validate: bool) -> None:
         if not tx.touched:
             return
         if validate:
-            focus = list(tx.touched)
+            # A change to the default graph is checked against everything (it is rare, and has no provenance of its own).
+            focus = None if DEFAULT_GRAPH in tx.touched else list(tx.touched)
             violations = self.validator.validate(tx.store, focus_graphs=focus)
             errors = [v for v in violations if v.severity == "Violation"]
             if errors:
@@ -350,6 +379,8 @@ class GraphStore:
                 raise ValidationFailed(errors, source=", ".join(sorted(sources)) or None)
         metadata = self.namespaces.metadata_graph
         for graph, provenance in tx.touched.items():
+            if graph == DEFAULT_GRAPH:
+                continue
             if tx.store.contains_named_graph(NamedNode(graph)) and count_triples(tx.store, graph) > 0:
                 record_change(tx.store, metadata, graph, provenance, started=tx.started)
             else:
@@ -391,6 +422,29 @@ class GraphStore:
     def drop(self, graph: str) -> None:
         with self.transaction() as tx:
             tx.drop(graph)
+
+    def serialize_graph(self, output: BinaryIO, graph: str, fmt: RdfFormat, *, prefixes: dict[str, str] | None = None) -> None:
+        """Write one graph's triples (`DEFAULT_GRAPH`: the default graph) to `output`, streamed."""
+        name = DefaultGraph() if graph == DEFAULT_GRAPH else NamedNode(graph)
+        quads = self.reader().quads_for_pattern(None, None, None, name)
+        triples = (Quad(q.subject, q.predicate, q.object) for q in quads) if fmt.supports_datasets else (q.triple for q in quads)
+        serialize(triples, output, fmt, prefixes=prefixes)
+
+    def has_graph(self, graph: str) -> bool:
+        """Whether `graph` exists (the default graph, `DEFAULT_GRAPH`, always does)."""
+        return graph == DEFAULT_GRAPH or self.reader().contains_named_graph(NamedNode(graph))
+
+    def write_graph(self, sources: Iterable[RdfSource], *, graph: str, replace: bool,
+                    provenance: Provenance | None = None) -> bool:
+        """Replace (PUT) or add to (POST) one graph from documents, in one validated commit; True if it is new."""
+        with self.transaction() as tx:
+            created = not (graph == DEFAULT_GRAPH or tx.store.contains_named_graph(NamedNode(graph)))
+            if replace:
+                tx.drop(graph)
+            for source in sources:
+                tx.load(source, graph=graph)
+            tx.touched[graph] = provenance or Provenance(action="replace" if replace else "load")
+        return created
 
     def graph_info(self, graph: str) -> GraphInfo:
         for info in self.graphs():

@@ -130,6 +130,43 @@ def load(obj: _Context, files: tuple[Path, ...], graph_name: str, replace: bool,
         click.echo(f"loaded {len(sources)} file(s) into {graph}: {info.triples} triples in the graph")
 
 
+@main.command("import-csv")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--mapping", "mapping_path", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The mapping file (TOML): subject template, types, and what each column becomes.")
+@click.option("--graph", "graph_name", required=True, help="Target graph: a name (institution/museo-x) or an IRI.")
+@click.option("--replace", is_flag=True, help="Replace the graph's content instead of adding to it.")
+@click.option("--skip-bad-rows", is_flag=True, help="Load the good rows and report the bad ones (default: any bad row loads nothing).")
+@click.option("--delimiter", help="Cell delimiter (default: guessed among , ; and tab).")
+@click.pass_obj
+def import_csv_command(obj: _Context, file: Path, mapping_path: Path, graph_name: str, replace: bool, skip_bad_rows: bool,
+                       delimiter: str | None) -> None:
+    """Turn the rows of a CSV FILE into RDF through a mapping, validate, and load them into one graph.
+
+    Bad rows are reported by row number (the header is row 1) and column. If
+    any row is bad, nothing is loaded unless --skip-bad-rows is given.
+    """
+    from .graph.tabular import ImportFailed, Mapping, import_csv
+
+    with _reported():
+        store = obj.store()
+        mapping = Mapping.from_toml(mapping_path.read_text(encoding="utf-8"), store.namespaces, source=str(mapping_path))
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as error:
+            _fail(f"{file}: not UTF-8 (byte {error.start}); export the spreadsheet as CSV UTF-8")
+        try:
+            report = import_csv(store, text, mapping, graph=obj.graph_iri(graph_name), source=file.name, replace=replace,
+                                skip_bad_rows=skip_bad_rows, provenance=Provenance(sources=(file.name,), action="import-csv"))
+        except ImportFailed as failure:
+            for bad in failure.errors:
+                click.echo(f"{file}:{bad.row}: " + (f"column {bad.column!r}: " if bad.column else "") + bad.message, err=True)
+            _fail(f"{file}: {len(failure.errors)} bad row(s); nothing was loaded")
+        for bad in report.skipped:
+            click.echo(f"{file}:{bad.row}: skipped: " + (f"column {bad.column!r}: " if bad.column else "") + bad.message, err=True)
+        click.echo(f"imported {report.imported_rows} of {report.rows} rows into {report.graph}: {report.triples} triples")
+
+
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--graph", "graph_name", default="core", show_default=True, help="Graph the files would be loaded into.")

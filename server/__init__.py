@@ -18,7 +18,7 @@ from ..graph import GraphStore
 from ..graph.executor import Limits, QueryExecutor
 from ..graph.safety import NetworkPolicy
 from ..graph.tokens import TokenStore
-from .cache import CachedQueries, ResultCache
+from .cache import CachedDocuments, CachedQueries, ResultCache
 
 
 def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, errors, feed, fragments, harvest, home, linked_data, ontology, sparql
+    from . import api, errors, feed, fragments, graph_store, harvest, home, imports, linked_data, ontology, reconcile, sparql
 
     errors.register(app)
     app.register_blueprint(home.blueprint)
@@ -40,13 +40,16 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     app.register_blueprint(harvest.blueprint)
     app.register_blueprint(fragments.blueprint)
     app.register_blueprint(feed.blueprint)
+    app.register_blueprint(graph_store.blueprint)
+    app.register_blueprint(reconcile.blueprint)
+    app.register_blueprint(imports.blueprint)
 
-    # Cache hits for GET /sparql are answered before Flask (see cache.py).
+    # Cache hits for GET /sparql, /id/… and /doc/… are answered before Flask (see cache.py).
     def lookup() -> tuple[ResultCache, str]:
         found = resources_for(settings)
         return found.result_cache, found.store.generation
 
-    app.wsgi_app = CachedQueries(app.wsgi_app, lookup)  # type: ignore[method-assign]
+    app.wsgi_app = CachedQueries(CachedDocuments(app.wsgi_app, lookup), lookup)  # type: ignore[method-assign]
 
     @app.after_request
     def _cors(response: Response) -> Response:

@@ -1,4 +1,4 @@
-"""A small cache of whole query responses, keyed by the store generation.
+"""Small caches of whole responses, keyed by the store generation.
 
 Researchers re-run the same query (an editor tab, a notebook cell, a named
 query behind a page); harvesters repeat theirs. A response is cached only when
@@ -11,6 +11,12 @@ The key is made of the request as received (query text, dataset parameters,
 Accept header, `format`), so a GET that hits can be answered by
 :class:`CachedQueries` before Flask parses anything; a request only gets into
 the cache after the full path (safety checks included) has answered it.
+
+:class:`CachedDocuments` does the same for the documents of `/id/` and `/doc/`
+(303s included): the whole response Flask produced is kept under the
+generation and everything the response depends on (path, query string, host,
+scheme, Accept, Accept-Language), and a conditional request always goes
+through Flask, which answers 304 itself.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ def request_key(generation: str, query: str, default_graphs: Iterable[str], name
 class CachedResponse:
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    status: str = "200 OK"
 
 
 class ResultCache:
@@ -90,3 +97,49 @@ class CachedQueries:
         key = request_key(generation, queries[0], params.get("default-graph-uri", []), params.get("named-graph-uri", []),
                           environ.get("HTTP_ACCEPT", ""), (params.get("format") or [""])[0])
         return cache.get(key)
+
+
+DocumentKey = tuple[str, ...]
+
+#: Paths whose GET responses depend only on the request line, host, Accept, Accept-Language and the store.
+DOCUMENT_PREFIXES = ("/doc/", "/id/")
+_CACHED_STATUSES = ("200 ", "303 ")
+
+
+class CachedDocuments:
+    """WSGI middleware: whole responses for GET /doc/… and /id/…, answered before Flask when the store is unchanged."""
+
+    def __init__(self, app: Callable[..., Any], lookup: Callable[[], tuple[ResultCache, str]]) -> None:
+        self.app = app
+        self.lookup = lookup
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if (environ.get("REQUEST_METHOD") != "GET" or not path.startswith(DOCUMENT_PREFIXES)
+                or "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ):
+            return self.app(environ, start_response)
+        cache, generation = self.lookup()
+        key: DocumentKey = ("document", generation, path, environ.get("QUERY_STRING", ""), environ.get("HTTP_HOST", ""),
+                            environ.get("wsgi.url_scheme", ""), environ.get("HTTP_ACCEPT", ""),
+                            environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        hit = cache.get(key)
+        if hit is not None:
+            start_response(hit.status, list(hit.headers))
+            return [hit.body]
+        answered: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answered[:] = [status, headers]
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        result = self.app(environ, capture)
+        if not answered or not str(answered[0]).startswith(_CACHED_STATUSES):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        cache.put(key, CachedResponse(tuple(answered[1]), body, answered[0]))
+        return [body]

@@ -8,6 +8,7 @@ on the serving host. ETag and Last-Modified follow the store's generation.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, current_app, render_template, request
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, serialize
 
+from ..graph import linked_art
 from ..graph.catalog import LANGUAGES
 from ..graph.describe import RDF_TYPE, Description, coordinates, describe, is_known
 from . import resources
@@ -29,6 +31,14 @@ EXTENSIONS: dict[str, RdfFormat | None] = {
     "html": None, "ttl": RdfFormat.TURTLE, "jsonld": RdfFormat.JSON_LD, "rdf": RdfFormat.RDF_XML, "nt": RdfFormat.N_TRIPLES,
 }
 _EXTENSION_OF = {fmt: ext for ext, fmt in EXTENSIONS.items() if fmt is not None}
+#: The Linked Art form of a tangible asset (JSON-LD with the Linked Art profile).
+LINKED_ART = "linked-art.json"
+
+
+def _wants_linked_art() -> bool:
+    """Accept names JSON-LD with the Linked Art profile (application/ld+json;profile="https://linked.art/ns/v1/…")."""
+    return any(value.startswith("application/ld+json") and "linked.art/ns/v1/linked-art.json" in value and quality > 0
+               for value, quality in request.accept_mimetypes)
 
 
 def _iri(kind: str, slug: str) -> str:
@@ -57,7 +67,7 @@ def _describe_or_404(iri: str) -> Description:
 @blueprint.route("/id/<kind>/<slug>", methods=["GET", "HEAD"])
 def identifier(kind: str, slug: str) -> Response:
     iri = _iri(kind, slug)
-    extension = _extension_for_request()
+    extension = LINKED_ART if kind == "asset" and _wants_linked_art() else _extension_for_request()
     store = resources().store
     if not is_known(store.reader(), iri, metadata_graph=store.namespaces.metadata_graph):
         raise NotFound(f"nothing is known about <{iri}>")
@@ -69,11 +79,11 @@ def identifier(kind: str, slug: str) -> Response:
 @blueprint.route("/doc/<kind>/<name>", methods=["GET", "HEAD"])
 def document(kind: str, name: str) -> Response:
     slug, dot, extension = name.partition(".")
-    if dot and extension not in EXTENSIONS:
+    if dot and extension not in EXTENSIONS and extension != LINKED_ART:
         raise NotFound(f"unknown document format .{extension}; use one of {', '.join('.' + e for e in EXTENSIONS)}")
     negotiated = not dot
     if negotiated:
-        extension = _extension_for_request()
+        extension = LINKED_ART if kind == "asset" and _wants_linked_art() else _extension_for_request()
     iri = _iri(kind, slug)
     store = resources().store
     language = request.accept_languages.best_match(LANGUAGES) or "en"
@@ -91,6 +101,8 @@ def document(kind: str, name: str) -> Response:
     response.headers["Link"] = ", ".join(
         [f'</doc/{kind}/{slug}.{ext}>; rel="alternate"; type="{fmt.media_type if fmt else "text/html"}"'
          for ext, fmt in EXTENSIONS.items() if ext != extension]
+        + ([f'</doc/{kind}/{slug}.{LINKED_ART}>; rel="alternate"; type="application/ld+json"; profile="{linked_art.PROFILE}"']
+           if kind == "asset" and extension != LINKED_ART else [])
         + [f'<{iri}>; rel="describes"' if extension != "html" else f'<{iri}>; rel="cite-as"'])
     response.set_etag(f"{store.generation}-{extension}", weak=True)
     current = store.path / "CURRENT"
@@ -100,8 +112,15 @@ def document(kind: str, name: str) -> Response:
 
 
 def _render(description: Description, kind: str, slug: str, extension: str) -> Response:
-    fmt = EXTENSIONS[extension]
     store = resources().store
+    if extension == LINKED_ART:
+        try:
+            record = linked_art.describe_object(store.reader(), description.subject.value, store.namespaces.ontology)
+        except linked_art.NotAnObject as error:
+            raise NotAcceptable(f"{error}; this resource is available as text/html, {offered_list(tuple(_EXTENSION_OF))}") from None
+        return Response(json.dumps(record, ensure_ascii=False, indent=1),
+                        content_type=f'application/ld+json;profile="{linked_art.PROFILE}"')
+    fmt = EXTENSIONS[extension]
     if fmt is not None:
         prefixes = store.namespaces.prefixes() if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
         body = serialize(description.triples(), format=fmt, prefixes=prefixes)

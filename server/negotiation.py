@@ -81,6 +81,9 @@ def rank(accept: MIMEAccept, offered: tuple[str, ...]) -> tuple[str, ...]:
     """`offered` ordered by the client's q-values (stable, q=0 dropped)."""
     if not accept:
         return offered
+    if any(";" in value for value, _ in accept):
+        # Parameters such as charset do not change what a type is (text/turtle; charset=utf-8 is Turtle).
+        accept = MIMEAccept([(bare(value), quality) for value, quality in accept])
     scored: list[tuple[float, int, str]] = []
     for index, media_type in enumerate(offered):
         quality = accept.quality(media_type)

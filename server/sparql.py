@@ -21,11 +21,11 @@ from ..graph import Provenance
 from ..graph.executor import QueryFailed, QueryJob, StreamAborted
 from ..graph.safety import RefusedOperation
 from ..graph.service_description import service_description
-from ..graph.tokens import Token, TokenError
 from ..graph.updates import ANY_GRAPH, DEFAULT_GRAPH, UpdateError, analyse, graphs_to_write, with_protocol_dataset
 from . import resources, settings
+from .auth import authenticate
 from .cache import CachedResponse, request_key
-from .errors import BadRequest, Forbidden, HttpError, NotAcceptable, Unauthorized, UnsupportedMediaType, render_error
+from .errors import BadRequest, Forbidden, HttpError, NotAcceptable, UnsupportedMediaType, render_error
 from .negotiation import UnknownFormatName, bare, choose_rdf, offered_list, preferences, wants_html
 
 blueprint = Blueprint("sparql", __name__)
@@ -203,20 +203,8 @@ def _result_response(media_type: str, body: bytes | Iterator[bytes], max_bytes: 
     return response
 
 
-def _authenticate() -> Token:
-    header = request.headers.get("Authorization", "")
-    challenge = {"WWW-Authenticate": 'Bearer realm="heritage-hubs"'}
-    if not header.lower().startswith("bearer "):
-        raise Unauthorized("updates need a bearer token (Authorization: Bearer hh_…); "
-                           "an administrator creates one with 'heritage-hubs token create'", headers=challenge)
-    try:
-        return resources().tokens.authenticate(header[7:])
-    except TokenError as error:
-        raise Unauthorized(f"the bearer token was refused: {error}", headers=challenge) from None
-
-
 def _run_update(operation: UpdateOperation) -> Response:
-    token = _authenticate()
+    token = authenticate()
     _check_graph_iris("using-graph-uri", operation.using)
     _check_graph_iris("using-named-graph-uri", operation.using_named)
     res = resources()

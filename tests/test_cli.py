@@ -15,7 +15,7 @@ from heritage_hubs.graph import GraphStore
 
 from .conftest import FIXTURES
 
-COMMANDS = ["serve", "load", "validate", "query", "dump", "restore", "graphs"]
+COMMANDS = ["serve", "load", "validate", "query", "dump", "restore", "graphs", "import-csv"]
 
 
 def run(runner: CliRunner, store_path: Path, *args: str) -> tuple[int, str, str]:
@@ -120,3 +120,40 @@ def test_console_script_and_environment_variable(store_path: Path) -> None:
                             env={"HERITAGE_HUBS_STORE": str(store_path), "PATH": "/usr/bin:/bin"}, check=False)
     assert result.returncode == 1
     assert "broken.ttl:3:" in result.stderr
+
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "museum"
+
+
+def test_import_csv_example_and_bad_rows(runner: CliRunner, store_path: Path, tmp_path: Path) -> None:
+    graph = "institution/museo-esempio"
+    assert run(runner, store_path, "load", str(EXAMPLE / "institution.ttl"), "--graph", graph)[0] == 0
+    bad = tmp_path / "records.csv"
+    bad.write_text((EXAMPLE / "records.csv").read_text().replace("25/04/1945", "1945-04-25").replace("labour history", "labor"))
+    before = GraphStore(store_path).generation
+    code, _, err = run(runner, store_path, "import-csv", str(bad), "--mapping", str(EXAMPLE / "mapping.toml"), "--graph", graph)
+    assert code == 1 and GraphStore(store_path).generation == before
+    assert f"{bad}:2: column 'made': '1945-04-25' is not a date in the form %d/%m/%Y" in err
+    assert f"{bad}:4: column 'themes': no concept labelled 'labor'" in err
+    code, out, err = run(runner, store_path, "import-csv", str(bad), "--mapping", str(EXAMPLE / "mapping.toml"), "--graph", graph,
+                         "--skip-bad-rows")
+    assert code == 0 and "imported 3 of 5 rows" in out and f"{bad}:2: skipped" in err
+    code, out, _ = run(runner, store_path, "import-csv", str(EXAMPLE / "records.csv"), "--mapping", str(EXAMPLE / "mapping.toml"),
+                       "--graph", graph)
+    assert code == 0 and "imported 5 of 5 rows" in out
+    rows = list(GraphStore(store_path).query(
+        "PREFIX hh: <https://w3id.org/heritage-hubs/ontology/> PREFIX dct: <http://purl.org/dc/terms/> "
+        "SELECT ?made WHERE { <https://w3id.org/heritage-hubs/id/asset/museo-esempio-me-0001> hh:inventoryNumber 'ME-0001' ; "
+        "dct:created ?made ; <http://www.cidoc-crm.org/cidoc-crm/P2_has_type> "
+        "<https://w3id.org/heritage-hubs/id/concept/resistance> }"))
+    assert [str(r["made"].value) for r in rows] == ["1945-04-25"]  # type: ignore[index]
+
+
+def test_import_csv_mapping_errors(runner: CliRunner, store_path: Path, tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text((EXAMPLE / "mapping.toml").read_text().replace('"rdfs:label"', '"nope:label"', 1))
+    code, _, err = run(runner, store_path, "import-csv", str(EXAMPLE / "records.csv"), "--mapping", str(mapping), "--graph", "x")
+    assert code == 1 and "unknown prefix in 'nope:label'" in err
+    mapping.write_text((EXAMPLE / "mapping.toml").read_text().replace("[columns.notes]\nignore = true\n", ""))
+    code, _, err = run(runner, store_path, "import-csv", str(EXAMPLE / "records.csv"), "--mapping", str(mapping), "--graph", "x")
+    assert code == 1 and "columns not in the mapping: notes" in err

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import rdflib
+from flask import request
 from flask.testing import FlaskClient
 
 from heritage_hubs.graph import GraphStore, RdfSource
@@ -128,3 +129,25 @@ def test_negotiation_ranks_among_what_is_offered(client: FlaskClient) -> None:
     assert client.get("/id/hub/tabakalera", headers={"Accept": "application/n-quads, application/ld+json;q=0.2"}).headers[
         "Location"] == "/doc/hub/tabakalera.jsonld"
     assert client.get("/fragments", headers={"Accept": "application/ld+json"}).status_code == 406
+
+
+def test_repeated_requests_are_answered_before_flask_and_unchanged(client: FlaskClient) -> None:
+    entered: list[str] = []
+    client.application.before_request(lambda: entered.append(request.path) and None)
+    requests = [("/doc/hub/tabakalera", {"Accept": "text/turtle"}), ("/doc/hub/tabakalera", {"Accept": "text/html",
+                "Accept-Language": "it"}), ("/id/hub/tabakalera", {"Accept": "application/ld+json"}),
+                ("/doc/hub/tabakalera.nt", {})]
+    first = [client.get(path, headers=headers) for path, headers in requests]
+    assert len(entered) == len(requests)
+    again = [client.get(path, headers=headers) for path, headers in requests]
+    assert len(entered) == len(requests)  # every repeat was a cache hit
+    for one, two in zip(first, again, strict=True):
+        assert (one.status_code, one.get_data(), sorted(one.headers.items())) == (two.status_code, two.get_data(),
+                                                                                 sorted(two.headers.items()))
+    assert again[1].mimetype == "text/html" and "Vary" in again[1].headers and again[2].status_code == 303
+    # Another language, another host or a conditional request is not the same response.
+    assert client.get("/doc/hub/tabakalera", headers={"Accept": "text/html", "Accept-Language": "es"}).status_code == 200
+    assert client.get("/doc/hub/tabakalera.nt", base_url="http://mirror.example").status_code == 200
+    etag = first[3].headers["ETag"]
+    assert client.get("/doc/hub/tabakalera.nt", headers={"If-None-Match": etag}).status_code == 304
+    assert len(entered) == len(requests) + 3

@@ -1,0 +1,169 @@
+"""Entity reconciliation (W3C Reconciliation API 0.2) over the label index.
+
+`reconcile` answers one query: candidates from the full-text label index
+(filtered by type, superclasses included), scored by :func:`labels.score`
+on their best label in any language, then by property conditions when given
+(each condition holds when the candidate has that property with the given
+entity, or with a literal or a linked thing's label equal to the given text).
+A candidate is a `match` only when it is the single one with an exact label and
+every condition holds. `extend` reads property values for data extension.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyoxigraph import Literal, NamedNode, Store
+
+from .labels import LABEL_PROPERTIES, LabelIndex, fold, score
+
+NAME_WEIGHT = 0.7  # with property conditions, the label makes 70 % of the score and the conditions 30 %
+COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
+DESCRIPTION = "http://purl.org/dc/terms/description"
+
+
+@dataclass(frozen=True)
+class Condition:
+    property: str
+    values: tuple[str | dict[str, Any], ...]
+
+
+@dataclass
+class Result:
+    id: str
+    name: str
+    score: float
+    match: bool
+    types: list[dict[str, str]]
+    features: list[dict[str, Any]] = field(default_factory=list)
+    description: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"id": self.id, "name": self.name, "score": self.score, "match": self.match,
+                                 "type": self.types, "features": self.features}
+        if self.description:
+            found["description"] = self.description
+        return found
+
+
+class Reconciler:
+    """Reconciliation against one store snapshot and its label index."""
+
+    def __init__(self, store: Store, index: LabelIndex, language: str = "en") -> None:
+        self.store = store
+        self.index = index
+        self.language = language
+
+    def label(self, iri: str) -> str:
+        """The label of `iri` in the preferred language, else any, else the IRI's last segment."""
+        found = self.index.labels_of(iri)
+        for wanted in (self.language, "en", ""):
+            for text, language in found:
+                if language == wanted:
+                    return text
+        return found[0][0] if found else iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+    def describe_type(self, iri: str) -> dict[str, str]:
+        return {"id": iri, "name": self.label(iri)}
+
+    def description(self, iri: str) -> str | None:
+        for prop in (DESCRIPTION, COMMENT):
+            texts = [q.object for q in self.store.quads_for_pattern(NamedNode(iri), NamedNode(prop), None, None)
+                     if isinstance(q.object, Literal)]
+            for text in sorted(texts, key=lambda t: t.language != self.language):
+                return text.value[:300]
+        return None
+
+    def reconcile(self, query: str, *, types: Sequence[str] = (), limit: int = 5,
+                  conditions: Sequence[Condition] = ()) -> list[Result]:
+        candidates = self.index.search(query, types=types, limit=max(limit * 4, 20))
+        results = []
+        for candidate in candidates:
+            name_score = max((score(query, text) for text, _ in self.index.labels_of(candidate.iri)), default=0.0)
+            features: list[dict[str, Any]] = [{"id": "name", "value": name_score}]
+            held = [self._holds(candidate.iri, condition) for condition in conditions]
+            for condition, ok in zip(conditions, held, strict=True):
+                features.append({"id": f"property:{condition.property}", "value": ok})
+            total = name_score if not conditions else round(
+                NAME_WEIGHT * name_score + (1 - NAME_WEIGHT) * 100 * sum(held) / len(held), 2)
+            results.append(Result(candidate.iri, self.label(candidate.iri), total, False,
+                                  [self.describe_type(t) for t in self._shown_types(candidate.types)], features,
+                                  self.description(candidate.iri)))
+        results.sort(key=lambda r: (-r.score, r.name))
+        exact = [r for r in results if r.features[0]["value"] == 100.0 and all(f["value"] for f in r.features[1:])]
+        if len(exact) == 1:
+            exact[0].match = True
+        return results[:limit]
+
+    def _shown_types(self, types: Iterable[str]) -> list[str]:
+        ours = [t for t in types if "/ontology/" in t or t.startswith("http://www.w3.org/2004/02/skos/core#")]
+        return ours or list(types)[:3]
+
+    def _holds(self, iri: str, condition: Condition) -> bool:
+        objects = [q.object for q in self.store.quads_for_pattern(NamedNode(iri), NamedNode(condition.property), None, None)]
+        for wanted in condition.values:
+            if isinstance(wanted, dict):
+                if any(isinstance(o, NamedNode) and o.value == wanted.get("id") for o in objects):
+                    return True
+                continue
+            text = fold(str(wanted))
+            for found in objects:
+                if isinstance(found, Literal) and fold(found.value) == text:
+                    return True
+                if isinstance(found, NamedNode) and (found.value == str(wanted) or any(
+                        fold(label) == text for label, _ in self.index.labels_of(found.value))):
+                    return True
+        return False
+
+    # ------------------------------------------------------------ data extension
+
+    def extend(self, ids: Sequence[str], properties: Sequence[str]) -> dict[str, Any]:
+        rows: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for iri in ids:
+            row: dict[str, list[dict[str, Any]]] = {}
+            for prop in properties:
+                values: list[dict[str, Any]] = []
+                seen: set[str] = set()
+                for quad in self.store.quads_for_pattern(NamedNode(iri), NamedNode(prop), None, None):
+                    value = quad.object
+                    key = str(value)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    if isinstance(value, NamedNode):
+                        values.append({"id": value.value, "name": self.label(value.value)})
+                    elif isinstance(value, Literal):
+                        values.append(_literal_value(value))
+                row[prop] = values
+            rows[iri] = row
+        return {"meta": [{"id": p, "name": self.label(p)} for p in properties], "rows": rows}
+
+    def propose_properties(self, type_iri: str, limit: int = 20) -> list[dict[str, str]]:
+        """The properties instances of `type_iri` use most."""
+        counts: dict[str, int] = {}
+        rdf_type = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+        for index, quad in enumerate(self.store.quads_for_pattern(None, rdf_type, NamedNode(type_iri), None)):
+            if index >= 500:
+                break
+            for statement in self.store.quads_for_pattern(quad.subject, None, None, None):
+                prop = statement.predicate.value
+                if prop not in LABEL_PROPERTIES and statement.predicate != rdf_type:
+                    counts[prop] = counts.get(prop, 0) + 1
+        ranked = sorted(counts, key=lambda p: (-counts[p], p))[:limit]
+        return [{"id": p, "name": self.label(p)} for p in ranked]
+
+
+def _literal_value(value: Literal) -> dict[str, Any]:
+    datatype = value.datatype.value.rsplit("#", 1)[-1] if value.datatype else ""
+    try:
+        if datatype in ("integer", "int", "long", "nonNegativeInteger", "positiveInteger"):
+            return {"int": int(value.value)}
+        if datatype in ("decimal", "double", "float"):
+            return {"float": float(value.value)}
+    except ValueError:
+        pass
+    if datatype == "dateTime" and "T" in value.value:
+        return {"date": value.value}
+    return {"str": value.value}

@@ -1,0 +1,96 @@
+"""The Graph Store Protocol: scoped tokens, validation, all-or-nothing, provenance and the change feed."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import rdflib
+from flask.testing import FlaskClient
+
+from heritage_hubs.graph import GraphStore
+
+BASE = "https://w3id.org/heritage-hubs/"
+MUSEUM_GRAPH = BASE + "graph/institution/museo-esempio"
+RECORD = f"""
+@prefix hh: <{BASE}ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<{BASE}id/asset/museo-esempio-1> a hh:TangibleAsset ; rdfs:label "Bandiera partigiana"@it ;
+    hh:keptBy <{BASE}id/hub/polo-del-900> .
+"""
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _read(client: FlaskClient, path: str, method: str = "GET", **kwargs: Any) -> tuple[int, dict[str, str], bytes]:
+    """A read, with the response closed (graphs are streamed from a temporary file the close releases)."""
+    with client.open(path, method=method, **kwargs) as response:
+        return response.status_code, dict(response.headers), response.get_data()
+
+
+def test_reads_are_public_and_negotiated(client: FlaskClient) -> None:
+    status, headers, body = _read(client, "/graph-store", query_string={"graph": BASE + "graph/core"},
+                                  headers={"Accept": "text/turtle"})
+    assert status == 200 and headers["Content-Type"] == "text/turtle; charset=utf-8"
+    core = rdflib.Graph().parse(data=body, format="turtle")
+    assert (rdflib.URIRef(BASE + "id/hub/tabakalera"), None, None) in core
+    _, _, body = _read(client, "/graph/core", headers={"Accept": "application/ld+json"})
+    assert len(rdflib.Graph().parse(data=body, format="json-ld")) == len(core)
+    assert _read(client, "/graph/core", "HEAD")[0] == 200
+    assert _read(client, "/graph-store", query_string={"graph": BASE + "graph/nothing"})[0] == 404
+    assert _read(client, "/graph-store", query_string={"default": ""})[0] == 200
+    assert _read(client, "/graph-store")[0] == 400
+    assert _read(client, "/graph/core", headers={"Accept": "image/png"})[0] == 406
+
+
+def test_museum_writes_its_own_graph_only(client: FlaskClient, museum_token: str, store_path: Path) -> None:
+    target = {"graph": MUSEUM_GRAPH}
+    assert client.put("/graph-store", query_string=target, data=RECORD, content_type="text/turtle").status_code == 401
+    created = client.put("/graph-store", query_string=target, data=RECORD, content_type="text/turtle", headers=_auth(museum_token))
+    assert created.status_code == 201
+    again = client.put("/graph-store", query_string=target, data=RECORD, content_type="text/turtle", headers=_auth(museum_token))
+    assert again.status_code == 204
+    info = GraphStore(store_path).graph_info(MUSEUM_GRAPH)
+    assert info.triples == 3 and info.agent == BASE + "id/institution/museo-esempio"
+    for graph in (BASE + "graph/core", BASE + "graph/metadata"):
+        refused = client.post("/graph-store", query_string={"graph": graph}, data=RECORD, content_type="text/turtle",
+                              headers=_auth(museum_token))
+        assert refused.status_code == 403, graph
+    assert client.delete("/graph-store", query_string={"default": ""}, headers=_auth(museum_token)).status_code == 403
+    assert client.post("/graph-store", data=RECORD, content_type="text/turtle", headers=_auth(museum_token)).status_code == 403
+    # The change is in the feed.
+    store = GraphStore(store_path)
+    newest = store.feed.page(0, int(store.generation))
+    assert newest is not None and newest.members[-1].resource == BASE + "id/asset/museo-esempio-1"
+    assert client.delete("/graph-store", query_string=target, headers=_auth(museum_token)).status_code == 204
+    assert client.delete("/graph-store", query_string=target, headers=_auth(museum_token)).status_code == 404
+
+
+def test_bad_writes_change_nothing_and_say_why(client: FlaskClient, museum_token: str, store_path: Path) -> None:
+    target = {"graph": MUSEUM_GRAPH}
+    before = GraphStore(store_path).generation
+    broken = client.put("/graph-store", query_string=target, data=RECORD.replace(" ;\n    hh:keptBy", " ;;; hh:keptBy <"),
+                        content_type="text/turtle", headers=_auth(museum_token))
+    assert broken.status_code == 400 and broken.json is not None and broken.json["line"] == 3
+    invalid = client.put("/graph-store", query_string=target, data=RECORD.replace("hub/polo-del-900", "concept/museum"),
+                         content_type="text/turtle", headers=_auth(museum_token))
+    assert invalid.status_code == 422
+    violation = invalid.json["violations"][0]  # type: ignore[index]
+    assert violation["focusNode"] == BASE + "id/asset/museo-esempio-1" and "keptBy" in violation["resultPath"]
+    unknown = client.put("/graph-store", query_string=target, data="a,b", content_type="text/csv", headers=_auth(museum_token))
+    assert unknown.status_code == 415
+    assert GraphStore(store_path).generation == before
+
+
+def test_multipart_post_adds_every_part(client: FlaskClient, admin_token: str) -> None:
+    parts = {"a": (io.BytesIO(RECORD.encode()), "a.ttl", "text/turtle"),
+             "b": (io.BytesIO(f'<{BASE}id/asset/museo-esempio-1> <http://www.w3.org/2000/01/rdf-schema#label> '
+                                            f'"Partisan flag"@en .'.encode()), "b.nt", "application/n-triples")}
+    response = client.post("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=parts, content_type="multipart/form-data",
+                           headers=_auth(admin_token))
+    assert response.status_code == 201
+    graph = rdflib.Graph().parse(data=_read(client, "/graph/institution/museo-esempio", headers={"Accept": "text/turtle"})[2],
+                                 format="turtle")
+    assert len(graph) == 4

@@ -1,0 +1,151 @@
+"""The W3C SPARQL 1.1 Graph Store HTTP Protocol tests, run against a live server.
+
+The manifests (../shared/conformance/w3c-sparql11/graph-store-protocol/)
+describe each test as a connection: HTTP requests in order, in the
+HTTP-in-RDF vocabulary, with the expected statuses, a `Location` to carry into
+later requests ($LOCATION$), and expected RDF bodies compared by graph
+isomorphism. This runner maps `/gsp?…` (indirect identification) onto
+`/graph-store?…` and `/gsp/…` (direct identification) onto `/graph/…`, empties
+the store before each test, and sends every request with an all-graphs token.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import rdflib
+from pyoxigraph import RdfFormat
+from rdflib.collection import Collection
+from rdflib.compare import isomorphic
+
+from heritage_hubs.graph import GraphStore, RdfSource
+from heritage_hubs.graph.tokens import TokenStore
+
+from .conftest import ROOT, start_server, stop_server
+
+SUITE = (Path(os.environ.get("HERITAGE_HUBS_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
+         / "w3c-sparql11" / "graph-store-protocol")
+MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
+HT = rdflib.Namespace("http://www.w3.org/2011/http#")
+CNT = rdflib.Namespace("http://www.w3.org/2011/content#")
+STATUS = {"OK": {200}, "Created": {201}, "NoContent": {204}, "NotFound": {404}, "StatusCode2xx": set(range(200, 300))}
+PARSERS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld", "application/rdf+xml": "xml"}
+
+pytestmark = pytest.mark.skipif(not (SUITE / "manifest.ttl").exists() and not os.environ.get("CI"),
+                                reason=f"conformance data not found at {SUITE}")
+
+
+@dataclass
+class Step:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str | None
+    statuses: set[int]
+    location_variable: str | None
+    expected_body: str | None
+    expected_type: str | None
+
+
+@dataclass
+class GraphStoreTest:
+    name: str
+    label: str
+    steps: list[Step]
+
+
+def _headers(graph: rdflib.Graph, node: rdflib.term.Node) -> dict[str, str]:
+    found = graph.value(node, HT.headers)
+    if found is None:
+        return {}
+    return {str(graph.value(h, HT.fieldName)).lower(): str(graph.value(h, HT.fieldValue)) for h in Collection(graph, found)}
+
+
+def read_manifests() -> list[GraphStoreTest]:
+    tests = []
+    for name in ("manifest-indirect.ttl", "manifest-direct.ttl"):
+        graph = rdflib.Graph().parse(SUITE / name, format="turtle")
+        manifest = next(graph.subjects(rdflib.RDF.type, MF.Manifest))
+        for entry in Collection(graph, graph.value(manifest, MF.entries)):
+            connection = graph.value(entry, MF.action)
+            steps = []
+            for node in Collection(graph, graph.value(connection, HT.requests)):
+                response = graph.value(node, HT.resp)
+                body = graph.value(node, HT.body)
+                expected = graph.value(response, HT.body)
+                statuses: set[int] = set()
+                for status in graph.objects(response, MF.expectedStatus):
+                    statuses |= STATUS[str(status).rsplit("#", 1)[1]]
+                location = graph.value(response, MF.expectedLocation)
+                steps.append(Step(
+                    method=str(graph.value(node, HT.methodName)),
+                    path=str(graph.value(node, HT.absolutePath)),
+                    headers=_headers(graph, node),
+                    body=str(graph.value(body, CNT.chars)) if body is not None else None,
+                    statuses=statuses,
+                    location_variable=str(location) if location is not None else None,
+                    expected_body=str(graph.value(expected, CNT.chars)) if expected is not None else None,
+                    expected_type=_headers(graph, response).get("content-type"),
+                ))
+            tests.append(GraphStoreTest(str(entry).rsplit("#", 1)[-1], str(graph.value(entry, MF.name)), steps))
+    return tests
+
+
+TESTS = read_manifests() if (SUITE / "manifest.ttl").exists() or os.environ.get("CI") else []
+
+
+@pytest.fixture(scope="module")
+def gsp_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    store_path = tmp_path_factory.mktemp("gsp") / "store"
+    store = GraphStore(store_path)
+    _, secret = TokenStore(store.directory).create("w3c-test-suite", ["*"])
+    server = start_server(store_path, workers=1)
+    yield server, secret
+    stop_server(server)
+
+
+def test_the_manifests_have_all_13_tests() -> None:
+    assert len(TESTS) == 13
+
+
+def _our_path(path: str) -> str:
+    if path.startswith("/gsp/"):
+        return "/graph/" + path.removeprefix("/gsp/")
+    assert path == "/gsp" or path.startswith("/gsp?"), path
+    return "/graph-store" + path.removeprefix("/gsp")
+
+
+def _parse(body: str | bytes, media_type: str) -> rdflib.Graph:
+    return rdflib.Graph().parse(data=body, format=PARSERS[media_type.split(";")[0].strip()], publicID="http://www.example/")
+
+
+@pytest.mark.parametrize("test", TESTS, ids=[t.name for t in TESTS])
+def test_graph_store_protocol(test: GraphStoreTest, gsp_server) -> None:  # type: ignore[no-untyped-def]
+    server, secret = gsp_server
+    GraphStore(server.store_path).restore(RdfSource.from_bytes(b"", RdfFormat.N_QUADS), validate=False)
+    variables: dict[str, str] = {}
+    for step in test.steps:
+        path, body = step.path, step.body
+        for variable, value in variables.items():
+            path = path.replace(variable, value)
+            body = body.replace(variable, value) if body is not None else None
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.request(step.method, _our_path(path), body=body.encode() if body is not None else None,
+                           headers={**step.headers, "Authorization": f"Bearer {secret}"})
+        response = connection.getresponse()
+        received = response.read()
+        connection.close()
+        assert response.status in step.statuses, f"{test.label}: {step.method} {path}: {response.status} {received[:300]!r}"
+        if step.location_variable:
+            location = response.getheader("Location")
+            assert location, f"{test.label}: no Location"
+            variables[step.location_variable] = location
+        if step.expected_type:
+            assert response.getheader("Content-Type", "").split(";")[0] == step.expected_type.split(";")[0], test.label
+        if step.expected_body is not None and step.method != "HEAD":
+            assert isomorphic(_parse(received, response.getheader("Content-Type", "")),
+                              _parse(step.expected_body, step.expected_type or "text/turtle")), test.label
