@@ -110,13 +110,19 @@ def start_oxigraph(data: Path, work: Path) -> Peer | None:
     return Peer("oxigraph", f"http://127.0.0.1:{port}/query", process)
 
 
-def start_heritage_hubs(data: Path, work: Path, *, cache: bool = True) -> Peer:
+def prepared_store(data: Path, work: Path) -> Path:
+    """A heritage-hubs store in `work` with the bundled data and `data` in the graph `generated` (made once)."""
     store = work / "heritage-hubs"
     if not store.exists():
         subprocess.run([str(BIN / "python"), "-m", "heritage_hubs.graph.bundled", str(store), "https://w3id.org/heritage-hubs/"],
                        check=True, capture_output=True)
         subprocess.run([str(BIN / "heritage-hubs"), "--store", str(store), "load", str(data), "--graph", "generated"], check=True,
                        capture_output=True)
+    return store
+
+
+def start_heritage_hubs(data: Path, work: Path, *, cache: bool = True) -> Peer:
+    store = prepared_store(data, work)
     port = free_port()
     env = {**os.environ, "HERITAGE_HUBS_RESULT_CACHE_MB": "64" if cache else "0"}
     process = spawn([str(BIN / "heritage-hubs"), "--store", str(store), "serve", "--port", str(port), "--workers", "2"], env=env)

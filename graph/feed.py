@@ -24,16 +24,18 @@ the same triples as a dump.
 
 from __future__ import annotations
 
-import contextlib
+import io
 import os
+import re
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, RdfFormat, Store, Triple, parse
+from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, RdfFormat, Store, Triple, parse, serialize
+
+from .sqlite_files import SqliteFile
 
 LDES = "https://w3id.org/ldes#"
 TREE = "https://w3id.org/tree#"
@@ -120,7 +122,7 @@ class ChangeFeed:
         self.path = Path(root) / "feed.sqlite"
         self.base = base_iri
         self.policy = policy or FeedPolicy.from_environment()
-        self._local = threading.local()
+        self._file = SqliteFile(self.path, _SCHEMA)
 
     # ------------------------------------------------------------ IRIs
 
@@ -134,18 +136,8 @@ class ChangeFeed:
 
     # ------------------------------------------------------------ database
 
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.executescript(_SCHEMA)
-        return connection
-
     def _reader(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self._connect()
-        return connection
+        return self._file.reader()
 
     def page_size(self) -> int:
         """The page size fixed when the feed was created (later settings do not move page boundaries)."""
@@ -161,48 +153,40 @@ class ChangeFeed:
 
         Call with the store's write lock held, before `generation` is published.
         """
-        changed = changed_resources(old, new, [g for g in graphs if g != exclude_graph])
-        connection = self._connect()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
+        graphs = [g for g in graphs if g != exclude_graph]
+        changed = changed_resources(old, new, graphs)
+        with self._file.transaction() as connection:
             # Rows of a generation that was never published (a crash between
             # this write and the publish) go before anything new is numbered.
             connection.execute("DELETE FROM members WHERE generation >= ?", (generation,))
             connection.execute("INSERT OR IGNORE INTO meta VALUES ('page_size', ?)", (str(self.policy.page_size),))
             page_size = int(connection.execute("SELECT value FROM meta WHERE key = 'page_size'").fetchone()[0])
-            seq = (connection.execute("SELECT MAX(seq) FROM members").fetchone()[0] or -1) + 1
+            newest = connection.execute("SELECT MAX(seq) FROM members").fetchone()[0]
+            seq = 0 if newest is None else newest + 1
             last = connection.execute("SELECT MAX(time) FROM members").fetchone()[0]
             moment = datetime.now(UTC)
             if last is not None and moment <= _parse_time(last):
                 moment = _parse_time(last) + timedelta(microseconds=1)  # member times never go backwards
             stamp = _time_text(moment)
             rows = []
+            grouped = _statements_by_subject(new, graphs, exclude_graph) if len(changed) > _BULK else None
             for resource in sorted(changed):
-                body = _body(new, resource, exclude_graph, label=f"m{seq}")
+                body = (_grouped_body(grouped, resource, f"m{seq}") if grouped is not None else None) \
+                    or _body(new, resource, exclude_graph, label=f"m{seq}")
                 if not body and not _has_statements(old, resource, exclude_graph):
                     continue
                 rows.append((seq, generation, stamp, resource, 0 if body else 1, "".join(body)))
                 seq += 1
             connection.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)", rows)
             self._prune(connection, page_size, moment)
-            connection.execute("COMMIT")
-            return changed
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                connection.execute("ROLLBACK")
-            raise
-        finally:
-            connection.close()
+        return changed
 
     def discard(self, generation: int) -> None:
         """Forget the members of a generation that was not published after all."""
         if not self.path.exists():
             return
-        connection = self._connect()
-        try:
+        with self._file.transaction() as connection:
             connection.execute("DELETE FROM members WHERE generation >= ?", (generation,))
-        finally:
-            connection.close()
 
     def _prune(self, connection: sqlite3.Connection, page_size: int, now: datetime) -> None:
         cutoff = _time_text(now - timedelta(days=self.policy.retention_days))
@@ -326,20 +310,36 @@ class ChangeFeed:
 # ---------------------------------------------------------------- what changed
 
 
+def _graph_name(graph: str) -> NamedNode | DefaultGraph:
+    return NamedNode(graph) if graph else DefaultGraph()  # "" is the default graph
+
+
 def _signatures(store: Store, graph: str) -> dict[str, int]:
     """An order-independent fingerprint of each subject's statements in `graph`."""
     found: dict[str, int] = {}
-    name = NamedNode(graph) if graph else DefaultGraph()  # "" is the default graph
-    for quad in store.quads_for_pattern(None, None, None, name):
+    for quad in store.quads_for_pattern(None, None, None, _graph_name(graph)):
         key = str(quad.subject)
         found[key] = (found.get(key, 0) + hash((quad.predicate.value, str(quad.object)))) & _MASK
     return found
+
+
+def _subjects(store: Store, graph: str) -> set[str]:
+    where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "?s ?p ?o"
+    return {str(row[0]) for row in store.query(f"SELECT DISTINCT ?s WHERE {{ {where} }}")}  # type: ignore[union-attr]
+
+
+def _is_empty(store: Store, graph: str) -> bool:
+    return next(iter(store.quads_for_pattern(None, None, None, _graph_name(graph))), None) is None
 
 
 def changed_resources(old: Store, new: Store, graphs: Iterable[str]) -> set[str]:
     """IRIs whose statements (or whose blank-node closure) differ between `old` and `new` in `graphs`."""
     subjects: set[str] = set()
     for graph in graphs:
+        if _is_empty(old, graph) or _is_empty(new, graph):
+            # A new graph, or one that went: every subject on the other side changed (no fingerprints needed).
+            subjects |= _subjects(old, graph) | _subjects(new, graph)
+            continue
         before, after = _signatures(old, graph), _signatures(new, graph)
         subjects.update(key for key in before.keys() | after.keys() if before.get(key) != after.get(key))
     resources = {key[1:-1] for key in subjects if key.startswith("<")}
@@ -378,6 +378,11 @@ def _body(store: Store, resource: str, exclude_graph: str, *, label: str) -> lis
     Blank nodes get labels of their own per member, so two versions on one page never share one.
     """
     excluded = NamedNode(exclude_graph)
+    quads = [q for q in store.quads_for_pattern(NamedNode(resource), None, None, None) if q.graph_name != excluded]
+    if not any(isinstance(q.object, BlankNode) for q in quads):
+        # The common case, no blank nodes: serialised by pyoxigraph, duplicates across graphs dropped.
+        written = serialize(list(dict.fromkeys(q.triple for q in quads)), format=RdfFormat.N_TRIPLES) or b""
+        return written.decode().splitlines(keepends=True)
     lines: dict[str, None] = {}
     seen: set[str] = set()
     todo: list[NamedNode | BlankNode] = [NamedNode(resource)]
@@ -398,6 +403,53 @@ def _body(store: Store, resource: str, exclude_graph: str, *, label: str) -> lis
                 seen.add(obj.value)
                 todo.append(obj)
     return list(lines)
+
+
+#: Above this many changed resources, bodies come from one dump per changed graph rather than a lookup each.
+_BULK = 2000
+_BLANK = re.compile(r"(?<![^\s])_:([A-Za-z0-9]+)")
+
+
+def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: str) -> dict[str, list[str]]:
+    """N-Triples lines of the changed graphs, grouped by subject, for the subjects found in no other graph.
+
+    A subject with statements in another graph too is left out (its body needs
+    every graph: it is looked up on its own).
+    """
+    grouped: dict[str, list[str]] = {}
+    named = [g for g in graphs if g]
+    for graph in named:
+        buffer = io.BytesIO()
+        store.dump(buffer, RdfFormat.N_TRIPLES, from_graph=NamedNode(graph))
+        for line in buffer.getvalue().decode("utf-8").splitlines(keepends=True):
+            grouped.setdefault(line[:line.index(" ")], []).append(line)
+    if named:
+        # Subjects of the other graphs (a scan of those, usually small beside a bulk load).
+        excluded = ", ".join(f"<{g}>" for g in [*named, exclude_graph])
+        others = store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH ?other {{ ?s ?p ?o }} FILTER(?other NOT IN ({excluded})) }}")
+        for row in others:  # type: ignore[union-attr]
+            grouped.pop(str(row[0]), None)
+    return grouped
+
+
+def _grouped_body(grouped: dict[str, list[str]], resource: str, label: str) -> list[str] | None:
+    """`resource`'s lines and blank-node closure from :func:`_statements_by_subject`, or None to look it up instead."""
+    lines = grouped.get(f"<{resource}>")
+    if lines is None:
+        return None
+    result: dict[str, None] = {}
+    todo, seen = list(lines), set()
+    while todo:
+        line = todo.pop(0)
+        if "_:" not in line:
+            result[line] = None
+            continue
+        for blank in _BLANK.findall(line):
+            if blank not in seen:
+                seen.add(blank)
+                todo.extend(grouped.get(f"_:{blank}", ()))
+        result[_BLANK.sub(lambda m: f"_:{label}x{m.group(1)}", line)] = None
+    return list(result)
 
 
 def all_graphs(store: Store) -> set[str]:

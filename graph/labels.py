@@ -1,7 +1,7 @@
 """A full-text index of labels, for reconciliation and suggest.
 
 Every resource with an ``rdfs:label``, ``skos:prefLabel`` or ``skos:altLabel``
-is indexed in SQLite FTS5 (``STORE/labels.sqlite``; Unicode tokens, accents
+is indexed in SQLite FTS5 (``STORE/labels-2.sqlite``; Unicode tokens, accents
 removed) with its types and their superclasses. The index is kept up to date
 in the commit that changes the data: the change feed's diff says which
 resources changed, and only those are re-indexed. It records the generation
@@ -21,7 +21,6 @@ import fcntl
 import os
 import re
 import sqlite3
-import threading
 import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator
@@ -31,6 +30,7 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Store
 
 from .results import select
+from .sqlite_files import SqliteFile
 
 LABEL_PROPERTIES = ("http://www.w3.org/2000/01/rdf-schema#label", "http://www.w3.org/2004/02/skos/core#prefLabel",
                     "http://www.w3.org/2004/02/skos/core#altLabel")
@@ -39,8 +39,17 @@ SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS labels USING fts5(label, resource UNINDEXED, language UNINDEXED,
+CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, resource TEXT NOT NULL, label TEXT NOT NULL, language TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS names_by_resource ON names (resource);
+CREATE VIRTUAL TABLE IF NOT EXISTS labels USING fts5(label, content = 'names', content_rowid = 'id',
     tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS names_added AFTER INSERT ON names BEGIN
+    INSERT INTO labels (rowid, label) VALUES (new.id, new.label);
+END;
+CREATE TRIGGER IF NOT EXISTS names_removed AFTER DELETE ON names BEGIN
+    INSERT INTO labels (labels, rowid, label) VALUES ('delete', old.id, old.label);
+END;
+CREATE VIRTUAL TABLE IF NOT EXISTS labels_vocabulary USING fts5vocab(labels, 'row');
 CREATE TABLE IF NOT EXISTS types (resource TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY (resource, type)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS types_by_type ON types (type);
 """
@@ -77,22 +86,14 @@ class Candidate:
 class LabelIndex:
     """The label index of one store directory."""
 
-    def __init__(self, root: Path) -> None:
-        self.path = Path(root) / "labels.sqlite"
-        self._local = threading.local()
+    BULK = 2000  # above this many changed resources (and a fifth of the index), labels are read in one scan
 
-    def _connect(self, path: Path | None = None) -> sqlite3.Connection:
-        connection = sqlite3.connect(path or self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.executescript(_SCHEMA)
-        return connection
+    def __init__(self, root: Path) -> None:
+        self.path = Path(root) / "labels-2.sqlite"  # the number changes with the layout, so an old index is rebuilt
+        self._file = SqliteFile(self.path, _SCHEMA)
 
     def _reader(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None or getattr(self._local, "inode", None) != _inode(self.path):
-            connection = self._local.connection = self._connect()
-            self._local.inode = _inode(self.path)
-        return connection
+        return self._file.reader()
 
     def generation(self) -> int | None:
         if not self.path.exists():
@@ -104,28 +105,26 @@ class LabelIndex:
 
     def update(self, store: Store, resources: Iterable[str], generation: int) -> None:
         """Re-index `resources` as they are in `store` (called in a commit, with the write lock held)."""
-        connection = self._connect()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
+        with self._file.transaction() as connection:
             known = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            if known is None or int(known[0]) != generation - 1:
-                connection.execute("ROLLBACK")
-                connection.close()
-                self.rebuild(store, generation)
+            if known is not None and int(known[0]) == generation - 1:
+                hierarchy = _superclasses(store)
+                keys = [(resource,) for resource in resources]
+                connection.executemany("DELETE FROM names WHERE resource = ?", keys)
+                connection.executemany("DELETE FROM types WHERE resource = ?", keys)
+                names: list[tuple[str, str, str]] = []
+                types: list[tuple[str, str]] = []
+                indexed = connection.execute("SELECT COUNT(*) FROM names").fetchone()[0]
+                if len(keys) > max(self.BULK, indexed // 5):
+                    _all_entries(store, {r for (r,) in keys}, hierarchy, names, types)  # one scan beats a lookup each
+                else:
+                    for (resource,) in keys:
+                        _entries(store, NamedNode(resource), hierarchy, names, types)
+                connection.executemany("INSERT INTO names (label, resource, language) VALUES (?, ?, ?)", names)
+                connection.executemany("INSERT OR IGNORE INTO types VALUES (?, ?)", types)
+                connection.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
                 return
-            hierarchy = _superclasses(store)
-            for resource in resources:
-                connection.execute("DELETE FROM labels WHERE resource = ?", (resource,))
-                connection.execute("DELETE FROM types WHERE resource = ?", (resource,))
-                _insert(connection, store, NamedNode(resource), hierarchy)
-            connection.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
-            connection.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                connection.execute("ROLLBACK")
-            raise
-        finally:
-            connection.close()
+        self.rebuild(store, generation)  # behind (or never built): start again from the whole store
 
     def rebuild(self, store: Store, generation: int) -> None:
         """Index everything in `store` afresh, into a new file renamed over the old one."""
@@ -136,7 +135,7 @@ class LabelIndex:
                 if self.path.exists() and self.generation() == generation:
                     return
                 partial = self.path.with_name(f".labels-{uuid.uuid4().hex}.sqlite")
-                connection = self._connect(partial)
+                connection = self._file.connect(partial)
                 try:
                     hierarchy = _superclasses(store)
                     connection.execute("BEGIN")
@@ -150,11 +149,12 @@ class LabelIndex:
                         if isinstance(label, Literal):
                             batch.append((label.value, row["s"].value, label.language or ""))
                             subjects.add(row["s"].value)
-                    connection.executemany("INSERT INTO labels (label, resource, language) VALUES (?, ?, ?)", batch)
-                    types: list[tuple[str, str]] = []
-                    for subject in subjects:
-                        for direct in _types(store, NamedNode(subject)):
-                            types.extend((subject, t) for t in {direct, *hierarchy.get(direct, ())})
+                    connection.executemany("INSERT INTO names (label, resource, language) VALUES (?, ?, ?)", batch)
+                    types: set[tuple[str, str]] = set()
+                    for quad in store.quads_for_pattern(None, NamedNode(RDF_TYPE), None, None):
+                        subject, direct = quad.subject, quad.object
+                        if isinstance(subject, NamedNode) and isinstance(direct, NamedNode) and subject.value in subjects:
+                            types.update((subject.value, t) for t in (direct.value, *hierarchy.get(direct.value, ())))
                     connection.executemany("INSERT OR IGNORE INTO types VALUES (?, ?)", types)
                     connection.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
                     connection.execute("COMMIT")
@@ -184,14 +184,19 @@ class LabelIndex:
         terms = [f'"{w}"' for w in words]
         if prefix:
             terms[-1] += "*"
-        match = " OR ".join(terms)
         wanted = list(types)
         type_filter = ""
         if wanted:
-            type_filter = f" AND resource IN (SELECT resource FROM types WHERE type IN ({', '.join('?' * len(wanted))}))"
-        rows = self._reader().execute(
-            f"SELECT resource, label, language FROM labels WHERE labels MATCH ?{type_filter} ORDER BY bm25(labels) LIMIT ?",
-            (match, *wanted, max(limit * 10, 50))).fetchall()
+            type_filter = f" AND n.resource IN (SELECT resource FROM types WHERE type IN ({', '.join('?' * len(wanted))}))"
+        sql = ("SELECT n.resource, n.label, n.language FROM labels JOIN names n ON n.id = labels.rowid "
+               f"WHERE labels MATCH ?{type_filter} ORDER BY bm25(labels) LIMIT ?")
+        enough = max(limit * 10, 50)
+        # Labels holding every word first (selective, so cheap even when the words are common);
+        # labels sharing only some of them only when that is not enough.
+        connection = self._reader()
+        rows = connection.execute(sql, (" AND ".join(terms), *wanted, enough)).fetchall()
+        if len({r[0] for r in rows}) < limit and len(terms) > 1:
+            rows += connection.execute(sql, (" OR ".join(self._informative(words, terms)), *wanted, enough)).fetchall()
         best: dict[str, Candidate] = {}
         ranked: list[tuple[float, str]] = []
         for resource, label, language in rows:
@@ -208,18 +213,32 @@ class LabelIndex:
         chosen = [best[r] for _, r in ranked[:limit]]
         return [Candidate(c.iri, c.label, c.language, self.types_of(c.iri)) for c in chosen]
 
+    COMMON = 0.02  # a word in more than 2 % of the labels (and in more than 500) does not find candidates on its own
+    COMMON_MINIMUM = 500
+
+    def _informative(self, words: list[str], terms: list[str]) -> list[str]:
+        """The terms worth an OR search: words that are not in a large share of labels (the rarest one at least).
+
+        Ranking every label that holds a very common word ('place', '1') costs a
+        scan of most of the index; such words still count in the AND search and
+        in the score.
+        """
+        connection = self._reader()
+        total = connection.execute("SELECT COUNT(*) FROM names").fetchone()[0] or 1
+        counts = dict(connection.execute(
+            f"SELECT term, doc FROM labels_vocabulary WHERE term IN ({', '.join('?' * len(words))})", words).fetchall())
+        limit = max(total * self.COMMON, self.COMMON_MINIMUM)
+        kept = [term for word, term in zip(words, terms, strict=True) if counts.get(word, 0) <= limit]
+        if kept:
+            return kept
+        rarest = min(range(len(words)), key=lambda i: counts.get(words[i], 0))
+        return [terms[rarest]]
+
     def types_of(self, resource: str) -> tuple[str, ...]:
         return tuple(r[0] for r in self._reader().execute("SELECT type FROM types WHERE resource = ? ORDER BY type", (resource,)))
 
     def labels_of(self, resource: str) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in self._reader().execute("SELECT label, language FROM labels WHERE resource = ?", (resource,))]
-
-
-def _inode(path: Path) -> int | None:
-    try:
-        return os.stat(path).st_ino
-    except FileNotFoundError:
-        return None
+        return [(r[0], r[1]) for r in self._reader().execute("SELECT label, language FROM names WHERE resource = ?", (resource,))]
 
 
 def _types(store: Store, subject: NamedNode) -> Iterator[str]:
@@ -247,13 +266,33 @@ def _superclasses(store: Store) -> dict[str, set[str]]:
     return closed
 
 
-def _insert(connection: sqlite3.Connection, store: Store, subject: NamedNode, hierarchy: dict[str, set[str]]) -> None:
+def _all_entries(store: Store, subjects: set[str], hierarchy: dict[str, set[str]], names: list[tuple[str, str, str]],
+                 types: list[tuple[str, str]]) -> None:
+    """What :func:`_entries` appends, for every resource in `subjects`, from one scan of the labels and types."""
+    values = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+    labelled: set[str] = set()
+    found = select(store, f"SELECT DISTINCT ?s ?l WHERE {{ VALUES ?p {{ {values} }} ?s ?p ?l FILTER(isIRI(?s) && isLiteral(?l)) }}",
+                   use_default_graph_as_union=True)
+    for row in found:
+        subject, label = row["s"].value, row["l"]
+        if subject in subjects:
+            names.append((label.value, subject, label.language or ""))
+            labelled.add(subject)
+    pairs: set[tuple[str, str]] = set()
+    for quad in store.quads_for_pattern(None, NamedNode(RDF_TYPE), None, None):
+        subject, direct = quad.subject, quad.object
+        if isinstance(subject, NamedNode) and isinstance(direct, NamedNode) and subject.value in labelled:
+            pairs.update((subject.value, cls) for cls in (direct.value, *hierarchy.get(direct.value, ())))
+    types.extend(pairs)
+
+
+def _entries(store: Store, subject: NamedNode, hierarchy: dict[str, set[str]], names: list[tuple[str, str, str]],
+             types: list[tuple[str, str]]) -> None:
+    """Append `subject`'s labels (label, resource, language) and, if it has any, its types with their superclasses."""
     labels = {(quad.object.value, quad.object.language or "")
               for prop in LABEL_PROPERTIES for quad in store.quads_for_pattern(subject, NamedNode(prop), None, None)
               if isinstance(quad.object, Literal)}
-    connection.executemany("INSERT INTO labels (label, resource, language) VALUES (?, ?, ?)",
-                           [(label, subject.value, language) for label, language in labels])
+    names.extend((label, subject.value, language) for label, language in labels)
     if labels:
-        for direct in _types(store, subject):
-            for cls in {direct, *hierarchy.get(direct, ())}:
-                connection.execute("INSERT OR IGNORE INTO types VALUES (?, ?)", (subject.value, cls))
+        classes = {cls for direct in _types(store, subject) for cls in (direct, *hierarchy.get(direct, ()))}
+        types.extend((subject.value, cls) for cls in classes)

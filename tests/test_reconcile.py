@@ -129,3 +129,25 @@ def test_scores() -> None:
     assert score("citta di torino", "Città di Torino") == 100
     assert 0 < score("Torino", "Città di Torino") < 90
     assert score("Roma", "Città di Torino") == 0
+
+
+def test_the_bulk_index_update_matches_a_rebuild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from heritage_hubs.graph.bundled import seed
+    from heritage_hubs.graph.labels import LabelIndex
+
+    monkeypatch.setattr(LabelIndex, "BULK", 0)  # every commit takes the one-scan path
+    store = GraphStore(tmp_path / "store")
+    seed(store)
+    generation = int(store.generation)
+    assert store.labels.generation() == generation
+
+    def contents(index: LabelIndex) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+        reader = index._reader()
+        return (sorted(reader.execute("SELECT resource, label, language FROM names").fetchall()),
+                sorted(reader.execute("SELECT resource, type FROM types").fetchall()))
+
+    updated = contents(store.labels)
+    fresh = LabelIndex(tmp_path / "rebuilt")
+    (tmp_path / "rebuilt").mkdir()
+    fresh.rebuild(store.reader(), generation)
+    assert updated == contents(fresh) and len(updated[0]) > 500
