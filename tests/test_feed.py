@@ -17,8 +17,8 @@ from rdflib.term import Node
 
 from heritage_hubs.config import Settings
 from heritage_hubs.graph import GraphStore, RdfSource, ValidationFailed
-from heritage_hubs.graph.bundled import seed
 from heritage_hubs.graph import feed as feed_module
+from heritage_hubs.graph.bundled import seed
 from heritage_hubs.graph.feed import FeedPolicy
 from heritage_hubs.graph.tokens import TokenStore
 from heritage_hubs.server import close_resources, create_app
