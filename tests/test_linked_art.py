@@ -8,7 +8,7 @@ from pathlib import Path
 import rdflib
 from flask.testing import FlaskClient
 
-from heritage_hubs.graph import GraphStore, linked_art
+from heritage_hubs.graph import GraphStore, RdfSource, linked_art
 
 BASE = "https://w3id.org/heritage-hubs/"
 CRM = rdflib.Namespace("http://www.cidoc-crm.org/cidoc-crm/")
@@ -69,3 +69,29 @@ def test_a_museum_loads_a_linked_art_record(client: FlaskClient, museum_token: s
                          headers={"Authorization": f"Bearer {museum_token}"})
     assert refused.status_code == 400 and b"refused" in refused.data
     assert GraphStore(store_path).generation == before
+
+
+def test_linked_art_patterns_for_an_imported_record(client: FlaskClient, store_path: Path, tmp_path: Path) -> None:
+    record = tmp_path / "record.ttl"
+    record.write_text(f"""
+        @prefix hh: <{BASE}ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        @prefix crm: <{CRM}> . @prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix dct: <http://purl.org/dc/terms/> .
+        <{BASE}id/asset/museo-esempio-x> a hh:TangibleAsset ; rdfs:label "Bandiera"@it , "Flag"@en ;
+            hh:inventoryNumber "ME-X" ; hh:description "Sample record."@en ;
+            crm:P2_has_type <{BASE}id/concept/resistance> ; hh:keptBy <{BASE}id/hub/polo-del-900> ;
+            hh:locatedIn <{BASE}id/place/turin> ; dct:created "1945-04-25"^^<http://www.w3.org/2001/XMLSchema#date> ;
+            owl:sameAs <https://collections.example.org/object/x> .
+    """)
+    GraphStore(store_path).load(RdfSource.from_path(record),
+                                graph=BASE + "graph/institution/museo-esempio")
+    out = json.loads(client.get("/doc/asset/museo-esempio-x.linked-art.json").data)
+    assert {n["content"] for n in out["identified_by"]} == {"Bandiera", "Flag", "ME-X"}
+    assert [c["id"] for c in out["classified_as"]] == [BASE + "id/concept/resistance"]
+    assert out["referred_to_by"][0]["type"] == "LinguisticObject" and out["referred_to_by"][0]["content"] == "Sample record."
+    assert out["member_of"] == [{"id": BASE + "id/hub/polo-del-900#collection", "type": "Set",
+                                 "_label": "Collection of Polo del '900"}]
+    assert out["equivalent"] == [{"id": "https://collections.example.org/object/x", "type": "HumanMadeObject"}]
+    assert out["current_location"]["id"] == BASE + "id/place/turin"
+    assert out["produced_by"]["timespan"]["begin_of_the_begin"] == "1945-04-25T00:00:00Z"
+    graph = _crm(json.dumps(out).encode())
+    assert (rdflib.URIRef(BASE + "id/asset/museo-esempio-x"), CRM.P2_has_type, rdflib.URIRef(BASE + "id/concept/resistance")) in graph
