@@ -54,6 +54,7 @@ class SnapshotDirectory:
         self._reader_lock = Lock()
         self._reader: tuple[str, Store] | None = None
         self._current: tuple[tuple[int, int, int], str | None] | None = None
+        self._current_file = str(self.root / _CURRENT)  # asked on every request: no Path arithmetic there
 
     # ------------------------------------------------------------ layout
 
@@ -80,7 +81,7 @@ class SnapshotDirectory:
         # CURRENT is replaced, never rewritten in place, so a new inode (or
         # mtime) means a new generation; a stat is much cheaper than a read
         # and this is asked on every request.
-        path = self.root / _CURRENT
+        path = self._current_file
         try:
             stat = os.stat(path)
         except FileNotFoundError:
@@ -90,7 +91,8 @@ class SnapshotDirectory:
         if cached is not None and cached[0] == signature:
             return cached[1]
         try:
-            name = path.read_text().strip() or None
+            with open(path) as handle:
+                name = handle.read().strip() or None
         except FileNotFoundError:
             return None
         self._current = (signature, name)

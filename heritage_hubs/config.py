@@ -41,6 +41,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
             "Map tiles for place maps (Leaflet URL template); empty: a map without tiles."),
     Setting("HERITAGE_HUBS_ALLOWED_SERVICES", "", "Space-separated SPARQL endpoints SERVICE may call; empty: none."),
+    Setting("HERITAGE_HUBS_MAX_UPLOAD_MB", "256",
+            "Largest request body (MiB) accepted: updates, Graph Store writes, spreadsheet uploads; larger ones get 413."),
     Setting("HERITAGE_HUBS_FEED_PAGE_SIZE", "500",
             "Members per change-feed page; fixed when the store's feed is created, so page boundaries never move."),
     Setting("HERITAGE_HUBS_FEED_RETENTION_DAYS", "90",
@@ -68,6 +70,7 @@ class Settings:
     query_processes: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_PROCESSES") or 4))
     max_result_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_MAX_RESULT_MB") or 512))
     result_cache_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_RESULT_CACHE_MB") or 64))
+    max_upload_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_MAX_UPLOAD_MB") or 256))
     tiles_url: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_TILES_URL",
                                                                   "https://tile.openstreetmap.org/{z}/{x}/{y}.png"))
     allowed_services: tuple[str, ...] = field(

@@ -25,7 +25,8 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     """Build the app; settings default to the environment (see README, "Settings")."""
     settings = settings or Settings()
     app = Flask(__name__)
-    app.config.from_mapping(HERITAGE_HUBS_SETTINGS=settings)
+    # Werkzeug refuses larger bodies with 413 before a view reads them.
+    app.config.from_mapping(HERITAGE_HUBS_SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024)
     if test_config:
         app.config.from_mapping(test_config)
 

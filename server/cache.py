@@ -89,14 +89,23 @@ class CachedQueries:
         return self.app(environ, start_response)
 
     def _hit(self, environ: dict[str, Any]) -> CachedResponse | None:
+        cache, generation = self.lookup()
+        # The query string as received, before any decoding: a client repeating
+        # itself sends the same bytes, and decoding is most of the cost of a hit.
+        raw = ("raw", generation, environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
+        found = cache.get(raw)
+        if found is not None:
+            return found
         params = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         queries = params.get("query", [])
         if len(queries) != 1 or set(params) - {"query", "default-graph-uri", "named-graph-uri", "format"}:
             return None
-        cache, generation = self.lookup()
         key = request_key(generation, queries[0], params.get("default-graph-uri", []), params.get("named-graph-uri", []),
                           environ.get("HTTP_ACCEPT", ""), (params.get("format") or [""])[0])
-        return cache.get(key)
+        found = cache.get(key)
+        if found is not None:
+            cache.put(raw, found)  # counted twice against the limit, held once
+        return found
 
 
 DocumentKey = tuple[str, ...]

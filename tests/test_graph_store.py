@@ -94,3 +94,22 @@ def test_multipart_post_adds_every_part(client: FlaskClient, admin_token: str) -
     graph = rdflib.Graph().parse(data=_read(client, "/graph/institution/museo-esempio", headers={"Accept": "text/turtle"})[2],
                                  format="turtle")
     assert len(graph) == 4
+
+
+def test_bodies_over_the_upload_limit_are_refused(store_path: Path, museum_token: str) -> None:
+    from heritage_hubs.config import Settings
+    from heritage_hubs.server import close_resources, create_app
+
+    app = create_app(Settings(store_path=store_path, query_processes=1, max_upload_mb=1))
+    try:
+        client = app.test_client()
+        before = GraphStore(store_path).generation
+        big = RECORD + "#" + "x" * (1024 * 1024) + "\n"
+        response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=big, content_type="text/turtle",
+                              headers=_auth(museum_token))
+        assert response.status_code == 413 and response.json is not None and response.json["status"] == 413
+        assert GraphStore(store_path).generation == before
+        assert client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=RECORD, content_type="text/turtle",
+                          headers=_auth(museum_token)).status_code == 201
+    finally:
+        close_resources()
