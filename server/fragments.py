@@ -13,14 +13,15 @@ controls in the graph `<fragment#metadata>`, which names the fragment as its
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, render_template, request
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
 from ..graph.results import select
 from . import resources
 from .errors import BadRequest, NotAcceptable
-from .negotiation import bare, choose_rdf, offered_list
+from .negotiation import bare, choose_rdf, offered_list, wants_html
 
 blueprint = Blueprint("fragments", __name__)
 
@@ -68,7 +69,8 @@ def _nt(term: NamedNode | Literal) -> str:
 
 @blueprint.get("/fragments")
 def fragment() -> Response:
-    fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), FORMATS)
+    browser = wants_html(request.accept_mimetypes) and not request.args.get("format")
+    fmt = RdfFormat.TRIG if browser else choose_rdf(request.accept_mimetypes, request.args.get("format"), FORMATS)
     if fmt is None:
         raise NotAcceptable(f"fragments are served as {offered_list(FORMATS)}")
     media_type = bare(fmt.media_type)
@@ -136,6 +138,8 @@ def fragment() -> Response:
         mapping = BlankNode()
         controls += [Triple(search, _hydra("mapping"), mapping), Triple(mapping, _hydra("variable"), Literal(variable)),
                      Triple(mapping, _hydra("property"), NamedNode(RDF + prop))]
+    if browser:
+        return _page(data, count, page, offset, page_url)
     if fmt.supports_datasets:
         quads = [Quad(t.subject, t.predicate, t.object) for t in data]
         quads += [Quad(t.subject, t.predicate, t.object, metadata) for t in controls]
@@ -146,4 +150,26 @@ def fragment() -> Response:
     response.vary.add("Accept")
     response.set_etag(f"{resources().store.generation}-{media_type}-{this.value}", weak=True)
     response.make_conditional(request)
+    return response
+
+
+def _page(data: list[Triple], count: int, page: int, offset: int, page_url: Callable[[int], NamedNode]) -> Response:
+    """The fragment for a browser: the pattern as a form, the triples as a table (autoescaped), links to pages."""
+    base = resources().store.namespaces.base
+
+    def cell(term: object) -> dict[str, str | None]:
+        if isinstance(term, NamedNode):
+            local = request.host_url + term.value[len(base):] if term.value.startswith(base + "id/") else None
+            return {"text": term.value, "href": local}
+        return {"text": str(term), "href": None}
+
+    alternates = [(bare(f.media_type), page_url(page).value + ("&" if "?" in page_url(page).value else "?")
+                   + "format=" + f.file_extension) for f in FORMATS]
+    body = render_template(
+        "fragment.html", rows=[[cell(t.subject), cell(t.predicate), cell(t.object)] for t in data], count=count, page=page,
+        subject=request.args.get("subject", ""), predicate=request.args.get("predicate", ""), object=request.args.get("object", ""),
+        action=request.base_url, previous=page_url(page - 1).value if page > 1 else None,
+        next=page_url(page + 1).value if offset + PAGE_SIZE < count else None, alternates=alternates, base_iri=base)
+    response = Response(body, mimetype="text/html")
+    response.vary.add("Accept")
     return response

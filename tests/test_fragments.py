@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import rdflib
 from flask.testing import FlaskClient
 from pyoxigraph import NamedNode, RdfFormat, parse
+
+from heritage_hubs.graph import GraphStore, RdfSource
 
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
 HAS_PARTNER = "https://w3id.org/heritage-hubs/ontology/hasPartner"
@@ -45,3 +49,19 @@ def test_bad_patterns(client: FlaskClient) -> None:
     assert client.get("/fragments", query_string={"object": '"unterminated'}).status_code == 400
     assert client.get("/fragments", query_string={"page": "0"}).status_code == 400
     assert client.get("/fragments", headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_browsers_get_a_page_with_the_pattern_as_a_form(client: FlaskClient, store_path: Path, tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.ttl"
+    hostile.write_text('<https://w3id.org/heritage-hubs/id/person/x> a <https://w3id.org/heritage-hubs/ontology/Person> ; '
+                       '<http://www.w3.org/2000/01/rdf-schema#label> "<script>alert(1)</script>"@en .')
+    GraphStore(store_path).load(RdfSource.from_path(hostile), graph="https://w3id.org/heritage-hubs/graph/institution/x")
+    page = client.get("/fragments", query_string={"subject": "https://w3id.org/heritage-hubs/id/person/x"},
+                      headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 200 and page.mimetype == "text/html" and "Accept" in page.headers["Vary"]
+    text = page.get_data(as_text=True)
+    assert "<script>alert" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert 'value="https://w3id.org/heritage-hubs/id/person/x"' in text and "2 matching triples" in text
+    assert 'href="http://localhost/id/person/x"' in text and 'type="text/turtle"' in text
+    # A `format` still gives RDF to a browser.
+    assert client.get("/fragments?format=ttl", headers={"Accept": "text/html"}).mimetype == "text/turtle"
