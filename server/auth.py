@@ -30,7 +30,9 @@ def authenticate() -> Token:
 
 
 def require_write(token: Token, graph: str) -> None:
-    """403 unless `token` may write `graph` (the default graph needs an all-graphs token)."""
+    """403 unless `token` may write `graph` (the default graph needs an all-graphs token; the metadata graph no one)."""
+    if graph == resources().store.namespaces.metadata_graph:
+        raise Forbidden(f"<{graph}> is maintained by the service (provenance of every graph) and cannot be written")
     allowed = token.is_admin if graph == DEFAULT_GRAPH else token.may_write(graph)
     if not allowed:
         shown = "the default graph" if graph == DEFAULT_GRAPH else f"<{graph}>"

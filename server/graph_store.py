@@ -27,7 +27,7 @@ from ..graph import DEFAULT_GRAPH, GraphError, Provenance, RdfSource
 from ..graph.formats import format_by_name, format_for_path
 from . import resources
 from .auth import authenticate, require_write
-from .errors import BadRequest, Forbidden, NotAcceptable, NotFound, UnsupportedMediaType
+from .errors import BadRequest, NotAcceptable, NotFound, UnsupportedMediaType
 from .negotiation import bare, choose_rdf, offered_list
 
 blueprint = Blueprint("graph_store", __name__)
@@ -126,8 +126,6 @@ def _sources() -> list[RdfSource]:
 def _check_writable(graph: str) -> Provenance:
     store = resources().store
     token = authenticate()
-    if graph == store.namespaces.metadata_graph:
-        raise Forbidden(f"<{graph}> is maintained by the service (provenance of every graph) and cannot be written")
     require_write(token, graph)
     return Provenance(agent=store.namespaces.thing("institution", token.institution), action="graph-store")
 

@@ -18,7 +18,7 @@ from ..graph import Provenance
 from ..graph.tabular import ImportFailed, Mapping, import_csv
 from . import resources
 from .auth import authenticate, require_write
-from .errors import BadRequest, Forbidden, UnsupportedMediaType
+from .errors import BadRequest, UnsupportedMediaType
 
 blueprint = Blueprint("imports", __name__)
 
@@ -41,8 +41,6 @@ def import_spreadsheet() -> Response:
     graph = request.args.get("graph", "")
     if not graph.startswith(("http://", "https://", "urn:")):
         raise BadRequest("graph must be the absolute IRI of the graph to load into, e.g. ?graph=" + store.namespaces.graph("institution/x"))
-    if graph == store.namespaces.metadata_graph:
-        raise Forbidden(f"<{graph}> is maintained by the service")
     require_write(token, graph)
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("send multipart/form-data with a 'file' part (CSV) and a 'mapping' part (TOML)")
