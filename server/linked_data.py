@@ -47,7 +47,10 @@ def _iri(kind: str, slug: str) -> str:
     return resources().store.namespaces.thing(kind, slug)
 
 
-def _extension_for_request() -> str:
+def _extension_for_request(kind: str) -> str:
+    """The document format the request asks for: Linked Art for an asset when its profile is named, else by Accept."""
+    if kind == "asset" and _wants_linked_art():
+        return LINKED_ART
     if wants_html(request.accept_mimetypes):
         return "html"
     fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), tuple(_EXTENSION_OF))
@@ -67,7 +70,7 @@ def _describe_or_404(iri: str) -> Description:
 @blueprint.route("/id/<kind>/<slug>", methods=["GET", "HEAD"])
 def identifier(kind: str, slug: str) -> Response:
     iri = _iri(kind, slug)
-    extension = LINKED_ART if kind == "asset" and _wants_linked_art() else _extension_for_request()
+    extension = _extension_for_request(kind)
     store = resources().store
     if not is_known(store.reader(), iri, metadata_graph=store.namespaces.metadata_graph):
         raise NotFound(f"nothing is known about <{iri}>")
@@ -83,7 +86,7 @@ def document(kind: str, name: str) -> Response:
         raise NotFound(f"unknown document format .{extension}; use one of {', '.join('.' + e for e in EXTENSIONS)}")
     negotiated = not dot
     if negotiated:
-        extension = LINKED_ART if kind == "asset" and _wants_linked_art() else _extension_for_request()
+        extension = _extension_for_request(kind)
     iri = _iri(kind, slug)
     store = resources().store
     language = request.accept_languages.best_match(LANGUAGES) or "en"
