@@ -197,20 +197,20 @@ class LabelIndex:
         rows = connection.execute(sql, (" AND ".join(terms), *wanted, enough)).fetchall()
         if len({r[0] for r in rows}) < limit and len(terms) > 1:
             rows += connection.execute(sql, (" OR ".join(self._informative(words, terms)), *wanted, enough)).fetchall()
-        best: dict[str, Candidate] = {}
+        best: dict[str, tuple[float, Candidate]] = {}  # each resource's best-scoring label, scored once
         ranked: list[tuple[float, str]] = []
         for resource, label, language in rows:
+            value = score(text, label)
             current = best.get(resource)
-            if current is None or score(text, label) > score(text, current.label):
-                best[resource] = Candidate(resource, label, language, ())
-        for resource, candidate in best.items():
-            value = score(text, candidate.label)
+            if current is None or value > current[0]:
+                best[resource] = (value, Candidate(resource, label, language, ()))
+        for resource, (value, candidate) in best.items():
             if prefix and fold(candidate.label).startswith(fold(text)):
                 # What is being typed: complete words first, the shortest completion first.
                 value = max(value, 95.0 - min(len(fold(candidate.label)) - len(fold(text)), 40) / 10)
             ranked.append((value, resource))
         ranked.sort(key=lambda item: (-item[0], item[1]))
-        chosen = [best[r] for _, r in ranked[:limit]]
+        chosen = [best[r][1] for _, r in ranked[:limit]]
         return [Candidate(c.iri, c.label, c.language, self.types_of(c.iri)) for c in chosen]
 
     COMMON = 0.02  # a word in more than 2 % of the labels (and in more than 500) does not find candidates on its own

@@ -55,10 +55,18 @@ class Reconciler:
         self.store = store
         self.index = index
         self.language = language
+        self._labels: dict[str, list[tuple[str, str]]] = {}
+
+    def labels_of(self, iri: str) -> list[tuple[str, str]]:
+        """The labels of `iri`, read once per reconciler (a batch names the same types and candidates again and again)."""
+        found = self._labels.get(iri)
+        if found is None:
+            found = self._labels[iri] = self.index.labels_of(iri)
+        return found
 
     def label(self, iri: str) -> str:
         """The label of `iri` in the preferred language, else any, else the IRI's last segment."""
-        found = self.index.labels_of(iri)
+        found = self.labels_of(iri)
         for wanted in (self.language, "en", ""):
             for text, language in found:
                 if language == wanted:
@@ -81,7 +89,7 @@ class Reconciler:
         candidates = self.index.search(query, types=types, limit=max(limit * 4, 20))
         results = []
         for candidate in candidates:
-            name_score = max((score(query, text) for text, _ in self.index.labels_of(candidate.iri)), default=0.0)
+            name_score = max((score(query, text) for text, _ in self.labels_of(candidate.iri)), default=0.0)
             features: list[dict[str, Any]] = [{"id": "name", "value": name_score}]
             held = [self._holds(candidate.iri, condition) for condition in conditions]
             for condition, ok in zip(conditions, held, strict=True):
@@ -89,7 +97,7 @@ class Reconciler:
             total = name_score if not conditions else round(
                 NAME_WEIGHT * name_score + (1 - NAME_WEIGHT) * 100 * sum(held) / len(held), 2)
             results.append(Result(candidate.iri, self.label(candidate.iri), total, False,
-                                  [self.describe_type(t) for t in self._shown_types(candidate.types)], features,
+                                  [self.describe_type(t) for t in self.shown_types(candidate.types)], features,
                                   self.description(candidate.iri)))
         results.sort(key=lambda r: (-r.score, r.name))
         exact = [r for r in results if r.features[0]["value"] == 100.0 and all(f["value"] for f in r.features[1:])]
@@ -97,7 +105,8 @@ class Reconciler:
             exact[0].match = True
         return results[:limit]
 
-    def _shown_types(self, types: Iterable[str]) -> list[str]:
+    def shown_types(self, types: Iterable[str]) -> list[str]:
+        """The types worth showing a user: ours and SKOS, else the first few."""
         ours = [t for t in types if "/ontology/" in t or t.startswith("http://www.w3.org/2004/02/skos/core#")]
         return ours or list(types)[:3]
 
@@ -113,7 +122,7 @@ class Reconciler:
                 if isinstance(found, Literal) and fold(found.value) == text:
                     return True
                 if isinstance(found, NamedNode) and (found.value == str(wanted) or any(
-                        fold(label) == text for label, _ in self.index.labels_of(found.value))):
+                        fold(label) == text for label, _ in self.labels_of(found.value))):
                     return True
         return False
 

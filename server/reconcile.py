@@ -154,7 +154,7 @@ def _suggest(types: tuple[str, ...] = ()) -> Response:
     reconciler = _reconciler()
     found = reconciler.index.search(prefix, types=wanted, limit=int(cursor) + 10, prefix=True)[int(cursor):]
     return _json({"result": [{"id": c.iri, "name": reconciler.label(c.iri),
-                              "notable": [reconciler.describe_type(t) for t in reconciler._shown_types(c.types)]}
+                              "notable": [reconciler.describe_type(t) for t in reconciler.shown_types(c.types)]}
                              for c in found]})
 
 
@@ -189,9 +189,9 @@ def propose_properties() -> Response:
 def preview() -> Response:
     iri = request.args.get("id", "")
     reconciler = _reconciler()
-    if not reconciler.index.labels_of(iri):
+    if not reconciler.labels_of(iri):
         raise NotFound(f"nothing with a label is known as {iri!r}")
-    types = ", ".join(html.escape(reconciler.label(t)) for t in reconciler._shown_types(reconciler.index.types_of(iri)))
+    types = ", ".join(html.escape(reconciler.label(t)) for t in reconciler.shown_types(reconciler.index.types_of(iri)))
     description = reconciler.description(iri)
     page = (f"<!doctype html><html><meta charset=utf-8><body style='font:14px sans-serif;margin:6px'>"
             f"<strong>{html.escape(reconciler.label(iri))}</strong> <small>{types}</small>"
