@@ -73,6 +73,20 @@ def _iri_or_literal(value: str) -> NamedNode | Literal:
     return NamedNode(value) if "://" in value else Literal(value)
 
 
+def _data_service(dataset: NamedNode, url: str, conforms_to: str, title: str | None = None) -> tuple[BlankNode, list[Triple]]:
+    """A `dcat:DataService` of the dataset: where it answers and the specification it follows."""
+    service = BlankNode()
+    triples = [
+        Triple(dataset, dcat("accessService"), service),
+        Triple(service, RDF_TYPE, dcat("DataService")),
+        Triple(service, dcat("endpointURL"), NamedNode(url)),
+        Triple(service, dct("conformsTo"), NamedNode(conforms_to)),
+    ]
+    if title is not None:
+        triples.append(Triple(service, dct("title"), Literal(title, language="en")))
+    return service, triples
+
+
 def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[GraphInfo], vocabularies: list[str]) -> list[Triple]:
     """VoID + DCAT triples about the dataset; `server` is where its endpoints and dumps are served."""
     dataset = NamedNode(base + "dataset")
@@ -105,27 +119,12 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
         Triple(distribution, dcat("compressFormat"), NamedNode("https://www.iana.org/assignments/media-types/application/gzip")),
         Triple(distribution, dct("license"), NamedNode(LICENSE)),
     ]
-    service = BlankNode()
-    triples += [
-        Triple(dataset, dcat("accessService"), service),
-        Triple(service, RDF_TYPE, dcat("DataService")),
-        Triple(service, dcat("endpointURL"), NamedNode(server + "/sparql")),
-        Triple(service, dct("conformsTo"), NamedNode("https://www.w3.org/TR/sparql11-protocol/")),
-    ]
-    fragments, feed = BlankNode(), BlankNode()
-    triples += [
-        Triple(dataset, dcat("accessService"), fragments),
-        Triple(fragments, RDF_TYPE, dcat("DataService")),
-        Triple(fragments, dct("title"), Literal("Triple Pattern Fragments", language="en")),
-        Triple(fragments, dcat("endpointURL"), NamedNode(server + "/fragments")),
-        Triple(fragments, dct("conformsTo"), NamedNode("https://linkeddatafragments.org/specification/triple-pattern-fragments/")),
-        Triple(dataset, dcat("accessService"), feed),
-        Triple(feed, RDF_TYPE, dcat("DataService")),
-        Triple(feed, dct("title"), Literal("Change feed (Linked Data Event Stream)", language="en")),
-        Triple(feed, dcat("endpointURL"), NamedNode(server + "/feed")),
-        Triple(feed, dcat("servesDataset"), NamedNode(base + "feed")),
-        Triple(feed, dct("conformsTo"), NamedNode("https://w3id.org/ldes/specification")),
-    ]
+    triples += _data_service(dataset, server + "/sparql", "https://www.w3.org/TR/sparql11-protocol/")[1]
+    triples += _data_service(dataset, server + "/fragments",
+                             "https://linkeddatafragments.org/specification/triple-pattern-fragments/", "Triple Pattern Fragments")[1]
+    feed, described = _data_service(dataset, server + "/feed", "https://w3id.org/ldes/specification",
+                                    "Change feed (Linked Data Event Stream)")
+    triples += [*described, Triple(feed, dcat("servesDataset"), NamedNode(base + "feed"))]
     for iri, count in stats.classes:
         partition = BlankNode()
         triples += [Triple(dataset, void("classPartition"), partition), Triple(partition, void("class"), NamedNode(iri)),
