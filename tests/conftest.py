@@ -24,6 +24,8 @@ from heritage_hubs.server import close_resources, create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
+#: Public conformance data (W3C test suites, Reconciliation API schemas): ../shared/conformance, or where the variable says.
+CONFORMANCE = Path(os.environ.get("HERITAGE_HUBS_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ from referencing.jsonschema import DRAFT7
 from heritage_hubs.graph import GraphStore, RdfSource
 from heritage_hubs.graph.labels import fold, score
 
-from .conftest import ROOT
+from .conftest import CONFORMANCE
 
-SCHEMAS = Path(os.environ.get("HERITAGE_HUBS_CONFORMANCE", ROOT.parent / "shared" / "conformance")) / "reconciliation-0.2" / "schemas"
+SCHEMAS = CONFORMANCE / "reconciliation-0.2" / "schemas"
 BASE = "https://w3id.org/heritage-hubs/"
 HH = BASE + "ontology/"
 

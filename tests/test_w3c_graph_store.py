@@ -14,7 +14,6 @@ from __future__ import annotations
 import http.client
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import rdflib
@@ -25,13 +24,10 @@ from rdflib.compare import isomorphic
 from heritage_hubs.graph import GraphStore, RdfSource
 from heritage_hubs.graph.tokens import TokenStore
 
-from .conftest import ROOT, start_server, stop_server
+from .conftest import CONFORMANCE, start_server, stop_server
+from .http_in_rdf import CNT, HT, MF, headers
 
-SUITE = (Path(os.environ.get("HERITAGE_HUBS_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
-         / "w3c-sparql11" / "graph-store-protocol")
-MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
-HT = rdflib.Namespace("http://www.w3.org/2011/http#")
-CNT = rdflib.Namespace("http://www.w3.org/2011/content#")
+SUITE = CONFORMANCE / "w3c-sparql11" / "graph-store-protocol"
 STATUS = {"OK": {200}, "Created": {201}, "NoContent": {204}, "NotFound": {404}, "StatusCode2xx": set(range(200, 300))}
 PARSERS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld", "application/rdf+xml": "xml"}
 
@@ -58,13 +54,6 @@ class GraphStoreTest:
     steps: list[Step]
 
 
-def _headers(graph: rdflib.Graph, node: rdflib.term.Node) -> dict[str, str]:
-    found = graph.value(node, HT.headers)
-    if found is None:
-        return {}
-    return {str(graph.value(h, HT.fieldName)).lower(): str(graph.value(h, HT.fieldValue)) for h in Collection(graph, found)}
-
-
 def read_manifests() -> list[GraphStoreTest]:
     tests = []
     for name in ("manifest-indirect.ttl", "manifest-direct.ttl"):
@@ -84,12 +73,12 @@ def read_manifests() -> list[GraphStoreTest]:
                 steps.append(Step(
                     method=str(graph.value(node, HT.methodName)),
                     path=str(graph.value(node, HT.absolutePath)),
-                    headers=_headers(graph, node),
+                    headers=headers(graph, node),
                     body=str(graph.value(body, CNT.chars)) if body is not None else None,
                     statuses=statuses,
                     location_variable=str(location) if location is not None else None,
                     expected_body=str(graph.value(expected, CNT.chars)) if expected is not None else None,
-                    expected_type=_headers(graph, response).get("content-type"),
+                    expected_type=headers(graph, response).get("content-type"),
                 ))
             tests.append(GraphStoreTest(str(entry).rsplit("#", 1)[-1], str(graph.value(entry, MF.name)), steps))
     return tests

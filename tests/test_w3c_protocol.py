@@ -27,12 +27,10 @@ from rdflib.collection import Collection
 from heritage_hubs.graph import GraphStore, RdfSource
 from heritage_hubs.graph.tokens import TokenStore
 
-from .conftest import ROOT, LiveServer, start_server, stop_server
+from .conftest import CONFORMANCE, LiveServer, start_server, stop_server
+from .http_in_rdf import CNT, HT, MF, headers
 
-SUITE = Path(os.environ.get("HERITAGE_HUBS_CONFORMANCE", ROOT.parent / "shared" / "conformance")) / "w3c-sparql11" / "protocol"
-MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
-HT = rdflib.Namespace("http://www.w3.org/2011/http#")
-CNT = rdflib.Namespace("http://www.w3.org/2011/content#")
+SUITE = CONFORMANCE / "w3c-sparql11" / "protocol"
 UT = rdflib.Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 HTS = "http://www.w3.org/2011/http-statusCodes#StatusCode"
 
@@ -68,11 +66,6 @@ def read_manifest() -> list[ProtocolTest]:
         action = graph.value(entry, MF.action)
         requests = []
         for node in Collection(graph, graph.value(action, HT.requests)):
-            headers = {}
-            header_list = graph.value(node, HT.headers)
-            if header_list is not None:
-                for header in Collection(graph, header_list):
-                    headers[str(graph.value(header, HT.fieldName))] = str(graph.value(header, HT.fieldValue))
             body = None
             body_node = graph.value(node, HT.body)
             if body_node is not None:
@@ -84,7 +77,7 @@ def read_manifest() -> list[ProtocolTest]:
             requests.append(Request(
                 method=str(graph.value(node, HT.methodName)),
                 path=str(graph.value(node, HT.absolutePath)),
-                headers=headers,
+                headers=headers(graph, node),
                 body=body,
                 statuses={str(s).removeprefix(HTS) for s in graph.objects(response, MF.expectedStatus)},
                 expected_format=str(fmt) if fmt is not None else None,
@@ -131,9 +124,9 @@ def test_protocol(test: ProtocolTest, protocol_server: tuple[LiveServer, str]) -
     for request in test.requests:
         assert request.path.startswith("/sparql/")
         path = "/sparql" + request.path.removeprefix("/sparql/")
-        headers = {**request.headers, "Authorization": f"Bearer {secret}"}
+        sent = {**request.headers, "Authorization": f"Bearer {secret}"}
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-        connection.request(request.method, path, body=request.body, headers=headers)
+        connection.request(request.method, path, body=request.body, headers=sent)
         response = connection.getresponse()
         body = response.read()
         connection.close()
