@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS members (
 );
 CREATE INDEX IF NOT EXISTS members_by_resource ON members (resource, seq);
 CREATE INDEX IF NOT EXISTS members_by_generation ON members (generation);
+CREATE INDEX IF NOT EXISTS members_by_time ON members (time);
 """
 _MASK = (1 << 64) - 1
 
@@ -123,6 +124,7 @@ class ChangeFeed:
         self.base = base_iri
         self.policy = policy or FeedPolicy.from_environment()
         self._file = SqliteFile(self.path, _SCHEMA)
+        self._page_size: int | None = None  # read once: it never changes after the feed is created
 
     # ------------------------------------------------------------ IRIs
 
@@ -141,10 +143,15 @@ class ChangeFeed:
 
     def page_size(self) -> int:
         """The page size fixed when the feed was created (later settings do not move page boundaries)."""
+        if self._page_size is not None:
+            return self._page_size
         if not self.path.exists():
             return self.policy.page_size
         row = self._reader().execute("SELECT value FROM meta WHERE key = 'page_size'").fetchone()
-        return int(row[0]) if row else self.policy.page_size
+        if row is None:
+            return self.policy.page_size
+        self._page_size = int(row[0])
+        return self._page_size
 
     # ------------------------------------------------------------ writing
 
@@ -193,7 +200,10 @@ class ChangeFeed:
         newest = connection.execute("SELECT MAX(seq) FROM members").fetchone()[0]
         if newest is None:
             return
-        last_page = newest // page_size
+        # Member times grow with their numbers, so only whole pages before the
+        # first member inside the retention period can go: scan just those.
+        recent = connection.execute("SELECT MIN(seq) FROM members WHERE time >= ?", (cutoff,)).fetchone()[0]
+        last_page = min(newest, recent if recent is not None else newest) // page_size
         pages = connection.execute(
             """SELECT seq / ?1 AS page, COUNT(*),
                       SUM(CASE WHEN time < ?2 AND (deleted = 1 OR EXISTS (
