@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,13 @@ from referencing.jsonschema import DRAFT7
 from heritage_hubs.graph import GraphStore, RdfSource
 from heritage_hubs.graph.labels import fold, score
 
-from .conftest import CONFORMANCE
+from .conftest import CONFORMANCE, needs_conformance
 
 SCHEMAS = CONFORMANCE / "reconciliation-0.2" / "schemas"
 BASE = "https://w3id.org/heritage-hubs/"
 HH = BASE + "ontology/"
 
-pytestmark = pytest.mark.skipif(not SCHEMAS.exists() and not os.environ.get("CI"), reason=f"schemas not found at {SCHEMAS}")
+pytestmark = needs_conformance(SCHEMAS)
 
 
 def _validator(name: str) -> Draft7Validator:

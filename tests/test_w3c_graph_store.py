@@ -24,15 +24,14 @@ from rdflib.compare import isomorphic
 from heritage_hubs.graph import GraphStore, RdfSource
 from heritage_hubs.graph.tokens import TokenStore
 
-from .conftest import CONFORMANCE, start_server, stop_server
+from .conftest import CONFORMANCE, needs_conformance, start_server, stop_server
 from .http_in_rdf import CNT, HT, MF, headers
 
 SUITE = CONFORMANCE / "w3c-sparql11" / "graph-store-protocol"
 STATUS = {"OK": {200}, "Created": {201}, "NoContent": {204}, "NotFound": {404}, "StatusCode2xx": set(range(200, 300))}
 PARSERS = {"text/turtle": "turtle", "application/n-triples": "nt", "application/ld+json": "json-ld", "application/rdf+xml": "xml"}
 
-pytestmark = pytest.mark.skipif(not (SUITE / "manifest.ttl").exists() and not os.environ.get("CI"),
-                                reason=f"conformance data not found at {SUITE}")
+pytestmark = needs_conformance(SUITE / "manifest.ttl")
 
 
 @dataclass

@@ -27,16 +27,14 @@ from rdflib.collection import Collection
 from heritage_hubs.graph import GraphStore, RdfSource
 from heritage_hubs.graph.tokens import TokenStore
 
-from .conftest import CONFORMANCE, LiveServer, start_server, stop_server
+from .conftest import CONFORMANCE, LiveServer, needs_conformance, start_server, stop_server
 from .http_in_rdf import CNT, HT, MF, headers
 
 SUITE = CONFORMANCE / "w3c-sparql11" / "protocol"
 UT = rdflib.Namespace("http://www.w3.org/2009/sparql/tests/test-update#")
 HTS = "http://www.w3.org/2011/http-statusCodes#StatusCode"
 
-# Outside CI a checkout without ../shared skips these; in CI they must run.
-pytestmark = pytest.mark.skipif(not (SUITE / "manifest.ttl").exists() and not os.environ.get("CI"),
-                                reason=f"conformance data not found at {SUITE}")
+pytestmark = needs_conformance(SUITE / "manifest.ttl")
 
 
 @dataclass
