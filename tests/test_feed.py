@@ -7,6 +7,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import warnings
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from heritage_hubs.graph.feed import FeedPolicy
 from heritage_hubs.graph.tokens import TokenStore
 from heritage_hubs.server import close_resources, create_app
 
-from .conftest import start_server, stop_server
+from .conftest import http_request, start_server, stop_server
 
 LDES = rdflib.Namespace("https://w3id.org/ldes#")
 TREE = rdflib.Namespace("https://w3id.org/tree#")
@@ -38,13 +39,8 @@ FEED_KEYS = {DCT.isVersionOf, PROV.generatedAtTime}
 Triple = tuple[Node, Node, Node]
 
 
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers={"Accept": "text/turtle", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    return http_request(url, headers={"Accept": "text/turtle", **(headers or {})})
 
 
 class Harvester:
@@ -56,7 +52,7 @@ class Harvester:
         self.processed: set[Node] = set()
         self.resume: str | None = None
         self.fetched: list[str] = []
-        self.headers: dict[str, dict[str, str]] = {}
+        self.headers: dict[str, Message] = {}
         self.deletions: list[Node] = []
 
     def run(self) -> None:

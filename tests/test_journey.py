@@ -17,13 +17,14 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 
 import pytest
 import rdflib
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 
-from .conftest import LiveServer, start_server, stop_server
+from .conftest import LiveServer, http_request, start_server, stop_server
 
 BASE = "https://w3id.org/heritage-hubs/"
 HH = BASE + "ontology/"
@@ -33,19 +34,8 @@ OBJECT = BASE + "id/asset/museo-esempio-me-0001"
 
 
 def _request(server: LiveServer, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
-             follow: bool = True) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(server.url + path, data=body, method=method, headers=headers or {})
-    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect())
-    try:
-        with opener.open(request, timeout=60) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+             follow: bool = True) -> tuple[int, Message, bytes]:
+    return http_request(server.url + path, method, body=body, headers=headers, follow=follow)
 
 
 def _multipart(parts: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:

@@ -21,7 +21,7 @@ from heritage_hubs.graph import GraphStore
 from heritage_hubs.graph.executor import Limits, QueryExecutor, QueryFailed, QueryJob, StreamAborted
 from heritage_hubs.graph.tokens import TokenStore
 
-from .conftest import LiveServer, start_server, stop_server
+from .conftest import LiveServer, process_tree, rss_kib, start_server, stop_server
 
 CARTESIAN_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 MEMORY_EATER = "SELECT ?a ?c ?d ?f WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1"
@@ -216,37 +216,13 @@ def test_result_cap_cuts_the_stream_visibly(limited_server: tuple[LiveServer, st
         connection.close()
 
 
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def _tree(root: int) -> list[int]:
-    """`root` and all its descendants (children of any of its threads)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, parent in parents.items() if parent in frontier]
-        found += frontier
-    return found
-
-
 def test_a_million_rows_stream_with_flat_memory(tmp_path: Path) -> None:
     server = start_server(tmp_path / "store", extra_env={"HERITAGE_HUBS_QUERY_TIMEOUT": "120"}, workers=1)
     try:
         query(server, "ASK {}")
-        pids = _tree(server.process.pid)
+        pids = process_tree(server.process.pid)
         assert len(pids) >= 3  # gunicorn's arbiter (the CLI itself), a worker, a query process
-        baseline = sum(_rss_kib(p) for p in pids)
+        baseline = sum(rss_kib(p) for p in pids)
         text = "SELECT ?a ?c WHERE { ?a ?b ?c . ?d ?e ?f } LIMIT 1000000"
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
         connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": text}), headers={"Accept": "text/tab-separated-values"})
@@ -259,7 +235,7 @@ def test_a_million_rows_stream_with_flat_memory(tmp_path: Path) -> None:
             pending += chunk
             rows += pending.count(b"\n")
             pending = pending[pending.rfind(b"\n") + 1:]
-            peak = max(peak, sum(_rss_kib(p) for p in _tree(server.process.pid)))
+            peak = max(peak, sum(rss_kib(p) for p in process_tree(server.process.pid)))
         connection.close()
         assert rows == 1_000_000
         # Tens of MB of result went through; the server's processes grew by far less.
