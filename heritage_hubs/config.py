@@ -31,7 +31,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_HOST", "127.0.0.1", "Address `serve` listens on."),
     Setting("HERITAGE_HUBS_PORT", "5000", "Port `serve` listens on."),
     Setting("HERITAGE_HUBS_WORKERS", "2", "Number of server worker processes for `serve`."),
-    Setting("HERITAGE_HUBS_THREADS", "4", "Request threads per server worker process."),
+    Setting("HERITAGE_HUBS_THREADS", "4", "Threads per server worker process that run Flask (cache hits need none)."),
     Setting("HERITAGE_HUBS_ACCESS_LOG", "", "Where `serve` writes its access log: a file, '-' for stdout; empty: none."),
     Setting("HERITAGE_HUBS_QUERY_TIMEOUT", "30", "Seconds a SPARQL query may run before it is stopped (503)."),
     Setting("HERITAGE_HUBS_QUERY_MEMORY_MB", "2048", "Memory (MiB) a query process may allocate before the query is stopped."),

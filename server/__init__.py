@@ -18,7 +18,15 @@ from ..graph import GraphStore
 from ..graph.executor import Limits, QueryExecutor
 from ..graph.safety import NetworkPolicy
 from ..graph.tokens import TokenStore
-from .cache import CachedDocuments, CachedQueries, ResultCache
+from .cache import CachedDocuments, CachedQueries, CachedResponse, ResultCache
+
+#: Key in `app.extensions` of the function that finds a whole cached response for a WSGI environ.
+CACHED_RESPONSE = "heritage_hubs.cached_response"
+
+
+#: On every response: everything we serve is public to read.
+CORS_HEADERS = (("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Expose-Headers", "Content-Type, Content-Length, ETag, Link, Vary, Location"))
 
 
 def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -50,14 +58,22 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
         found = resources_for(settings)
         return found.result_cache, found.store.generation
 
-    app.wsgi_app = CachedQueries(CachedDocuments(app.wsgi_app, lookup), lookup)  # type: ignore[method-assign]
+    documents = CachedDocuments(app.wsgi_app, lookup)
+    queries = CachedQueries(documents, lookup)
+    app.wsgi_app = queries  # type: ignore[method-assign]
+
+    def cached_response(environ: dict[str, Any]) -> CachedResponse | None:
+        """The same hits, for the ASGI server (asgi.py), which answers them without entering WSGI."""
+        return queries.find(environ) if environ.get("PATH_INFO") == "/sparql" else documents.find(environ)
+
+    app.extensions[CACHED_RESPONSE] = cached_response
 
     @app.after_request
     def _cors(response: Response) -> Response:
         # Everything we serve is public to read; writes need a bearer token,
         # which browsers do not attach on their own, so no credentials here.
-        response.headers.setdefault("Access-Control-Allow-Origin", "*")
-        response.headers.setdefault("Access-Control-Expose-Headers", "Content-Type, Content-Length, ETag, Link, Vary, Location")
+        for name, value in CORS_HEADERS:
+            response.headers.setdefault(name, value)
         return response
 
     return app

@@ -82,13 +82,14 @@ class CachedQueries:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == "/sparql":
-            hit = self._hit(environ)
+            hit = self.find(environ)
             if hit is not None:
-                start_response("200 OK", [*hit.headers, ("Content-Length", str(len(hit.body)))])
+                start_response(hit.status, list(hit.headers))
                 return [hit.body]
         return self.app(environ, start_response)
 
-    def _hit(self, environ: dict[str, Any]) -> CachedResponse | None:
+    def find(self, environ: dict[str, Any]) -> CachedResponse | None:
+        """The cached response to a GET /sparql (any other request: None)."""
         cache, generation = self.lookup()
         # The query string as received, before any decoding: a client repeating
         # itself sends the same bytes, and decoding is most of the cost of a hit.
@@ -122,15 +123,29 @@ class CachedDocuments:
         self.app = app
         self.lookup = lookup
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        path = environ.get("PATH_INFO", "")
-        if (environ.get("REQUEST_METHOD") != "GET" or not path.startswith(DOCUMENT_PREFIXES)
-                or "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ):
-            return self.app(environ, start_response)
+    @staticmethod
+    def applies(environ: dict[str, Any]) -> bool:
+        """Whether the request is one whose response may be kept: an unconditional GET of a document."""
+        return (environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO", "").startswith(DOCUMENT_PREFIXES)
+                and "HTTP_IF_NONE_MATCH" not in environ and "HTTP_IF_MODIFIED_SINCE" not in environ)
+
+    def _key(self, environ: dict[str, Any]) -> tuple[ResultCache, DocumentKey]:
         cache, generation = self.lookup()
-        key: DocumentKey = ("document", generation, path, environ.get("QUERY_STRING", ""), environ.get("HTTP_HOST", ""),
-                            environ.get("wsgi.url_scheme", ""), environ.get("HTTP_ACCEPT", ""),
-                            environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        return cache, ("document", generation, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
+                       environ.get("HTTP_HOST", ""), environ.get("wsgi.url_scheme", ""), environ.get("HTTP_ACCEPT", ""),
+                       environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+
+    def find(self, environ: dict[str, Any]) -> CachedResponse | None:
+        """The cached response to a GET of a document (any other request: None)."""
+        if not self.applies(environ):
+            return None
+        cache, key = self._key(environ)
+        return cache.get(key)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not self.applies(environ):
+            return self.app(environ, start_response)
+        cache, key = self._key(environ)
         hit = cache.get(key)
         if hit is not None:
             start_response(hit.status, list(hit.headers))

@@ -22,7 +22,7 @@ from ..graph.executor import QueryFailed, QueryJob, StreamAborted
 from ..graph.safety import RefusedOperation
 from ..graph.service_description import service_description
 from ..graph.updates import ANY_GRAPH, DEFAULT_GRAPH, UpdateError, analyse, graphs_to_write, with_protocol_dataset
-from . import resources, settings
+from . import CORS_HEADERS, resources, settings
 from .auth import authenticate
 from .cache import CachedResponse, request_key
 from .errors import BadRequest, Forbidden, HttpError, NotAcceptable, UnsupportedMediaType, render_error
@@ -176,7 +176,7 @@ def _run_query(operation: QueryOperation) -> Response:
     if stream.body is not None:
         response = _result_response(stream.media_type, stream.body, job.max_bytes, cache="miss")
         hit_headers = [(k, v) for k, v in response.headers.items() if k not in ("Content-Length", "X-Cache")]
-        hit_headers += [("X-Cache", "hit"), ("Access-Control-Allow-Origin", "*")]
+        hit_headers += [("X-Cache", "hit"), *CORS_HEADERS, ("Content-Length", str(len(stream.body)))]
         res.result_cache.put(key, CachedResponse(tuple(hit_headers), stream.body))
         return response
 

@@ -1,8 +1,14 @@
-"""Running the app under gunicorn (a pre-fork WSGI server), and the WSGI entry point."""
+"""Running the app: gunicorn's pre-fork process model with uvicorn workers; and the WSGI entry point.
+
+gunicorn manages the worker processes (restarts, timeouts, signals); in each
+worker, uvicorn (httptools, uvloop) speaks HTTP and runs the ASGI front of
+`asgi.py`, which answers cache hits itself and hands everything else to the
+Flask app in a thread pool of `settings.threads` threads.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Flask
 
@@ -11,20 +17,27 @@ from . import create_app
 
 
 def run(settings: Settings) -> None:
-    """Serve with gunicorn: `settings.workers` processes, each opening the store read-only."""
+    """Serve with gunicorn: `settings.workers` uvicorn processes, each opening the store read-only."""
     from gunicorn.app.base import BaseApplication
+    from uvicorn_worker import UvicornWorker
+
+    from .asgi import FrontApp, create_asgi_app
+
+    class _Worker(UvicornWorker):  # type: ignore[misc]
+        # The access log costs much of a cached answer's time: off unless asked for.
+        CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": "httptools", "access_log": bool(settings.access_log),
+                         "server_header": False}
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
             self.cfg.set("workers", settings.workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", settings.threads)
+            self.cfg.set("worker_class", _Worker)
             self.cfg.set("accesslog", settings.access_log or None)
             self.cfg.set("timeout", 120)
 
-        def load(self) -> Flask:
-            return create_app(settings)
+        def load(self) -> FrontApp:
+            return create_asgi_app(settings)
 
     _Server().run()
 

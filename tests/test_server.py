@@ -1,16 +1,24 @@
-"""The server: `serve` on an empty store seeds it and shows the hubs."""
+"""The server: `serve` on an empty store seeds it and shows the hubs; its HTTP stack."""
 
 from __future__ import annotations
 
+import http.client
+import time
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
 from heritage_hubs.config import Settings
+from heritage_hubs.graph import GraphStore
+from heritage_hubs.graph.tokens import TokenStore
 from heritage_hubs.server import create_app
 
-from .conftest import LiveServer
+from .conftest import LiveServer, http_request, process_tree, start_server, stop_server
 
 
 def client_for(store_path: Path) -> FlaskClient:
@@ -38,3 +46,69 @@ def test_serve_seeds_an_empty_store(live_server: LiveServer) -> None:
         page = response.read().decode()
     assert "Tabakalera" in page and "Farm Cultural Park" in page
     assert (live_server.store_path / "CURRENT").exists()
+
+
+# The HTTP stack of `serve` (gunicorn processes, uvicorn in each, Flask behind a2wsgi):
+# what it must keep from the WSGI server it replaced.
+
+@pytest.fixture
+def served(store_path: Path) -> Iterator[tuple[LiveServer, str]]:
+    """A live server on a seeded store, and an all-graphs token for it."""
+    _, token = TokenStore(GraphStore(store_path).directory).create("admin", ["*"])
+    server = start_server(store_path, workers=1)
+    yield server, token
+    stop_server(server)
+
+
+def _without_date(headers: Message) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items() if name.lower() not in ("date", "x-cache")}
+
+
+def test_a_cache_hit_answered_before_flask_is_the_first_answer_again(served: tuple[LiveServer, str]) -> None:
+    server, _ = served
+    sparql = server.url + "/sparql?" + urllib.parse.urlencode({"query": "SELECT ?h WHERE { ?h a hh:Hub } ORDER BY ?h"})
+    first = http_request(sparql, headers={"Accept": "text/csv"})
+    second = http_request(sparql, headers={"Accept": "text/csv"})
+    assert first[0] == second[0] == 200
+    assert (first[1]["X-Cache"], second[1]["X-Cache"]) == ("miss", "hit")
+    assert second[2] == first[2] and b"tabakalera" in second[2]
+    assert _without_date(second[1]) == _without_date(first[1])
+    assert second[1]["Access-Control-Allow-Origin"] == "*" and int(second[1]["Content-Length"]) == len(second[2])
+    for path, accept in (("/doc/hub/tabakalera.ttl", "text/turtle"), ("/id/hub/tabakalera", "text/turtle")):
+        first = http_request(server.url + path, headers={"Accept": accept}, follow=False)
+        second = http_request(server.url + path, headers={"Accept": accept}, follow=False)
+        assert first[0] == second[0] and first[0] in (200, 303)
+        assert second[2] == first[2] and _without_date(second[1]) == _without_date(first[1])
+
+
+def test_a_chunked_upload_is_read_whole(served: tuple[LiveServer, str]) -> None:
+    """A client streaming its body (no Content-Length) is heard to the end, not taken for an empty body."""
+    server, token = served
+    triples = "".join(f"<https://example.org/o/{n}> <http://www.w3.org/2000/01/rdf-schema#label> \"object {n}\" .\n"
+                      for n in range(2000))
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        connection.request("PUT", "/graph/museo-chunked", body=(line.encode() for line in triples.splitlines(keepends=True)),
+                           headers={"Content-Type": "application/n-triples", "Authorization": f"Bearer {token}"},
+                           encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 201, response.read()
+    finally:
+        connection.close()
+    status, _, body = http_request(server.url + "/graph/museo-chunked", headers={"Accept": "application/n-triples"})
+    assert status == 200 and body.count(b"\n") == 2000
+
+
+def test_stopping_the_server_stops_every_process_it_started(store_path: Path) -> None:
+    server = start_server(store_path, workers=2)
+    try:
+        for n in range(4):  # starts query processes in the workers
+            assert http_request(server.url + "/sparql?" + urllib.parse.urlencode({"query": f"ASK {{ ?s ?p {n} }}"}))[0] == 200
+        processes = process_tree(server.process.pid)
+        assert len(processes) >= 4  # the arbiter, two workers, query processes
+    finally:
+        stop_server(server)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in processes):
+        time.sleep(0.1)
+    assert [pid for pid in processes if Path(f"/proc/{pid}").exists()] == []
