@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -333,7 +333,7 @@ class QueryExecutor:
         deadline = time.monotonic() + self.limits.timeout_seconds
         worker = self._acquire(deadline)
         try:
-            worker.conn.send_bytes(json.dumps(asdict(job)).encode())
+            worker.conn.send_bytes(json.dumps(vars(job)).encode())  # flat: tuples go as lists
             message = self._receive(worker, deadline)
         except BaseException:
             self._release(worker, healthy=False)

@@ -26,7 +26,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 RequestKey = tuple[str, str, tuple[str, ...], tuple[str, ...], str, str]
 
@@ -91,22 +90,13 @@ class CachedQueries:
     def find(self, environ: dict[str, Any]) -> CachedResponse | None:
         """The cached response to a GET /sparql (any other request: None)."""
         cache, generation = self.lookup()
-        # The query string as received, before any decoding: a client repeating
-        # itself sends the same bytes, and decoding is most of the cost of a hit.
-        raw = ("raw", generation, environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
-        found = cache.get(raw)
-        if found is not None:
-            return found
-        params = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        queries = params.get("query", [])
-        if len(queries) != 1 or set(params) - {"query", "default-graph-uri", "named-graph-uri", "format"}:
-            return None
-        key = request_key(generation, queries[0], params.get("default-graph-uri", []), params.get("named-graph-uri", []),
-                          environ.get("HTTP_ACCEPT", ""), (params.get("format") or [""])[0])
-        found = cache.get(key)
-        if found is not None:
-            cache.put(raw, found)  # counted twice against the limit, held once
-        return found
+        return cache.get(raw_request_key(generation, environ))
+
+
+def raw_request_key(generation: str, environ: dict[str, Any]) -> Hashable:
+    """A GET as received, before any decoding: a client repeating itself sends the same bytes, and
+    decoding is most of the cost of a hit. The view stores its results under this key too."""
+    return ("raw", generation, environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
 
 
 DocumentKey = tuple[str, ...]

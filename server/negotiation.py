@@ -8,10 +8,12 @@ first, our order among equals, anything with q=0 dropped.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from pyoxigraph import QueryResultsFormat, RdfFormat
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 
 def bare(media_type: str) -> str:
@@ -117,6 +119,12 @@ def preferences(accept: MIMEAccept, format_name: str | None = None) -> Preferenc
                   QueryResultsFormat.JSON.media_type: RdfFormat.JSON_LD.media_type}
         graphs = tuple(family[m] for m in solutions if m in family)
     return Preferences(solutions, graphs, explicit=bool(accept))
+
+
+@functools.lru_cache(maxsize=512)
+def preferences_for_header(accept_header: str, format_name: str | None = None) -> Preferences:
+    """`preferences` for a raw Accept header; clients repeat theirs, so the ranking is kept."""
+    return preferences(parse_accept_header(accept_header, MIMEAccept), format_name)
 
 
 def wants_html(accept: MIMEAccept) -> bool:

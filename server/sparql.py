@@ -24,9 +24,9 @@ from ..graph.service_description import service_description
 from ..graph.updates import ANY_GRAPH, DEFAULT_GRAPH, UpdateError, analyse, graphs_to_write, with_protocol_dataset
 from . import CORS_HEADERS, resources, settings
 from .auth import authenticate
-from .cache import CachedResponse, request_key
+from .cache import CachedResponse, raw_request_key, request_key
 from .errors import BadRequest, Forbidden, HttpError, NotAcceptable, UnsupportedMediaType, render_error
-from .negotiation import UnknownFormatName, bare, choose_rdf, offered_list, preferences, wants_html
+from .negotiation import UnknownFormatName, bare, choose_rdf, offered_list, preferences_for_header, wants_html
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -147,7 +147,7 @@ def _run_query(operation: QueryOperation) -> Response:
     except RefusedOperation as error:
         raise BadRequest(str(error)) from None
     try:
-        prefs = preferences(request.accept_mimetypes, request.args.get("format"))
+        prefs = preferences_for_header(request.headers.get("Accept", ""), request.args.get("format"))
     except UnknownFormatName as error:
         raise BadRequest(str(error)) from None
     if not prefs.acceptable:
@@ -177,7 +177,10 @@ def _run_query(operation: QueryOperation) -> Response:
         response = _result_response(stream.media_type, stream.body, job.max_bytes, cache="miss")
         hit_headers = [(k, v) for k, v in response.headers.items() if k not in ("Content-Length", "X-Cache")]
         hit_headers += [("X-Cache", "hit"), *CORS_HEADERS, ("Content-Length", str(len(stream.body)))]
-        res.result_cache.put(key, CachedResponse(tuple(hit_headers), stream.body))
+        cached = CachedResponse(tuple(hit_headers), stream.body)
+        res.result_cache.put(key, cached)
+        if request.method == "GET":
+            res.result_cache.put(raw_request_key(key[0], request.environ), cached)  # counted twice, held once
         return response
 
     def body() -> Iterator[bytes]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 
 import pytest
 import rdflib
@@ -226,3 +227,13 @@ def test_result_cache_never_serves_a_stale_answer(client: FlaskClient, museum_to
     after = client.get("/sparql", query_string=ask)
     assert after.headers["X-Cache"] == "miss"
     assert json.loads(after.data)["boolean"] is True
+
+
+def test_the_same_query_hits_the_cache_however_it_is_sent(client: FlaskClient) -> None:
+    text = "SELECT ?h WHERE { ?h a hh:Hub }"
+    first = client.get("/sparql?query=" + urllib.parse.quote(text), headers={"Accept": "text/csv"})
+    again = client.get("/sparql?query=" + urllib.parse.quote(text), headers={"Accept": "text/csv"})
+    spelled = client.get("/sparql?query=" + urllib.parse.quote_plus(text), headers={"Accept": "text/csv"})
+    posted = client.post("/sparql", data={"query": text}, headers={"Accept": "text/csv"})
+    assert [r.headers["X-Cache"] for r in (first, again, spelled, posted)] == ["miss", "hit", "hit", "hit"]
+    assert again.data == spelled.data == posted.data == first.data

@@ -243,3 +243,37 @@ def test_a_million_rows_stream_with_flat_memory(tmp_path: Path) -> None:
         assert peak - baseline < 150 * 1024, f"RSS grew by {(peak - baseline) // 1024} MiB"
     finally:
         stop_server(server)
+
+
+def _query_processes(server: LiveServer) -> set[int]:
+    found = set()
+    for pid in process_tree(server.process.pid):
+        try:
+            if b"heritage_hubs.graph.executor" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
+        except OSError:
+            continue
+    return found
+
+
+def test_a_client_that_leaves_mid_stream_stops_its_query(tmp_path: Path) -> None:
+    """The result is not computed to the end for nobody: the query's process is stopped and replaced."""
+    server = start_server(tmp_path / "store", extra_env={"HERITAGE_HUBS_QUERY_TIMEOUT": "300", "HERITAGE_HUBS_QUERY_PROCESSES": "1"},
+                          workers=1)
+    try:
+        assert query(server, "ASK {}")[0] == 200
+        before = _query_processes(server)
+        assert len(before) == 1
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"}),
+                           headers={"Accept": "text/tab-separated-values"})
+        response = connection.getresponse()
+        assert response.status == 200 and len(response.read(1 << 20)) == 1 << 20
+        connection.close()  # hundreds of millions of rows still to come
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _query_processes(server) & before:
+            time.sleep(0.2)
+        assert not _query_processes(server) & before
+        assert query(server, "SELECT (COUNT(*) AS ?n) WHERE { ?h a hh:Hub }")[0] == 200  # a new process answers
+    finally:
+        stop_server(server)
