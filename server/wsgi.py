@@ -26,7 +26,9 @@ def run(settings: Settings) -> None:
     class _Worker(UvicornWorker):  # type: ignore[misc]
         # The access log costs much of a cached answer's time: off unless asked for.
         CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": "httptools", "access_log": bool(settings.access_log),
-                         "server_header": False}
+                         "server_header": False,
+                         # As gunicorn's worker_connections: beyond this, 503 rather than an unbounded queue.
+                         "limit_concurrency": 1000}
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

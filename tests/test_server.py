@@ -48,7 +48,7 @@ def test_serve_seeds_an_empty_store(live_server: LiveServer) -> None:
     assert (live_server.store_path / "CURRENT").exists()
 
 
-# The HTTP stack of `serve` (gunicorn processes, uvicorn in each, Flask behind a2wsgi):
+# The HTTP stack of `serve` (gunicorn processes, uvicorn in each, Flask behind our bridge in asgi.py):
 # what it must keep from the WSGI server it replaced.
 
 @pytest.fixture
