@@ -8,6 +8,7 @@ token list lazily, on first use, so nothing is shared across a fork.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -96,6 +97,7 @@ class _Resources:
 
 
 _RESOURCES: dict[tuple[int, Settings], _Resources] = {}
+_OPENING = threading.Lock()
 
 
 def resources() -> _Resources:
@@ -106,7 +108,10 @@ def resources_for(settings: Settings) -> _Resources:
     key = (os.getpid(), settings)
     found = _RESOURCES.get(key)
     if found is None:
-        found = _RESOURCES[key] = _Resources(settings)
+        with _OPENING:  # two first requests at once (the event loop and a thread) open one set
+            found = _RESOURCES.get(key)
+            if found is None:
+                found = _RESOURCES[key] = _Resources(settings)
     return found
 
 

@@ -117,6 +117,8 @@ class _RequestBody(io.RawIOBase):
         self.receive = receive
         self.buffer = bytearray(first)
         self.more = more
+        #: Called (from the thread) once the last of the body has arrived.
+        self.on_end: Callable[[], object] | None = None
 
     def readable(self) -> bool:
         return True
@@ -128,6 +130,8 @@ class _RequestBody(io.RawIOBase):
             raise OSError("the client closed the connection while sending the body")
         self.buffer += message.get("body", b"")
         self.more = message.get("more_body", False)
+        if not self.more and self.on_end is not None:
+            self.on_end()
 
     def read(self, size: int | None = -1) -> bytes:
         while self.more and (size is None or size < 0 or len(self.buffer) < size):
@@ -244,14 +248,22 @@ class WsgiBridge:
             first += message.get("body", b"")
             more = message.get("more_body", False)
         exchange = _Exchange(loop, send)
-        watcher = None if more else loop.create_task(_watch_disconnect(receive, exchange))
+        watchers: list[asyncio.Task[None]] = []
+
+        def watch() -> None:
+            watchers.append(loop.create_task(_watch_disconnect(receive, exchange)))
+
+        request_body = _RequestBody(loop, receive, bytes(first), more)
+        if more:  # a long body: watch from when the app has read it all
+            request_body.on_end = lambda: loop.call_soon_threadsafe(watch)
+        else:
+            watch()
         try:
-            body = await loop.run_in_executor(self.pool, exchange.run, self.app,
-                                              wsgi_environ(scope, _RequestBody(loop, receive, bytes(first), more)))
+            body = await loop.run_in_executor(self.pool, exchange.run, self.app, wsgi_environ(scope, request_body))
         except _ClientGone:
             return  # nobody to answer; the response iterator has been closed
         finally:
-            if watcher is not None:
+            for watcher in watchers:
                 watcher.cancel()
         if body is not None:
             await send(_start_message(exchange.status, exchange.headers))

@@ -256,8 +256,11 @@ def _query_processes(server: LiveServer) -> set[int]:
     return found
 
 
-def test_a_client_that_leaves_mid_stream_stops_its_query(tmp_path: Path) -> None:
-    """The result is not computed to the end for nobody: the query's process is stopped and replaced."""
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_client_that_leaves_mid_stream_stops_its_query(tmp_path: Path, method: str) -> None:
+    """The result is not computed to the end for nobody: the query's process is stopped and replaced.
+
+    By POST, the query comes with 200 KB of comment, so the body is still arriving when the app starts."""
     server = start_server(tmp_path / "store", extra_env={"HERITAGE_HUBS_QUERY_TIMEOUT": "300", "HERITAGE_HUBS_QUERY_PROCESSES": "1"},
                           workers=1)
     try:
@@ -265,8 +268,12 @@ def test_a_client_that_leaves_mid_stream_stops_its_query(tmp_path: Path) -> None
         before = _query_processes(server)
         assert len(before) == 1
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-        connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"}),
-                           headers={"Accept": "text/tab-separated-values"})
+        text = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
+        if method == "GET":
+            connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": text}), headers={"Accept": "text/tab-separated-values"})
+        else:
+            connection.request("POST", "/sparql", body=("#" + "x" * 200_000 + "\n" + text).encode(),
+                               headers={"Accept": "text/tab-separated-values", "Content-Type": "application/sparql-query"})
         response = connection.getresponse()
         assert response.status == 200 and len(response.read(1 << 20)) == 1 << 20
         connection.close()  # hundreds of millions of rows still to come
