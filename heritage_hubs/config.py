@@ -32,6 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_PORT", "5000", "Port `serve` listens on."),
     Setting("HERITAGE_HUBS_WORKERS", "2", "Number of server worker processes for `serve`."),
     Setting("HERITAGE_HUBS_THREADS", "4", "Threads per server worker process that run Flask (cache hits need none)."),
+    Setting("HERITAGE_HUBS_HEADER_TIMEOUT", "30",
+            "Seconds a client may take to send a request line and headers (at most 64 KiB) before `serve` closes the connection."),
     Setting("HERITAGE_HUBS_ACCESS_LOG", "", "Where `serve` writes its access log: a file, '-' for stdout; empty: none."),
     Setting("HERITAGE_HUBS_QUERY_TIMEOUT", "30", "Seconds a SPARQL query may run before it is stopped (503)."),
     Setting("HERITAGE_HUBS_QUERY_MEMORY_MB", "2048", "Memory (MiB) a query process may allocate before the query is stopped."),
@@ -64,6 +66,7 @@ class Settings:
     port: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_PORT") or 5000))
     workers: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_WORKERS") or 2))
     threads: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_THREADS") or 4))
+    header_timeout: float = field(default_factory=lambda: float(os.environ.get("HERITAGE_HUBS_HEADER_TIMEOUT") or 30))
     access_log: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_ACCESS_LOG", ""))
     query_timeout: float = field(default_factory=lambda: float(os.environ.get("HERITAGE_HUBS_QUERY_TIMEOUT") or 30))
     query_memory_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_MEMORY_MB") or 2048))

@@ -22,10 +22,14 @@ def run(settings: Settings) -> None:
     from uvicorn_worker import UvicornWorker
 
     from .asgi import FrontApp, create_asgi_app
+    from .protocol import BoundedHttpToolsProtocol
+
+    class _Protocol(BoundedHttpToolsProtocol):
+        head_timeout = settings.header_timeout
 
     class _Worker(UvicornWorker):  # type: ignore[misc]
         # The access log costs much of a cached answer's time: off unless asked for.
-        CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": "httptools", "access_log": bool(settings.access_log),
+        CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": _Protocol, "access_log": bool(settings.access_log),
                          "server_header": False,
                          # As gunicorn's worker_connections: beyond this, 503 rather than an unbounded queue.
                          "limit_concurrency": 1000}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import socket
 import time
 import urllib.parse
 import urllib.request
@@ -112,3 +114,38 @@ def test_stopping_the_server_stops_every_process_it_started(store_path: Path) ->
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in processes):
         time.sleep(0.1)
     assert [pid for pid in processes if Path(f"/proc/{pid}").exists()] == []
+
+
+def _raw_exchange(port: int, data: bytes, wait: float = 10) -> bytes:
+    """Send raw bytes, return all the server sends until it closes (or `wait` passes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as conn:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            conn.sendall(data)
+        received = b""
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            while chunk := conn.recv(65536):
+                received += chunk
+    return received
+
+
+def test_request_heads_are_bounded_in_size_and_time(store_path: Path) -> None:
+    server = start_server(store_path, workers=1, extra_env={"HERITAGE_HUBS_HEADER_TIMEOUT": "5"})
+    try:
+        # A long SPARQL query still goes by GET (gunicorn stopped request lines at 4 KiB) …
+        text = "SELECT ?h WHERE { ?h a hh:Hub } #" + "x" * 20_000
+        status, _, _ = http_request(server.url + "/sparql?" + urllib.parse.urlencode({"query": text}))
+        assert status == 200
+        # … but a head beyond 64 KiB is refused with 431, and the connection closed.
+        answer = _raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Padding: " + b"p" * 100_000 + b"\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 431 ") and b"64 KiB" in answer
+        # So is one that never ends, as soon as 64 KiB of it are in (not at the time limit).
+        started = time.monotonic()
+        answer = _raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"p" * 300_000, wait=20)
+        assert time.monotonic() - started < 4 and (answer == b"" or answer.startswith(b"HTTP/1.1 431 "))
+        # A head that trickles in is cut off after HERITAGE_HUBS_HEADER_TIMEOUT.
+        started = time.monotonic()
+        answer = _raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n", wait=20)
+        assert answer.startswith(b"HTTP/1.1 408 ") and 4.5 < time.monotonic() - started < 19
+        assert http_request(server.url + "/")[0] == 200  # the server is none the worse
+    finally:
+        stop_server(server)
