@@ -33,7 +33,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_WORKERS", "2", "Number of server worker processes for `serve`."),
     Setting("HERITAGE_HUBS_THREADS", "4", "Threads per server worker process that run Flask (cache hits need none)."),
     Setting("HERITAGE_HUBS_HEADER_TIMEOUT", "30",
-            "Seconds a client may take to send a request line and headers (at most 64 KiB) before `serve` closes the connection."),
+            "Seconds a client may take to send a request line and headers (at most 64 KiB), "
+            "or pause in a request body, before `serve` gives up on it."),
     Setting("HERITAGE_HUBS_ACCESS_LOG", "", "Where `serve` writes its access log: a file, '-' for stdout; empty: none."),
     Setting("HERITAGE_HUBS_QUERY_TIMEOUT", "30", "Seconds a SPARQL query may run before it is stopped (503)."),
     Setting("HERITAGE_HUBS_QUERY_MEMORY_MB", "2048", "Memory (MiB) a query process may allocate before the query is stopped."),

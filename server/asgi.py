@@ -111,12 +111,13 @@ def _file_wrapper(file: IO[bytes], buffer_size: int = 8192) -> FileWrapper:
 class _RequestBody(io.RawIOBase):
     """`wsgi.input`: what was read on the loop, then the rest pulled from the thread."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Receive, first: bytes, more: bool) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Receive, first: bytes, more: bool, stall_seconds: float) -> None:
         super().__init__()
         self.loop = loop
         self.receive = receive
         self.buffer = bytearray(first)
         self.more = more
+        self.stall_seconds = stall_seconds
         #: Called (from the thread) once the last of the body has arrived.
         self.on_end: Callable[[], object] | None = None
 
@@ -124,7 +125,14 @@ class _RequestBody(io.RawIOBase):
         return True
 
     def _pull(self) -> None:
-        message = asyncio.run_coroutine_threadsafe(self.receive(), self.loop).result()
+        # A client that stops sending mid-body must not hold one of the few threads for ever.
+        future = asyncio.run_coroutine_threadsafe(self.receive(), self.loop)
+        try:
+            message = future.result(timeout=self.stall_seconds)
+        except TimeoutError:
+            future.cancel()
+            self.more = False
+            raise OSError(f"the request body stalled for {self.stall_seconds:g} s") from None
         if message["type"] == "http.disconnect":
             self.more = False
             raise OSError("the client closed the connection while sending the body")
@@ -234,9 +242,11 @@ def _start_message(status: str, headers: Iterable[tuple[str, str]]) -> Message:
 class WsgiBridge:
     """An ASGI app that runs a WSGI app in a pool of `threads` threads."""
 
-    def __init__(self, app: WsgiApp, threads: int) -> None:
+    def __init__(self, app: WsgiApp, threads: int, stall_seconds: float = 30.0) -> None:
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
+        #: How long the app waits for the next part of a request body.
+        self.stall_seconds = stall_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
@@ -253,7 +263,7 @@ class WsgiBridge:
         def watch() -> None:
             watchers.append(loop.create_task(_watch_disconnect(receive, exchange)))
 
-        request_body = _RequestBody(loop, receive, bytes(first), more)
+        request_body = _RequestBody(loop, receive, bytes(first), more, self.stall_seconds)
         if more:  # a long body: watch from when the app has read it all
             request_body.on_end = lambda: loop.call_soon_threadsafe(watch)
         else:
@@ -298,8 +308,8 @@ def cache_environ(scope: Scope) -> dict[str, Any]:
 class FrontApp:
     """ASGI app: `lookup` answers from the cache when it can, the WSGI app otherwise."""
 
-    def __init__(self, app: Flask, lookup: Lookup, threads: int, on_shutdown: Callable[[], None]) -> None:
-        self.wsgi = WsgiBridge(app, threads)
+    def __init__(self, app: Flask, lookup: Lookup, threads: int, on_shutdown: Callable[[], None], stall_seconds: float = 30.0) -> None:
+        self.wsgi = WsgiBridge(app, threads, stall_seconds)
         self.lookup = lookup
         self.on_shutdown = on_shutdown
 
@@ -326,4 +336,5 @@ class FrontApp:
 def create_asgi_app(settings: Settings) -> FrontApp:
     """The app `serve` runs: the Flask app of `create_app`, with its cache hits answered on the event loop."""
     app = create_app(settings)
-    return FrontApp(app, app.extensions[CACHED_RESPONSE], threads=settings.threads, on_shutdown=close_resources)
+    return FrontApp(app, app.extensions[CACHED_RESPONSE], threads=settings.threads, on_shutdown=close_resources,
+                    stall_seconds=settings.header_timeout)

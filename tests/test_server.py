@@ -146,6 +146,11 @@ def test_request_heads_are_bounded_in_size_and_time(store_path: Path) -> None:
         started = time.monotonic()
         answer = _raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n", wait=20)
         assert answer.startswith(b"HTTP/1.1 408 ") and 4.5 < time.monotonic() - started < 19
+        # A body that stops half-way does not hold a thread: 400 once it has stalled that long.
+        started = time.monotonic()
+        answer = _raw_exchange(server.port, b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                                            b"Content-Length: 300000\r\n\r\n" + b"#" * 100_000, wait=20)
+        assert answer.startswith(b"HTTP/1.1 400 ") and 4.5 < time.monotonic() - started < 19
         assert http_request(server.url + "/")[0] == 200  # the server is none the worse
     finally:
         stop_server(server)
