@@ -154,3 +154,15 @@ def test_request_heads_are_bounded_in_size_and_time(store_path: Path) -> None:
         assert http_request(server.url + "/")[0] == 200  # the server is none the worse
     finally:
         stop_server(server)
+
+
+def test_the_access_log_has_every_request_cache_hits_included(store_path: Path, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    server = start_server(store_path, workers=1, extra_env={"HERITAGE_HUBS_ACCESS_LOG": str(log)})
+    try:
+        url = server.url + "/sparql?" + urllib.parse.urlencode({"query": "ASK { ?h a hh:Hub }"})
+        assert [http_request(url)[0] for _ in range(2)] == [200, 200]
+    finally:
+        stop_server(server)
+    lines = [line for line in log.read_text().splitlines() if "GET /sparql?query=" in line]
+    assert len(lines) == 2 and all(line.rstrip().endswith("200") for line in lines)
