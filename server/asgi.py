@@ -66,23 +66,40 @@ def _header_name(name: bytes) -> str:
     return "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
 
 
-def wsgi_environ(scope: Scope, body: io.RawIOBase) -> dict[str, Any]:
-    """The PEP 3333 environ of an ASGI HTTP request."""
+def _request_environ(scope: Scope) -> dict[str, Any]:
+    """The request line of an ASGI HTTP request as WSGI environ keys (PEP 3333: paths as latin-1 strings)."""
     root = scope.get("root_path", "")
     path = scope["path"]
     if root and path.startswith(root):
         path = path[len(root):]
-    server = scope.get("server") or ("localhost", 80)
-    environ: dict[str, Any] = {
+    return {
         "REQUEST_METHOD": scope["method"],
         "SCRIPT_NAME": root.encode("utf-8").decode("latin-1"),
         "PATH_INFO": path.encode("utf-8").decode("latin-1"),
         "QUERY_STRING": scope["query_string"].decode("latin-1"),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+    }
+
+
+def _add_headers(environ: dict[str, Any], scope: Scope, key_of: Callable[[bytes], str | None]) -> dict[str, Any]:
+    """Request headers as environ keys (`key_of` None: left out); repeated headers joined with commas."""
+    for name, value in scope["headers"]:
+        key = key_of(name)
+        if key is not None:
+            text = value.decode("latin-1")
+            environ[key] = f"{environ[key]},{text}" if key in environ else text
+    return environ
+
+
+def wsgi_environ(scope: Scope, body: io.RawIOBase) -> dict[str, Any]:
+    """The PEP 3333 environ of an ASGI HTTP request."""
+    server = scope.get("server") or ("localhost", 80)
+    environ = _request_environ(scope)
+    environ.update({
         "SERVER_NAME": str(server[0]),
         "SERVER_PORT": str(server[1] or 80),
         "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
         "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.get("scheme", "http"),
         "wsgi.input": body,
         # uvicorn decodes chunked uploads, so the stream ends where the body
         # does: Werkzeug may read a body that came without Content-Length.
@@ -93,15 +110,11 @@ def wsgi_environ(scope: Scope, body: io.RawIOBase) -> dict[str, Any]:
         "wsgi.run_once": False,
         # Files (dumps, graphs) go out in blocks of 1 MiB, not 8 KiB.
         "wsgi.file_wrapper": _file_wrapper,
-    }
+    })
     client = scope.get("client")
     if client:
         environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = str(client[0]), str(client[1])
-    for name, value in scope["headers"]:
-        key = _header_name(name)
-        text = value.decode("latin-1")
-        environ[key] = f"{environ[key]},{text}" if key in environ else text
-    return environ
+    return _add_headers(environ, scope, _header_name)
 
 
 def _file_wrapper(file: IO[bytes], buffer_size: int = 8192) -> FileWrapper:
@@ -242,7 +255,7 @@ def _start_message(status: str, headers: Iterable[tuple[str, str]]) -> Message:
 class WsgiBridge:
     """An ASGI app that runs a WSGI app in a pool of `threads` threads."""
 
-    def __init__(self, app: WsgiApp, threads: int, stall_seconds: float = 30.0) -> None:
+    def __init__(self, app: WsgiApp, threads: int, stall_seconds: float) -> None:
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
         #: How long the app waits for the next part of a request body.
@@ -291,24 +304,13 @@ async def _watch_disconnect(receive: Receive, exchange: _Exchange) -> None:
 
 def cache_environ(scope: Scope) -> dict[str, Any]:
     """The part of the WSGI environ a cache lookup reads, built as `wsgi_environ` builds it for Flask."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": scope["method"],
-        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
-        "QUERY_STRING": scope["query_string"].decode("latin-1"),
-        "wsgi.url_scheme": scope.get("scheme", "http"),
-    }
-    for name, value in scope["headers"]:
-        key = _KEYED_HEADERS.get(name)
-        if key is not None:
-            text = value.decode("latin-1")
-            environ[key] = f"{environ[key]},{text}" if key in environ else text
-    return environ
+    return _add_headers(_request_environ(scope), scope, _KEYED_HEADERS.get)
 
 
 class FrontApp:
     """ASGI app: `lookup` answers from the cache when it can, the WSGI app otherwise."""
 
-    def __init__(self, app: Flask, lookup: Lookup, threads: int, on_shutdown: Callable[[], None], stall_seconds: float = 30.0) -> None:
+    def __init__(self, app: Flask, lookup: Lookup, threads: int, on_shutdown: Callable[[], None], stall_seconds: float) -> None:
         self.wsgi = WsgiBridge(app, threads, stall_seconds)
         self.lookup = lookup
         self.on_shutdown = on_shutdown
