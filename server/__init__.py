@@ -19,7 +19,7 @@ from ..graph import GraphStore
 from ..graph.executor import Limits, QueryExecutor
 from ..graph.safety import NetworkPolicy
 from ..graph.tokens import TokenStore
-from .cache import CachedDocuments, CachedQueries, CachedResponse, ResultCache
+from .cache import AnsweredFromCache, CachedDocuments, CachedQueries, CachedResponse, ResultCache
 
 #: Key in `app.extensions` of the function that finds a whole cached response for a WSGI environ.
 CACHED_RESPONSE = "heritage_hubs.cached_response"
@@ -60,13 +60,13 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
         return found.result_cache, found.store.generation
 
     documents = CachedDocuments(app.wsgi_app, lookup)
-    queries = CachedQueries(documents, lookup)
-    app.wsgi_app = queries  # type: ignore[method-assign]
+    queries = CachedQueries(lookup)
 
     def cached_response(environ: dict[str, Any]) -> CachedResponse | None:
-        """The same hits, for the ASGI server (asgi.py), which answers them without entering WSGI."""
+        """The whole cached response to a GET, if there is one; also used by the ASGI front (asgi.py)."""
         return queries.find(environ) if environ.get("PATH_INFO") == "/sparql" else documents.find(environ)
 
+    app.wsgi_app = AnsweredFromCache(documents, cached_response)  # type: ignore[method-assign]
     app.extensions[CACHED_RESPONSE] = cached_response
 
     @app.after_request

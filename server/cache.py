@@ -8,15 +8,16 @@ generation, so a cached answer is never stale, and old entries simply stop
 being asked for.
 
 The key is made of the request as received (query text, dataset parameters,
-Accept header, `format`), so a GET that hits can be answered by
-:class:`CachedQueries` before Flask parses anything; a request only gets into
-the cache after the full path (safety checks included) has answered it.
+Accept header, `format`), so a GET that hits can be answered
+(:class:`AnsweredFromCache`, or the ASGI front of asgi.py under `serve`)
+before Flask parses anything; a request only gets into the cache after the
+full path (safety checks included) has answered it.
 
-:class:`CachedDocuments` does the same for the documents of `/id/` and `/doc/`
-(303s included): the whole response Flask produced is kept under the
-generation and everything the response depends on (path, query string, host,
-scheme, Accept, Accept-Language), and a conditional request always goes
-through Flask, which answers 304 itself.
+:class:`CachedDocuments` keeps the documents of `/id/` and `/doc/` (303s
+included): the whole response Flask produced, under the generation and
+everything the response depends on (path, query string, host, scheme,
+Accept, Accept-Language); a conditional request always goes through Flask,
+which answers 304 itself.
 """
 
 from __future__ import annotations
@@ -72,23 +73,34 @@ class ResultCache:
                 self._bytes -= len(dropped.body)
 
 
-class CachedQueries:
-    """WSGI middleware: answers a GET /sparql that is in the cache without entering Flask."""
+Finder = Callable[[dict[str, Any]], CachedResponse | None]
 
-    def __init__(self, app: Callable[..., Any], lookup: Callable[[], tuple[ResultCache, str]]) -> None:
+
+class AnsweredFromCache:
+    """WSGI middleware: a GET whose whole response `find` has is answered without entering Flask.
+
+    (Under `serve`, the ASGI front in asgi.py answers the same hits with the same `find` first.)"""
+
+    def __init__(self, app: Callable[..., Any], find: Finder) -> None:
         self.app = app
-        self.lookup = lookup
+        self.find = find
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == "/sparql":
+        if environ.get("REQUEST_METHOD") == "GET":
             hit = self.find(environ)
             if hit is not None:
                 start_response(hit.status, list(hit.headers))
                 return [hit.body]
         return self.app(environ, start_response)
 
+
+class CachedQueries:
+    """Finds the cached response to a GET /sparql (the view files results, see sparql.py)."""
+
+    def __init__(self, lookup: Callable[[], tuple[ResultCache, str]]) -> None:
+        self.lookup = lookup
+
     def find(self, environ: dict[str, Any]) -> CachedResponse | None:
-        """The cached response to a GET /sparql (any other request: None)."""
         cache, generation = self.lookup()
         return cache.get(raw_request_key(generation, environ))
 
@@ -107,7 +119,7 @@ _CACHED_STATUSES = ("200 ", "303 ")
 
 
 class CachedDocuments:
-    """WSGI middleware: whole responses for GET /doc/… and /id/…, answered before Flask when the store is unchanged."""
+    """WSGI middleware: keeps the whole responses to GET /doc/… and /id/…; `find` gives them back."""
 
     def __init__(self, app: Callable[..., Any], lookup: Callable[[], tuple[ResultCache, str]]) -> None:
         self.app = app
@@ -136,10 +148,6 @@ class CachedDocuments:
         if not self.applies(environ):
             return self.app(environ, start_response)
         cache, key = self._key(environ)
-        hit = cache.get(key)
-        if hit is not None:
-            start_response(hit.status, list(hit.headers))
-            return [hit.body]
         answered: list[Any] = []
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
