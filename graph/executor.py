@@ -313,7 +313,7 @@ class QueryExecutor:
             except queue.Empty:
                 raise QueryFailed(503, "all query workers are busy; try again shortly") from None
         with self._lock:
-            self._busy = self._busy + 1
+            self._busy += 1
         return worker
 
     def _release(self, worker: _Worker, *, healthy: bool) -> None:

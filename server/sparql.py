@@ -164,7 +164,8 @@ def _run_query(operation: QueryOperation) -> Response:
         base_iri=_canonical_endpoint(),
         max_bytes=settings().max_result_mb * 1024 * 1024,
     )
-    key = request_key(res.store.generation, operation.text, operation.default_graphs, operation.named_graphs,
+    generation = res.store.generation
+    key = request_key(generation, operation.text, operation.default_graphs, operation.named_graphs,
                       request.headers.get("Accept", ""), request.args.get("format", ""))
     cached = res.result_cache.get(key)
     if cached is not None:
@@ -180,7 +181,7 @@ def _run_query(operation: QueryOperation) -> Response:
         cached = CachedResponse(tuple(hit_headers), stream.body)
         res.result_cache.put(key, cached)
         if request.method == "GET":
-            res.result_cache.put(raw_request_key(key[0], request.environ), cached)  # counted twice, held once
+            res.result_cache.put(raw_request_key(generation, request.environ), cached)  # counted twice, held once
         return response
 
     def body() -> Iterator[bytes]:
