@@ -13,10 +13,8 @@
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -25,8 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.generate import ensure  # noqa: E402
-from bench.sparql_endpoint import start_heritage_hubs, start_oxigraph, wait_for, wrk  # noqa: E402
+from bench.sparql_endpoint import bench_arguments, data_and_work, start_heritage_hubs, start_oxigraph, wait_for, wrk  # noqa: E402
 
 
 def rss_of_tree(root: int) -> int:
@@ -59,14 +56,10 @@ def sample_rss(pid: int, peak: list[int], done: threading.Event) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--triples", type=int, default=1_000_000)
+    parser = bench_arguments(__doc__)
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--work", type=Path)
     args = parser.parse_args()
-    data = ensure(args.triples, ROOT / "bench" / "out")
-    work = args.work or Path(tempfile.mkdtemp(prefix="hh-ld-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
+    data, work = data_and_work(args, "hh-ld-bench-")
     script = ROOT / "bench" / "deref.lua"
     env = {"BENCH_CLUSTERS": str(max(args.triples // 1300, 1))}
     print(f"{args.triples:,} triples; wrk -t2 -c8 -d{args.seconds}s")

@@ -17,13 +17,11 @@ and prints p50/p99 per query and the ratio.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -32,8 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.generate import ensure  # noqa: E402
-from bench.sparql_endpoint import BIN, free_port, prepared_store, spawn, wait_for  # noqa: E402
+from bench.sparql_endpoint import BIN, bench_arguments, data_and_work, free_port, prepared_store, spawn, wait_for  # noqa: E402
 from heritage_hubs.graph import GraphStore  # noqa: E402
 from heritage_hubs.graph.reconcile import Reconciler  # noqa: E402
 from heritage_hubs.graph.results import select  # noqa: E402
@@ -47,13 +44,10 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--triples", type=int, default=1_000_000)
+    parser = bench_arguments(__doc__)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--work", type=Path)
     args = parser.parse_args()
-    data = ensure(args.triples, ROOT / "bench" / "out")
-    work = args.work or Path(tempfile.mkdtemp(prefix="hh-reconcile-bench-"))
+    data, work = data_and_work(args, "hh-reconcile-bench-")
     path = prepared_store(data, work)
     store = GraphStore(path)
     reader = store.reader()

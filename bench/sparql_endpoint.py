@@ -110,6 +110,22 @@ def start_oxigraph(data: Path, work: Path) -> Peer | None:
     return Peer("oxigraph", f"http://127.0.0.1:{port}/query", process)
 
 
+def bench_arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options of every bench on the generated data: its size, and where its stores are kept."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--triples", type=int, default=1_000_000)
+    parser.add_argument("--work", type=Path, help="keep stores here between runs (default: a temporary directory)")
+    return parser
+
+
+def data_and_work(args: argparse.Namespace, prefix: str) -> tuple[Path, Path]:
+    """The generated data (made once, in bench/out) and the directory for the stores of this run."""
+    data = ensure(args.triples, ROOT / "bench" / "out")
+    work = args.work or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    return data, work
+
+
 def prepared_store(data: Path, work: Path) -> Path:
     """A heritage-hubs store in `work` with the bundled data and `data` in the graph `generated` (made once)."""
     store = work / "heritage-hubs"
@@ -238,17 +254,13 @@ def wrk(endpoint: str, script: Path, seconds: int, extra_env: dict[str, str]) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--triples", type=int, default=1_000_000)
+    parser = bench_arguments(__doc__)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--peers", nargs="+", default=list(PEERS))
-    parser.add_argument("--work", type=Path, help="keep stores here between runs (default: a temporary directory)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    data = ensure(args.triples, ROOT / "bench" / "out")
-    work = args.work or Path(tempfile.mkdtemp(prefix="hh-endpoint-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
+    data, work = data_and_work(args, "hh-endpoint-bench-")
     mix = ROOT / "bench" / "mix.lua"
     trivial_env = {"BENCH_QUERY": TRIVIAL, "BENCH_ACCEPT": ACCEPT}
     clusters = max(args.triples // 1300, 1)
