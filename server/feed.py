@@ -18,8 +18,8 @@ from flask import Blueprint, Response, request
 from pyoxigraph import RdfFormat, Triple, serialize
 
 from . import resources
-from .errors import HttpError, NotAcceptable, NotFound
-from .negotiation import bare, choose_rdf, offered_list, wants_html
+from .errors import HttpError, NotFound
+from .negotiation import bare, requested_rdf, wants_html
 
 blueprint = Blueprint("feed", __name__)
 
@@ -45,9 +45,7 @@ def _respond(triples: Iterable[Triple], etag: str, cache_control: str, title: st
         response = Response(page, mimetype="text/html")
         etag += "-html"
     else:
-        fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), FORMATS)
-        if fmt is None:
-            raise NotAcceptable(f"the feed is served as {offered_list(FORMATS)}")
+        fmt = requested_rdf("the feed is served as ", FORMATS)
         body = serialize(triples, format=fmt, prefixes=prefixes if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG) else None)
         response = Response(body, content_type=f"{bare(fmt.media_type)}; charset=utf-8")
         etag += "-" + fmt.file_extension

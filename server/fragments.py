@@ -20,8 +20,8 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple, p
 
 from ..graph.results import select
 from . import resources
-from .errors import BadRequest, NotAcceptable
-from .negotiation import bare, choose_rdf, offered_list, wants_html
+from .errors import BadRequest
+from .negotiation import bare, requested_rdf, wants_html
 
 blueprint = Blueprint("fragments", __name__)
 
@@ -70,9 +70,7 @@ def _nt(term: NamedNode | Literal) -> str:
 @blueprint.get("/fragments")
 def fragment() -> Response:
     browser = wants_html(request.accept_mimetypes) and not request.args.get("format")
-    fmt = RdfFormat.TRIG if browser else choose_rdf(request.accept_mimetypes, request.args.get("format"), FORMATS)
-    if fmt is None:
-        raise NotAcceptable(f"fragments are served as {offered_list(FORMATS)}")
+    fmt = RdfFormat.TRIG if browser else requested_rdf("fragments are served as ", FORMATS)
     media_type = bare(fmt.media_type)
     subject = _term("subject", request.args.get("subject"))
     predicate = _term("predicate", request.args.get("predicate"))

@@ -27,8 +27,8 @@ from ..graph import DEFAULT_GRAPH, GraphError, Provenance, RdfSource
 from ..graph.formats import format_by_name, format_for_path
 from . import resources
 from .auth import authenticate, require_write
-from .errors import BadRequest, NotAcceptable, NotFound, UnsupportedMediaType
-from .negotiation import bare, choose_rdf, offered_list
+from .errors import BadRequest, NotFound, UnsupportedMediaType
+from .negotiation import bare, requested_rdf
 
 blueprint = Blueprint("graph_store", __name__)
 
@@ -77,9 +77,7 @@ def _handle(graph: str) -> Response:
 
 def _read(graph: str) -> Response:
     store = resources().store
-    fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), FORMATS)
-    if fmt is None:
-        raise NotAcceptable(f"graphs are served as {offered_list(FORMATS)}")
+    fmt = requested_rdf("graphs are served as ", FORMATS)
     if not store.has_graph(graph):
         raise NotFound(f"there is no graph <{graph}>")
     output = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the response is

@@ -19,8 +19,8 @@ from pyoxigraph import RdfFormat
 
 from ..graph.void import DumpFiles, Statistics, describe_dataset, serialize_description, statistics
 from . import resources
-from .errors import NotAcceptable, NotFound
-from .negotiation import bare, choose_rdf, offered_list, wants_html
+from .errors import NotFound
+from .negotiation import bare, requested_rdf, wants_html
 
 blueprint = Blueprint("harvest", __name__)
 
@@ -57,9 +57,7 @@ def void() -> Response:
                 f"<h1>Dataset description (VoID, DCAT)</h1><pre>{html.escape(turtle)}</pre></html>")
         response = Response(page, mimetype="text/html")
     else:
-        fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"))
-        if fmt is None:
-            raise NotAcceptable(f"the description is RDF: {offered_list()}")
+        fmt = requested_rdf("the description is RDF: ")
         response = Response(serialize_description(triples, fmt, prefixes), content_type=f"{bare(fmt.media_type)}; charset=utf-8")
     response.vary.add("Accept")
     response.set_etag(f"void-{store.generation}", weak=True)

@@ -22,7 +22,7 @@ from ..graph.describe import RDF_TYPE, Description, coordinates, describe, is_kn
 from . import resources
 from .cache import CachedResponse
 from .errors import NotAcceptable, NotFound
-from .negotiation import bare, choose_rdf, offered_list, wants_html
+from .negotiation import bare, offered_list, requested_rdf, wants_html
 
 blueprint = Blueprint("linked_data", __name__)
 
@@ -53,10 +53,7 @@ def _extension_for_request(kind: str) -> str:
         return LINKED_ART
     if wants_html(request.accept_mimetypes):
         return "html"
-    fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), tuple(_EXTENSION_OF))
-    if fmt is None:
-        raise NotAcceptable(f"this resource is available as text/html, {offered_list(tuple(_EXTENSION_OF))}")
-    return _EXTENSION_OF[fmt]
+    return _EXTENSION_OF[requested_rdf("this resource is available as text/html, ", tuple(_EXTENSION_OF))]
 
 
 def _describe_or_404(iri: str) -> Description:

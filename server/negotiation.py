@@ -152,3 +152,15 @@ def choose_rdf(accept: MIMEAccept, format_name: str | None, offered: tuple[RdfFo
 
 def offered_list(offered: tuple[RdfFormat, ...] = DOCUMENT_FORMATS) -> str:
     return ", ".join(bare(f.media_type) for f in offered)
+
+
+def requested_rdf(served_as: str, offered: tuple[RdfFormat, ...] = DOCUMENT_FORMATS) -> RdfFormat:
+    """The format of `offered` this request asks for (Accept, or `format=`); else 406 saying `served_as` and the list."""
+    from flask import request
+
+    from .errors import NotAcceptable  # here, not above: errors.py imports this module
+
+    fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), offered)
+    if fmt is None:
+        raise NotAcceptable(served_as + offered_list(offered))
+    return fmt

@@ -18,8 +18,8 @@ from pyoxigraph import Literal, NamedNode, RdfFormat, serialize
 from ..graph.catalog import LANGUAGES, pick_language
 from ..graph.results import select
 from . import resources
-from .errors import NotAcceptable, NotFound
-from .negotiation import bare, choose_rdf, offered_list, wants_html
+from .errors import NotFound
+from .negotiation import bare, requested_rdf, wants_html
 
 blueprint = Blueprint("ontology", __name__)
 
@@ -32,9 +32,7 @@ def ontology() -> Response:
     if wants_html(request.accept_mimetypes):
         response = Response(render_template("ontology.html", **_documentation()), mimetype="text/html")
     else:
-        fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"))
-        if fmt is None:
-            raise NotAcceptable(f"the ontology is available as text/html, {offered_list()}")
+        fmt = requested_rdf("the ontology is available as text/html, ")
         graph = NamedNode(store.namespaces.ontology_graph)
         triples = [q.triple for q in store.reader().quads_for_pattern(None, None, None, graph)]
         body = serialize(triples, format=fmt, prefixes=store.namespaces.prefixes() if fmt == RdfFormat.TURTLE else None)

@@ -26,7 +26,7 @@ from . import CORS_HEADERS, resources, settings
 from .auth import authenticate
 from .cache import CachedResponse, raw_request_key, request_key
 from .errors import BadRequest, Forbidden, HttpError, NotAcceptable, UnsupportedMediaType, render_error
-from .negotiation import UnknownFormatName, bare, choose_rdf, offered_list, preferences_for_header, wants_html
+from .negotiation import UnknownFormatName, bare, preferences_for_header, requested_rdf, wants_html
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -248,9 +248,7 @@ def _describe_service() -> Response:
     if wants_html(request.accept_mimetypes):
         return _editor()
     offered = (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.TRIG, RdfFormat.N_QUADS)
-    fmt = choose_rdf(request.accept_mimetypes, request.args.get("format"), offered)
-    if fmt is None:
-        raise NotAcceptable(f"the service description is RDF: ask for {offered_list(offered)}")
+    fmt = requested_rdf("the service description is RDF: ask for ", offered)
     media_type = bare(fmt.media_type)
     store = resources().store
     triples = service_description(_canonical_endpoint(), store.graphs(), title="heritage-hubs SPARQL endpoint",
