@@ -7,10 +7,13 @@ upload) names its institution's token; a token lists the graphs it may write
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import request
 
-from ..graph import DEFAULT_GRAPH
+from ..graph import DEFAULT_GRAPH, Provenance
 from ..graph.tokens import Token, TokenError
+from ..graph.updates import ANY_GRAPH
 from . import resources
 from .errors import Forbidden, Unauthorized
 
@@ -33,9 +36,20 @@ def require_write(token: Token, graph: str) -> None:
     """403 unless `token` may write `graph` (the default graph needs an all-graphs token; the metadata graph no one)."""
     if graph == resources().store.namespaces.metadata_graph:
         raise Forbidden(f"<{graph}> is maintained by the service (provenance of every graph) and cannot be written")
-    allowed = token.is_admin if graph == DEFAULT_GRAPH else token.may_write(graph)
-    if not allowed:
-        shown = "the default graph" if graph == DEFAULT_GRAPH else f"<{graph}>"
+    require_writes(token, [graph])
+
+
+def require_writes(token: Token, graphs: Iterable[str]) -> None:
+    """403 unless `token` may write each of `graphs`; the default graph and "any graph" need an all-graphs token."""
+    forbidden = sorted(g for g in graphs if not (token.is_admin if g in (DEFAULT_GRAPH, ANY_GRAPH) else token.may_write(g)))
+    if forbidden:
+        shown = ", ".join("every graph" if g == ANY_GRAPH else "the default graph" if g == DEFAULT_GRAPH else f"<{g}>"
+                          for g in forbidden)
         raise Forbidden(f"this token ({token.institution}) may not write {shown}; it may write: "
                         + ", ".join(f"<{g}>" for g in token.graphs),
-                        detail={"forbiddenGraphs": [graph], "allowedGraphs": list(token.graphs)})
+                        detail={"forbiddenGraphs": forbidden, "allowedGraphs": list(token.graphs)})
+
+
+def provenance_of(token: Token, action: str, sources: tuple[str, ...] = ()) -> Provenance:
+    """The provenance of a write: the token's institution as the agent."""
+    return Provenance(agent=resources().store.namespaces.thing("institution", token.institution), action=action, sources=sources)

@@ -26,7 +26,7 @@ from pyoxigraph import RdfFormat
 from ..graph import DEFAULT_GRAPH, GraphError, Provenance, RdfSource
 from ..graph.formats import format_by_name, format_for_path
 from . import resources
-from .auth import authenticate, require_write
+from .auth import authenticate, provenance_of, require_write
 from .errors import BadRequest, NotFound, UnsupportedMediaType
 from .negotiation import bare, requested_rdf
 
@@ -122,10 +122,9 @@ def _sources() -> list[RdfSource]:
 
 
 def _check_writable(graph: str) -> Provenance:
-    store = resources().store
     token = authenticate()
     require_write(token, graph)
-    return Provenance(agent=store.namespaces.thing("institution", token.institution), action="graph-store")
+    return provenance_of(token, "graph-store")
 
 
 def _write(graph: str, *, replace: bool) -> Response:

@@ -14,10 +14,9 @@ import json
 
 from flask import Blueprint, Response, request
 
-from ..graph import Provenance
 from ..graph.tabular import ImportFailed, Mapping, import_csv
 from . import resources
-from .auth import authenticate, require_write
+from .auth import authenticate, provenance_of, require_write
 from .errors import BadRequest, UnsupportedMediaType
 
 blueprint = Blueprint("imports", __name__)
@@ -51,8 +50,7 @@ def import_spreadsheet() -> Response:
         report = import_csv(store, _text("file"), mapping, graph=graph, source=name,
                             replace=request.args.get("replace") == "true",
                             skip_bad_rows=request.args.get("skip_bad_rows") == "true",
-                            provenance=Provenance(agent=store.namespaces.thing("institution", token.institution),
-                                                  sources=(name,), action="import-csv"))
+                            provenance=provenance_of(token, "import-csv", sources=(name,)))
     except ImportFailed as failure:
         body = {"type": "about:blank", "title": "Unprocessable Content", "status": 422, "detail": str(failure),
                 "errors": [e.as_dict() for e in failure.errors]}

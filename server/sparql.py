@@ -17,15 +17,14 @@ from flask import Blueprint, Response, render_template, request
 from pyoxigraph import RdfFormat, serialize
 from werkzeug.datastructures import MultiDict
 
-from ..graph import Provenance
 from ..graph.executor import QueryFailed, QueryJob, StreamAborted
 from ..graph.safety import RefusedOperation
 from ..graph.service_description import service_description
 from ..graph.updates import ANY_GRAPH, DEFAULT_GRAPH, UpdateError, analyse, graphs_to_write, with_protocol_dataset
 from . import CORS_HEADERS, resources, settings
-from .auth import authenticate
+from .auth import authenticate, provenance_of, require_writes
 from .cache import CachedResponse, raw_request_key, request_key
-from .errors import BadRequest, Forbidden, HttpError, NotAcceptable, UnsupportedMediaType, render_error
+from .errors import BadRequest, HttpError, NotAcceptable, UnsupportedMediaType, render_error
 from .negotiation import UnknownFormatName, bare, preferences_for_header, requested_rdf, wants_html
 
 blueprint = Blueprint("sparql", __name__)
@@ -227,20 +226,11 @@ def _run_update(operation: UpdateOperation) -> Response:
         text = with_protocol_dataset(operation.text, operation.using, operation.using_named)
     except UpdateError as error:
         raise BadRequest(str(error)) from None
-    forbidden = sorted(
-        target for target in plan.targets
-        if (target in (ANY_GRAPH, DEFAULT_GRAPH) and not token.is_admin) or not token.may_write(target)
-    )
-    if forbidden:
-        shown = ", ".join("every graph" if t == ANY_GRAPH else "the default graph" if t == DEFAULT_GRAPH else f"<{t}>"
-                          for t in forbidden)
-        raise Forbidden(f"this token ({token.institution}) may not write {shown}; it may write: "
-                        + ", ".join(f"<{g}>" for g in token.graphs),
-                        detail={"forbiddenGraphs": forbidden, "allowedGraphs": list(token.graphs)})
+    require_writes(token, plan.targets)
     existing = [g.iri for g in store.graphs() if g.iri != store.namespaces.metadata_graph]
     graphs = sorted(g for g in graphs_to_write(plan, existing) if g not in (ANY_GRAPH, DEFAULT_GRAPH))
     store.update(text, graphs=graphs, base_iri=_canonical_endpoint(), prefixes=store.namespaces.prefixes(),
-                 provenance=Provenance(agent=store.namespaces.thing("institution", token.institution), action="update"))
+                 provenance=provenance_of(token, "update"))
     return Response(status=204)
 
 
