@@ -13,6 +13,14 @@ from functools import cache
 DEFAULT_BASE_IRI = "https://w3id.org/heritage-hubs/"
 CRM = "http://www.cidoc-crm.org/cidoc-crm/"
 
+#: How an absolute IRI may start where a name could also be given (a graph name, a prefixed name).
+IRI_SCHEMES = ("http://", "https://", "urn:")
+
+
+def is_absolute_iri(name: str) -> bool:
+    """An IRI rather than a short name: `https://…/graph/core`, not `core` or `hh:Hub`."""
+    return name.startswith(IRI_SCHEMES)
+
 # The ontology and the bundled data are written against the default base; a
 # deployment with another base rewrites them on load.
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_/][a-z0-9]+)*$")

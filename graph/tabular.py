@@ -54,7 +54,7 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, RdfFormat, Store, Triple
 
 from .errors import GraphError
-from .iris import Namespaces
+from .iris import Namespaces, is_absolute_iri
 from .labels import fold
 from .results import select
 
@@ -149,7 +149,7 @@ def _expander(namespaces: Namespaces, source: str) -> Any:
     def expand(name: str) -> str:
         if not isinstance(name, str):
             raise MappingError(f"{source}: expected a name, got {name!r}")
-        if name.startswith(("http://", "https://", "urn:")):
+        if is_absolute_iri(name):
             return name
         prefix, colon, local = name.partition(":")
         if not colon or prefix not in prefixes:

@@ -16,6 +16,7 @@ from . import __version__
 from .config import Settings, default_store_path
 from .graph import GraphError, GraphStore, Namespaces, Provenance, RdfSource, ValidationFailed
 from .graph.formats import format_by_name
+from .graph.iris import is_absolute_iri
 
 _MAX_VIOLATIONS_SHOWN = 20
 
@@ -52,7 +53,7 @@ class _Context:
         return GraphStore(self.store_path, base_iri=self.base_iri)
 
     def graph_iri(self, name: str) -> str:
-        if name.startswith(("http://", "https://", "urn:")):
+        if is_absolute_iri(name):
             return name
         try:
             return Namespaces(self.base_iri).graph(name)
