@@ -35,6 +35,7 @@ from pathlib import Path
 
 from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, RdfFormat, Store, Triple, parse, serialize
 
+from .delta import Delta
 from .sqlite_files import SqliteFile
 
 LDES = "https://w3id.org/ldes#"
@@ -162,6 +163,17 @@ class ChangeFeed:
         """
         graphs = [g for g in graphs if g != exclude_graph]
         changed = changed_resources(old, new, graphs)
+        self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph)
+        return changed
+
+    def record_delta(self, old: Store, new: Store, delta: Delta, *, generation: int, exclude_graph: str) -> set[str]:
+        """Like :meth:`record`, for the resources `delta` changed (its cost follows the delta, not the graphs)."""
+        graphs = [g for g in delta.graphs if g != exclude_graph]
+        changed = resources_changed_by(old, new, delta, exclude_graph)
+        self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph)
+        return changed
+
+    def _append(self, old: Store, new: Store, changed: set[str], graphs: list[str], *, generation: int, exclude_graph: str) -> None:
         with self._file.transaction() as connection:
             # Rows of a generation that was never published (a crash between
             # this write and the publish) go before anything new is numbered.
@@ -186,7 +198,6 @@ class ChangeFeed:
                 seq += 1
             connection.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)", rows)
             self._prune(connection, page_size, moment)
-        return changed
 
     def discard(self, generation: int) -> None:
         """Forget the members of a generation that was not published after all."""
@@ -356,6 +367,24 @@ def changed_resources(old: Store, new: Store, graphs: Iterable[str]) -> set[str]
     blanks = [key[2:] for key in subjects if key.startswith("_:")]
     for store in (old, new):
         resources.update(_roots(store, blanks))
+    return resources
+
+
+def resources_changed_by(old: Store, new: Store, delta: Delta, exclude_graph: str) -> set[str]:
+    """IRIs whose statements (or blank-node closure) `delta` changed: subjects of its listed quads, and a graph diff for whole changes."""
+    resources: set[str] = set()
+    blanks: list[str] = []
+    for quad, _ in delta.quads():
+        subject = quad.subject
+        if isinstance(subject, NamedNode):
+            resources.add(subject.value)
+        elif isinstance(subject, BlankNode):
+            blanks.append(subject.value)
+    for store in (old, new):
+        resources.update(_roots(store, blanks))
+    whole = [g for g in delta.whole_graphs if g != exclude_graph]
+    if whole:
+        resources |= changed_resources(old, new, whole)
     return resources
 
 

@@ -109,8 +109,14 @@ def count_triples(store: Store, graph: str) -> int:
     return 0
 
 
-def record_change(store: Store, metadata_graph: str, graph: str, provenance: Provenance, *, started: datetime) -> GraphInfo:
-    """Rewrite the description of `graph` in the metadata graph of `store`."""
+def record_change(store: Store, metadata_graph: str, graph: str, provenance: Provenance, *, started: datetime,
+                  count_change: int | None = None) -> GraphInfo:
+    """Rewrite the description of `graph` in the metadata graph of `store`.
+
+    `count_change` is how many triples the write added (less those it
+    removed); with it the count follows from the previous one instead of a
+    count of the graph.
+    """
     previous = read_graph_info(store, metadata_graph).get(graph)
     merged = provenance
     if previous is not None:
@@ -123,7 +129,7 @@ def record_change(store: Store, metadata_graph: str, graph: str, provenance: Pro
         )
     forget_graph(store, metadata_graph, graph)
     ended = now_utc()
-    triples = count_triples(store, graph)
+    triples = previous.triples + count_change if count_change is not None and previous is not None else count_triples(store, graph)
     meta = NamedNode(metadata_graph)
     subject = NamedNode(graph)
     activity = NamedNode(f"urn:uuid:{uuid.uuid4()}")

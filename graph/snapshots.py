@@ -104,6 +104,10 @@ class SnapshotDirectory:
             raise StoreLayoutError(f"{self.root} is not an initialised heritage-hubs store")
         return self.snapshots / name
 
+    def generation_name(self, number: int) -> str:
+        """The directory name (and generation token) of snapshot `number`."""
+        return self._generation_name(number)
+
     @staticmethod
     def _generation_name(number: int) -> str:
         return f"{number:08d}"

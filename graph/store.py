@@ -31,6 +31,7 @@ from pyoxigraph import (
 )
 
 from . import linked_art
+from .delta import Delta, GraphChange, compare_graph, graph_term
 from .errors import GraphNameError, ParseError, ValidationFailed, Violation
 from .feed import ChangeFeed, FeedPolicy, all_graphs
 from .formats import format_for_path, strip_compression
@@ -38,6 +39,7 @@ from .iris import DEFAULT_BASE_IRI, Namespaces, is_absolute_iri, rebase
 from .labels import LabelIndex
 from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_utc, read_graph_info, record_change
 from .snapshots import SnapshotDirectory
+from .statistics import DatasetStatistics, Statistics
 from .validation import ShapesValidator
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
@@ -162,6 +164,11 @@ class WriteTransaction:
         self.touched: dict[str, Provenance] = {}
         self.restored = False
         self.started = now_utc()
+        # What changed, for everything derived from the data: graphs whose
+        # added quads were recorded as they were loaded, and graphs to compare
+        # before and after at commit (see delta.py).
+        self._appended: dict[str, set[Quad]] = {}
+        self._compared: set[str] = set()
 
     @property
     def store(self) -> Store:
@@ -186,6 +193,23 @@ class WriteTransaction:
             raise GraphNameError(f"{graph} is maintained by the service and cannot be written directly")
         return NamedNode(graph)
 
+    #: A document up to this size that adds to a graph is parsed into memory, so the commit knows exactly what it added.
+    LISTED_LOAD_BYTES = 4 * 1024 * 1024
+
+    def changed(self, graph: str) -> None:
+        """Note that `graph` changed in a way the commit must find by comparing it before and after."""
+        self._compared.add(graph)
+        self._appended.pop(graph, None)
+
+    def delta(self, old: Store) -> Delta:
+        """What this transaction changed since `old`, the snapshot it started from."""
+        delta = Delta(restored=self.restored)
+        for graph, added in self._appended.items():
+            delta.graphs[graph] = GraphChange(added=set(added))
+        for graph in self._compared:
+            delta.graphs[graph] = compare_graph(old, self.store, graph)
+        return delta
+
     def load(
         self,
         source: RdfSource,
@@ -201,31 +225,40 @@ class WriteTransaction:
         if replace:
             self.store.clear_graph(target)
         source = _linked_art_as_nquads(source)
+        listed = not replace and graph not in self._compared and (source.size or 0) <= self.LISTED_LOAD_BYTES and not source.gzipped
         with _reading(source, progress) as stream:
-            if source.format.supports_datasets:
-                self._load_dataset(stream, source, target, base_iri)
+            if listed:
+                quads = set(self._quads(stream, source, target, base_iri))
+                added = {quad for quad in quads if quad not in self.store}
+                self.store.extend(added)
+                self._appended.setdefault(graph, set()).update(added)
             else:
-                self.store.bulk_load(stream, source.format, to_graph=target, base_iri=base_iri)
+                self.changed(graph)
+                if source.format.supports_datasets:
+                    self.store.bulk_extend(self._quads(stream, source, target, base_iri))
+                else:
+                    self.store.bulk_load(stream, source.format, to_graph=target, base_iri=base_iri)
         action = "replace" if replace else "load"
         record = provenance or Provenance(sources=(Path(source.name).name,), action=action)
         earlier = self.touched.get(graph)
         self.touched[graph] = earlier.adding_sources(record) if earlier is not None else record
 
-    def _load_dataset(self, stream: IO[bytes], source: RdfSource, target: NamedNode | DefaultGraph,
-                      base_iri: str | None) -> None:
-        # TriG, N-Quads and JSON-LD may name graphs: a load into one graph
-        # takes only the default graph and that graph, never another.
-        def quads() -> Iterator[Quad]:
-            for quad in parse(stream, source.format, base_iri=base_iri):
-                graph = quad.graph_name
-                if isinstance(graph, DefaultGraph) or graph == target:
-                    yield Quad(quad.subject, quad.predicate, quad.object, target)
-                else:
-                    raise GraphNameError(
-                        f"{source.name}: contains the named graph {graph}, but this load writes only {target}; "
-                        "split the file per graph, or use 'restore' for a whole dataset"
-                    )
-        self.store.bulk_extend(quads())
+    @staticmethod
+    def _quads(stream: IO[bytes], source: RdfSource, target: NamedNode | DefaultGraph, base_iri: str | None) -> Iterator[Quad]:
+        """The document's statements in `target`.
+
+        TriG, N-Quads and JSON-LD may name graphs: a load into one graph takes
+        only the default graph and that graph, never another.
+        """
+        for quad in parse(stream, source.format, base_iri=base_iri):
+            graph = quad.graph_name
+            if isinstance(graph, DefaultGraph) or graph == target:
+                yield Quad(quad.subject, quad.predicate, quad.object, target)
+            else:
+                raise GraphNameError(
+                    f"{source.name}: contains the named graph {graph}, but this load writes only {target}; "
+                    "split the file per graph, or use 'restore' for a whole dataset"
+                )
 
     def update(self, sparql: str, *, graphs: Iterable[str], base_iri: str | None = None,
                prefixes: dict[str, str] | None = None) -> None:
@@ -239,6 +272,7 @@ class WriteTransaction:
             raise ParseError(str(error), source="<update>") from None
         for graph in graphs:
             self.touched.setdefault(graph, Provenance(action="update"))
+            self.changed(graph)
 
     def drop(self, graph: str) -> None:
         """Remove a named graph (or empty the default graph, `DEFAULT_GRAPH`)."""
@@ -247,6 +281,7 @@ class WriteTransaction:
         if isinstance(target, NamedNode):
             self.store.remove_graph(target)
         self.touched[graph] = Provenance(action="drop")
+        self.changed(graph)
 
     def restore(self, source: RdfSource, *, progress: ProgressCallback | None = None) -> None:
         """Replace the whole dataset with the content of an N-Quads/TriG dump."""
@@ -273,6 +308,8 @@ class GraphStore:
         self.directory = SnapshotDirectory(self.path)
         self.feed = ChangeFeed(self.path, self.namespaces.base, feed_policy)
         self.labels = LabelIndex(self.path)
+        self.statistics = DatasetStatistics(self.path, entity_space=self.namespaces.base + "id/",
+                                            metadata_graph=self.namespaces.metadata_graph)
         if not self.directory.exists():
             if not create:
                 from .errors import StoreLayoutError
@@ -318,7 +355,7 @@ class GraphStore:
         return result
 
     def is_empty(self) -> bool:
-        return len(self.reader()) == 0
+        return next(iter(self.reader().quads_for_pattern(None, None, None, None)), None) is None
 
     def __len__(self) -> int:
         return len(self.reader())
@@ -342,12 +379,19 @@ class GraphStore:
 
     @contextlib.contextmanager
     def transaction(self, *, validate: bool = True, lock_timeout: float = 60.0) -> Iterator[WriteTransaction]:
-        """A write: everything inside commits together, or nothing does."""
+        """A write: everything inside commits together, or nothing does.
+
+        What the commit does after the change costs what the change costs:
+        validation, provenance counts, the feed, the label index and the
+        statistics all follow the write's delta (see delta.py).
+        """
         with self._work_copy(lock_timeout) as (tx, work_path):
             yield tx
-            self._commit(tx, validate=validate)
+            old = self.reader()
+            delta = tx.delta(old)
+            self._commit(tx, old, delta, validate=validate)
             generation = int(self.directory.next_name())
-            self._record_changes(tx, generation)
+            self._record_changes(tx, old, delta, generation)
             try:
                 tx.store.flush()
                 tx.close()
@@ -357,22 +401,32 @@ class GraphStore:
                 self.feed.discard(generation)
                 raise
 
-    def _record_changes(self, tx: WriteTransaction, generation: int) -> None:
-        """The change feed's members and the label index, written before the snapshot holding the change is published."""
+    def dataset_statistics(self) -> Statistics:
+        """Triples, entities and class/property partitions of the current generation (VoID)."""
+        generation = self.generation
+        return self.statistics.get(self.reader(), generation)
+
+    def _record_changes(self, tx: WriteTransaction, old: Store, delta: Delta, generation: int) -> None:
+        """The change feed's members, the label index and the statistics, written before the snapshot holding the change is published."""
         if not tx.touched and not tx.restored:
             return
-        old = self.reader()
-        graphs = all_graphs(old) | all_graphs(tx.store) if tx.restored else set(tx.touched)
-        changed = self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=self.namespaces.metadata_graph)
+        metadata = self.namespaces.metadata_graph
+        if tx.restored:
+            graphs = all_graphs(old) | all_graphs(tx.store)
+            changed = self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=metadata)
+        else:
+            changed = self.feed.record_delta(old, tx.store, delta, generation=generation, exclude_graph=metadata)
         self.labels.update(tx.store, changed, generation)
+        name = self.directory.generation_name(generation)
+        previous = None if tx.restored else self.statistics.read(self.generation)
+        stats = self.statistics.compute(tx.store) if previous is None else self.statistics.advance(previous, old, tx.store, delta)
+        self.statistics.write(name, stats)
 
-    def _commit(self, tx: WriteTransaction, *, validate: bool) -> None:
+    def _commit(self, tx: WriteTransaction, old: Store, delta: Delta, *, validate: bool) -> None:
         if not tx.touched:
             return
         if validate:
-            # A change to the default graph is checked against everything (it is rare, and has no provenance of its own).
-            focus = None if DEFAULT_GRAPH in tx.touched else list(tx.touched)
-            violations = self.validator.validate(tx.store, focus_graphs=focus)
+            violations = self.validator.validate_change(old, tx.store, delta)
             errors = [v for v in violations if v.severity == "Violation"]
             if errors:
                 sources = {s for p in tx.touched.values() for s in p.sources}
@@ -381,8 +435,10 @@ class GraphStore:
         for graph, provenance in tx.touched.items():
             if graph == DEFAULT_GRAPH:
                 continue
-            if tx.store.contains_named_graph(NamedNode(graph)) and count_triples(tx.store, graph) > 0:
-                record_change(tx.store, metadata, graph, provenance, started=tx.started)
+            if _has_quads(tx.store, graph):
+                change = delta.graphs.get(graph)
+                difference = None if change is None or change.whole else len(change.added) - len(change.removed)
+                record_change(tx.store, metadata, graph, provenance, started=tx.started, count_change=difference)
             else:
                 with contextlib.suppress(Exception):
                     tx.store.remove_graph(NamedNode(graph))
@@ -407,7 +463,8 @@ class GraphStore:
         """Validate `source` as if it were loaded into `graph`, changing nothing."""
         with self._work_copy() as (tx, _):
             tx.load(source, graph=graph, replace=replace)
-            return self.validator.validate(tx.store, focus_graphs=[graph])
+            old = self.reader()
+            return self.validator.validate_change(old, tx.store, tx.delta(old))
 
     def update(self, sparql: str, *, graphs: Iterable[str], provenance: Provenance | None = None,
                base_iri: str | None = None, prefixes: dict[str, str] | None = None) -> None:
@@ -479,6 +536,10 @@ class GraphStore:
                 if violations:
                     raise ValidationFailed(violations, source=source.name)
         return len(self.reader())
+
+
+def _has_quads(store: Store, graph: str) -> bool:
+    return next(iter(store.quads_for_pattern(None, None, None, graph_term(graph))), None) is not None
 
 
 def open_store(path: str | Path, *, base_iri: str = DEFAULT_BASE_IRI) -> GraphStore:

@@ -15,14 +15,16 @@ shapes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import rdflib
-from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QuerySolutions, Store
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH
 
+from .delta import RDF_TYPE, Delta, Node
 from .errors import Violation
 from .results import select
 
@@ -272,7 +274,9 @@ class ShapesValidator:
         found.add(cls)
         return sorted(found)
 
-    def _focus_pattern(self, target: _Target, store: Store, graphs: Sequence[NamedNode] | None, cache: dict[str, list[str]]) -> str | None:
+    def _focus_pattern(self, target: _Target, store: Store, graphs: Sequence[NamedNode] | None,
+                       cache: dict[str, list[str]], *, focused: bool) -> str | None:
+        """The pattern binding ?focus to the shape's targets: all of them, or (`focused`) those in the focus graph."""
         branches = []
         for cls in target.classes:
             classes = cache.setdefault(cls, self._subclasses(store, cls, graphs))
@@ -286,36 +290,15 @@ class ShapesValidator:
             branches.append(f"{{ ?any <{p}> ?focus }}")
         if not branches:
             return None
+        if focused:
+            # Start from the listed nodes; the target test runs per node (EXISTS), never over the store.
+            return (f"GRAPH <{self.FOCUS_GRAPH}> {{ ?focus <{self._FOCUS_MARK}> <{self._FOCUS_MARK}> }} "
+                    f"FILTER EXISTS {{ {' UNION '.join(branches)} }}")
         return "{ SELECT DISTINCT ?focus WHERE { " + " UNION ".join(branches) + " } }"
 
-    #: Up to this many triples in the focus graphs, the nodes they mention are
-    #: listed first and joined with each check's targets.
-    SMALL_FOCUS_TRIPLES = 50_000
-
-    def _focus_restriction(
-        self, store: Store, focus_graphs: list[str] | None, graphs: Sequence[NamedNode] | None,
-    ) -> tuple[str, str]:
-        """How to limit the checks to nodes the focus graphs mention.
-
-        Each check runs one query, so the restriction is paid once per check.
-        A graph that is most of the data is checked whole: the same work, no
-        restriction to pay for. Listing a graph's nodes costs its size: cheap
-        for a museum's few thousand triples, but sixty times over a million
-        triples is minutes; so a large graph inside a larger store keeps only
-        the targets it mentions, tested node by node.
-        """
-        if focus_graphs is None:
-            return "", ""
-        values = " ".join(f"<{g}>" for g in focus_graphs)
-        mentioned = "GRAPH ?fg { { ?focus ?fp ?fo } UNION { ?fs ?fp ?focus } }"
-        focus_size = sum(_count(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g}> {{ ?s ?p ?o }} }}") for g in focus_graphs)
-        total = len(store) if graphs is None else sum(
-            _count(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g.value}> {{ ?s ?p ?o }} }}") for g in graphs)
-        if focus_size * 2 >= total:
-            return "", ""
-        if focus_size <= self.SMALL_FOCUS_TRIPLES:
-            return f"{{ SELECT DISTINCT ?focus WHERE {{ VALUES ?fg {{ {values} }} {mentioned} }} }}", ""
-        return "", f"FILTER EXISTS {{ VALUES ?fg {{ {values} }} {mentioned} }}"
+    #: The graph that lists a change's focus nodes while the checks run; it never reaches a published snapshot.
+    FOCUS_GRAPH = "urn:x-heritage-hubs:validation-focus"
+    _FOCUS_MARK = "urn:x-heritage-hubs:focus"
 
     def validate(
         self,
@@ -327,18 +310,74 @@ class ShapesValidator:
         """Validate the union of `data_graphs` (all graphs when None).
 
         With `focus_graphs`, only nodes mentioned in those graphs are checked:
-        a load into one graph re-checks what it touched, not the whole store,
-        while links from it are still resolved against every graph.
+        a load into one graph re-checks what it touched, while links from it
+        are still resolved against every graph. `store` must be writable
+        then (the nodes are listed in a scratch graph while the checks run).
         """
+        if focus_graphs is None:
+            return self._run_checks(store, data_graphs, focused=False)
+        with self._focus(store) as focus:
+            for graph in focus_graphs:
+                focus.add_graph_nodes(graph)
+            focus.flush()
+            return self._run_checks(store, data_graphs, focused=True)
+
+    def validate_change(self, old: Store, new: Store, delta: Delta) -> list[Violation]:
+        """Validate, in the writable store `new`, every node whose conformance the change `delta` from `old` may alter.
+
+        Those are the subjects and objects of every changed statement; for a
+        graph changed whole, every node of its old and new content; and, where
+        a node gained or lost a type, the nodes that link to it (their
+        ``sh:class`` tests see its types). A change to the class hierarchy,
+        the default graph as a whole, or a restore is validated in full. If
+        `old` conformed, the result equals a full validation of `new`.
+        """
+        if delta.restored or delta.touches_class_hierarchy() or "" in delta.whole_graphs:
+            return self._run_checks(new, None, focused=False)
+        if delta.is_empty():
+            return []
+        with self._focus(new) as focus:
+            retyped: set[Node] = set()
+            for quad, _added in delta.quads():
+                focus.add_quad_nodes(quad)
+                if quad.predicate == RDF_TYPE and isinstance(quad.subject, NamedNode | BlankNode):
+                    retyped.add(quad.subject)
+            for graph in delta.whole_graphs:
+                focus.add_graph_nodes(graph)
+                for quad in old.quads_for_pattern(None, None, None, NamedNode(graph)):
+                    focus.add_quad_nodes(quad)
+                    if quad.predicate == RDF_TYPE and isinstance(quad.subject, NamedNode | BlankNode) and quad not in new:
+                        retyped.add(quad.subject)
+            for node in retyped:
+                # sh:class on a value reads the value's types: whatever links to a retyped node (or, for an
+                # inverse path, is linked from it) is checked again.
+                for quad in new.quads_for_pattern(None, None, node, None):
+                    if isinstance(quad.subject, NamedNode | BlankNode):
+                        focus.add(quad.subject)
+                for quad in new.quads_for_pattern(node, None, None, None):
+                    if isinstance(quad.object, NamedNode | BlankNode):
+                        focus.add(quad.object)
+            focus.flush()
+            return self._run_checks(new, None, focused=True)
+
+    @contextlib.contextmanager
+    def _focus(self, store: Store) -> Iterator[_FocusNodes]:
+        focus = _FocusNodes(store, NamedNode(self.FOCUS_GRAPH), NamedNode(self._FOCUS_MARK))
+        try:
+            yield focus
+        finally:
+            store.clear_graph(focus.graph)
+            store.remove_graph(focus.graph)
+
+    def _run_checks(self, store: Store, data_graphs: Sequence[str] | None, *, focused: bool) -> list[Violation]:
         graphs = [NamedNode(g) for g in data_graphs] if data_graphs is not None else None
-        before_target, after_target = self._focus_restriction(store, list(focus_graphs) if focus_graphs is not None else None, graphs)
         class_cache: dict[str, list[str]] = {}
         violations: list[Violation] = []
         for target_key, check in self._checks:
-            focus = self._focus_pattern(self._targets[target_key], store, graphs, class_cache)
+            focus = self._focus_pattern(self._targets[target_key], store, graphs, class_cache, focused=focused)
             if focus is None:
                 continue
-            query = check.query.replace("{FOCUS}", f"{before_target} {focus} {after_target}")
+            query = check.query.replace("{FOCUS}", focus)
             while "{CLASS:" in query:
                 start = query.index("{CLASS:")
                 end = query.index("}", start)
@@ -361,11 +400,41 @@ class ShapesValidator:
         return violations
 
 
-def _count(store: Store, query: str) -> int:
-    for row in select(store, query):
-        term = row["n"]
-        return int(term.value) if term is not None else 0
-    return 0
+class _FocusNodes:
+    """The nodes a validation checks, written into a scratch graph of the store being validated.
+
+    Each check then starts from that graph and tests the node against its
+    shape's targets, so a check costs the number of focus nodes, not the
+    number of targets in the store.
+    """
+
+    def __init__(self, store: Store, graph: NamedNode, mark: NamedNode) -> None:
+        self.store = store
+        self.graph = graph
+        self.mark = mark
+        self._pending: list[Quad] = []
+
+    def add(self, node: Node) -> None:
+        self._pending.append(Quad(node, self.mark, self.mark, self.graph))
+        if len(self._pending) >= 10_000:
+            self.flush()
+
+    def add_quad_nodes(self, quad: Quad) -> None:
+        for term in (quad.subject, quad.object):
+            if isinstance(term, NamedNode | BlankNode):
+                self.add(term)
+
+    def add_graph_nodes(self, graph: str) -> None:
+        """Every subject and non-literal object of `graph` in the store (done inside the store)."""
+        self.flush()
+        self.store.update(
+            f"INSERT {{ GRAPH <{self.graph.value}> {{ ?n <{self.mark.value}> <{self.mark.value}> }} }} "
+            f"WHERE {{ GRAPH <{graph}> {{ {{ ?n ?p ?o }} UNION {{ ?s ?p ?n FILTER(!isLiteral(?n)) }} }} }}")
+
+    def flush(self) -> None:
+        if self._pending:
+            self.store.extend(self._pending)
+            self._pending.clear()
 
 
 def _run(store: Store, query: str, graphs: Sequence[NamedNode] | None) -> QuerySolutions:

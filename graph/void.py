@@ -14,43 +14,16 @@ import fcntl
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store, Triple, serialize
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
 
 from .provenance import DCAT, DCT, VOID, GraphInfo
-from .results import select
+from .statistics import Statistics
 
 XSD_INTEGER = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-
-
-@dataclass(frozen=True)
-class Statistics:
-    triples: int
-    entities: int
-    classes: list[tuple[str, int]]
-    properties: list[tuple[str, int]]
-
-
-def statistics(store: Store) -> Statistics:
-    def number(query: str) -> int:
-        for row in select(store, query, use_default_graph_as_union=True):
-            return int(row["n"].value)
-        return 0
-
-    classes = [(row["c"].value, int(row["n"].value)) for row in select(
-        store, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c ORDER BY ?c", use_default_graph_as_union=True)]
-    properties = [(row["p"].value, int(row["n"].value)) for row in select(
-        store, "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p ORDER BY ?p", use_default_graph_as_union=True)]
-    return Statistics(
-        triples=len(store),
-        entities=number("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o FILTER(isIRI(?s)) }"),
-        classes=classes,
-        properties=properties,
-    )
 
 
 def _integer(value: int) -> Literal:
@@ -125,11 +98,11 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
     feed, described = _data_service(dataset, server + "/feed", "https://w3id.org/ldes/specification",
                                     "Change feed (Linked Data Event Stream)")
     triples += [*described, Triple(feed, dcat("servesDataset"), NamedNode(base + "feed"))]
-    for iri, count in stats.classes:
+    for iri, count in sorted(stats.classes.items()):
         partition = BlankNode()
         triples += [Triple(dataset, void("classPartition"), partition), Triple(partition, void("class"), NamedNode(iri)),
                     Triple(partition, void("entities"), _integer(count))]
-    for iri, count in stats.properties:
+    for iri, count in sorted(stats.properties.items()):
         partition = BlankNode()
         triples += [Triple(dataset, void("propertyPartition"), partition), Triple(partition, void("property"), NamedNode(iri)),
                     Triple(partition, void("triples"), _integer(count))]

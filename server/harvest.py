@@ -1,7 +1,7 @@
 """What harvesters read: the VoID/DCAT description and the dumps.
 
 `/.well-known/void` describes the dataset (statistics and partitions are
-computed once per store generation). `/dumps/all.nq.gz` and
+kept per store generation, advanced by each write: graph/statistics.py). `/dumps/all.nq.gz` and
 `/dumps/graph/{name}.nq.gz` are gzipped N-Quads made once per generation and
 served from disk with `Content-Length`, an `ETag` and byte ranges, so a
 harvester can skip an unchanged dump or resume a broken download.
@@ -11,42 +11,27 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
 from pyoxigraph import RdfFormat
 
-from ..graph.void import DumpFiles, Statistics, describe_dataset, serialize_description, statistics
+from ..graph.void import DumpFiles, describe_dataset, serialize_description
 from . import resources
 from .errors import NotFound
 from .negotiation import bare, requested_rdf, wants_html
 
 blueprint = Blueprint("harvest", __name__)
 
-_STATS: dict[tuple[str, str], Statistics] = {}
-_STATS_LOCK = threading.Lock()
 VOCABULARIES = ("http://www.cidoc-crm.org/cidoc-crm/", "http://www.w3.org/2004/02/skos/core#", "http://purl.org/dc/terms/",
                 "http://www.w3.org/2003/01/geo/wgs84_pos#", "http://xmlns.com/foaf/0.1/")
-
-
-def _statistics() -> Statistics:
-    store = resources().store
-    key = (str(store.path), store.generation)
-    with _STATS_LOCK:
-        found = _STATS.get(key)
-        if found is None:
-            found = statistics(store.reader())
-            _STATS.clear()  # older generations are never asked for again
-            _STATS[key] = found
-        return found
 
 
 @blueprint.get("/.well-known/void")
 def void() -> Response:
     store = resources().store
     server = request.host_url.rstrip("/")
-    triples = describe_dataset(base=store.namespaces.base, server=server, stats=_statistics(),
+    triples = describe_dataset(base=store.namespaces.base, server=server, stats=store.dataset_statistics(),
                                graphs=[g for g in store.graphs() if g.iri != store.namespaces.metadata_graph],
                                vocabularies=[store.namespaces.ontology, *VOCABULARIES])
     prefixes = {**store.namespaces.prefixes(), "void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#"}
@@ -69,7 +54,7 @@ def void() -> Response:
 def dumps_index() -> Response:
     store = resources().store
     server = request.host_url.rstrip("/")
-    files: list[dict[str, Any]] = [{"url": f"{server}/dumps/all.nq.gz", "graph": None, "triples": len(store.reader())}]
+    files: list[dict[str, Any]] = [{"url": f"{server}/dumps/all.nq.gz", "graph": None, "triples": store.dataset_statistics().triples}]
     for info in store.graphs():
         name = store.namespaces.graph_name(info.iri)
         if name is not None and info.iri != store.namespaces.metadata_graph:

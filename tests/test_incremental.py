@@ -1,0 +1,140 @@
+"""Writes cost what they change: incremental validation and derived figures equal a full recomputation.
+
+Each case starts from the seeded (valid) store, applies a change in a work
+copy, and compares the validation of just what the change touched with a
+full validation of the result. Then a series of committed writes keeps the
+statistics and the per-graph counts equal to a recount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pyoxigraph import NamedNode, RdfFormat
+
+from heritage_hubs.graph import GraphStore, RdfSource, ValidationFailed, WriteTransaction
+from heritage_hubs.graph import delta as delta_module
+from heritage_hubs.graph.provenance import count_triples
+
+from .conftest import FIXTURES
+
+BASE = "https://w3id.org/heritage-hubs/"
+MUSEUM = BASE + "graph/institution/museo-esempio"
+OTHER = BASE + "graph/institution/other"
+PREFIXES = """PREFIX hh: <https://w3id.org/heritage-hubs/ontology/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX crm: <http://www.cidoc-crm.org/cidoc-crm/>
+PREFIX concept: <https://w3id.org/heritage-hubs/id/concept/>
+PREFIX inst: <https://w3id.org/heritage-hubs/id/institution/>
+PREFIX asset: <https://w3id.org/heritage-hubs/id/asset/>
+PREFIX activity: <https://w3id.org/heritage-hubs/id/activity/>
+PREFIX hub: <https://w3id.org/heritage-hubs/id/hub/>
+"""
+KEEPER = """inst:keeper a hh:Museum ; rdfs:label "Keeper"@en ; hh:institutionKind concept:museum ."""
+KEPT = """asset:kept a hh:TangibleAsset ; rdfs:label "Kept"@en ; hh:keptBy inst:keeper ."""
+
+
+def turtle(text: str) -> RdfSource:
+    return RdfSource.from_bytes((PREFIXES.replace("PREFIX ", "@prefix ").replace(">\n", "> .\n") + text).encode(), RdfFormat.TURTLE)
+
+
+def committed(store: GraphStore, graph: str, text: str) -> None:
+    store.load(turtle(text), graph=graph)
+
+
+Change = Callable[[WriteTransaction], None]
+
+CASES: dict[str, tuple[Callable[[GraphStore], None], Change]] = {
+    "a valid record added": (lambda s: None, lambda tx: tx.load(RdfSource.from_path(FIXTURES / "institution.ttl"), graph=MUSEUM)),
+    "an invalid record added": (lambda s: None,
+                                lambda tx: tx.load(RdfSource.from_path(FIXTURES / "invalid-institution.ttl"), graph=MUSEUM)),
+    "a record replaced by a worse one": (
+        lambda s: s.load(RdfSource.from_path(FIXTURES / "institution.ttl"), graph=MUSEUM),
+        lambda tx: tx.load(turtle("""inst:museo-esempio a hh:Museum ; rdfs:label "X"@en, "Y"@en ."""),
+                           graph=MUSEUM, replace=True)),
+    "a removal that breaks a link from another graph": (
+        lambda s: (committed(s, OTHER, KEEPER), committed(s, MUSEUM, KEPT)),
+        lambda tx: tx.load(turtle("""inst:keeper rdfs:label "Keeper"@en ."""), graph=OTHER, replace=True)),
+    "a graph dropped under a link": (
+        lambda s: (committed(s, OTHER, KEEPER), committed(s, MUSEUM, KEPT)),
+        lambda tx: tx.drop(OTHER)),
+    "a label deleted by an update": (
+        lambda s: None,
+        lambda tx: tx.update(PREFIXES + 'DELETE WHERE { GRAPH <' + BASE + 'graph/core> { hub:tabakalera rdfs:label ?l } }',
+                             graphs=[BASE + "graph/core"])),
+    "a blank node's type removed by an update": (
+        lambda s: s.load(RdfSource.from_path(FIXTURES / "institution.ttl"), graph=MUSEUM),
+        lambda tx: tx.update(PREFIXES + "WITH <" + MUSEUM + "> DELETE { ?t a crm:E52_Time-Span } WHERE { "
+                             "activity:museo-esempio-show crm:P4_has_time-span ?t }", graphs=[MUSEUM])),
+    "a type added that makes a node a target": (
+        lambda s: committed(s, OTHER, KEEPER),
+        lambda tx: tx.load(turtle("""inst:keeper a hh:Hub ."""), graph=MUSEUM)),
+}
+
+
+@pytest.mark.parametrize("whole", [False, True], ids=["listed", "whole graphs"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_incremental_validation_equals_full_validation(store: GraphStore, case: str, whole: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    prepare, change = CASES[case]
+    prepare(store)
+    assert store.validator.validate(store.reader()) == [], "the starting point conforms"
+    if whole:
+        # The same changes when graphs are too large to list quad by quad.
+        monkeypatch.setattr(delta_module, "LISTED_MAX", 0)
+        monkeypatch.setattr(WriteTransaction, "LISTED_LOAD_BYTES", -1)
+    with store._work_copy() as (tx, _):
+        change(tx)
+        old = store.reader()
+        delta = tx.delta(old)
+        assert bool(delta.whole_graphs) == whole
+        incremental = store.validator.validate_change(old, tx.store, delta)
+        assert not tx.store.contains_named_graph(NamedNode(store.validator.FOCUS_GRAPH))
+        full = store.validator.validate(tx.store)
+    assert incremental == full
+    if case not in ("a valid record added",):
+        assert full, "each case but the first breaks something"
+
+
+def test_a_write_that_breaks_another_graph_is_refused(store: GraphStore) -> None:
+    committed(store, OTHER, KEEPER)
+    committed(store, MUSEUM, KEPT)
+    before = store.generation
+    with pytest.raises(ValidationFailed) as caught:
+        store.drop(OTHER)
+    assert {v.focus_node for v in caught.value.violations} == {f"<{BASE}id/asset/kept>"}
+    assert store.generation == before
+
+
+def test_statistics_and_counts_follow_every_write(store: GraphStore, tmp_path: Path) -> None:
+    def recount() -> None:
+        reader = store.reader()
+        assert store.dataset_statistics() == store.statistics.compute(reader)
+        for info in store.graphs():
+            if info.iri != store.namespaces.metadata_graph:
+                assert info.triples == count_triples(reader, info.iri), info.iri
+
+    store.dataset_statistics()  # computed once for the seeded store, then advanced by each write
+    store.load(RdfSource.from_path(FIXTURES / "institution.ttl"), graph=MUSEUM)
+    recount()
+    committed(store, OTHER, KEEPER + "\n" + KEPT)
+    recount()
+    store.load(turtle(KEEPER), graph=OTHER, replace=True)  # the asset goes, the keeper stays
+    recount()
+    store.update(PREFIXES + "INSERT DATA { GRAPH <" + MUSEUM + "> { hub:tabakalera rdfs:label \"Tabakalera\"@en } }",
+                 graphs=[MUSEUM])  # a statement already in another graph: counted once per graph
+    recount()
+    store.update(PREFIXES + "DELETE DATA { GRAPH <" + MUSEUM + "> { hub:tabakalera rdfs:label \"Tabakalera\"@en } }",
+                 graphs=[MUSEUM])
+    recount()
+    with pytest.raises(ValidationFailed):
+        store.drop(BASE + "graph/core")
+    recount()
+    store.drop(OTHER)
+    recount()
+    # A file for the current generation is what readers use; without it, it is computed again.
+    for path in (store.path / "statistics").glob("*.json"):
+        path.unlink()
+    recount()
