@@ -237,6 +237,11 @@ class LabelIndex:
     def types_of(self, resource: str) -> tuple[str, ...]:
         return tuple(r[0] for r in self._reader().execute("SELECT type FROM types WHERE resource = ? ORDER BY type", (resource,)))
 
+    def labels_of_members(self, cls: str) -> list[tuple[str, str, str]]:
+        """(resource, label, language) of every labelled instance of `cls` (subclasses included)."""
+        return [(r[0], r[1], r[2]) for r in self._reader().execute(
+            "SELECT n.resource, n.label, n.language FROM types t JOIN names n ON n.resource = t.resource WHERE t.type = ?", (cls,))]
+
     def labels_of(self, resource: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._reader().execute("SELECT label, language FROM names WHERE resource = ?", (resource,))]
 

@@ -426,7 +426,8 @@ class GraphStore:
         if not tx.touched:
             return
         if validate:
-            violations = self.validator.validate_change(old, tx.store, delta)
+            known = self.statistics.read(self.generation)
+            violations = self.validator.validate_change(old, tx.store, delta, class_sizes=known.classes if known else None)
             errors = [v for v in violations if v.severity == "Violation"]
             if errors:
                 sources = {s for p in tx.touched.values() for s in p.sources}

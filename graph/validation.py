@@ -16,7 +16,7 @@ shapes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import rdflib
@@ -275,8 +275,9 @@ class ShapesValidator:
         return sorted(found)
 
     def _focus_pattern(self, target: _Target, store: Store, graphs: Sequence[NamedNode] | None,
-                       cache: dict[str, list[str]], *, focused: bool) -> str | None:
-        """The pattern binding ?focus to the shape's targets: all of them, or (`focused`) those in the focus graph."""
+                       cache: dict[str, list[str]], *, focused: int | None,
+                       class_sizes: Mapping[str, int] | None = None) -> str | None:
+        """The pattern binding ?focus to the shape's targets: all of them, or those among the `focused` focus nodes."""
         branches = []
         for cls in target.classes:
             classes = cache.setdefault(cls, self._subclasses(store, cls, graphs))
@@ -290,11 +291,26 @@ class ShapesValidator:
             branches.append(f"{{ ?any <{p}> ?focus }}")
         if not branches:
             return None
-        if focused:
+        every_target = "{ SELECT DISTINCT ?focus WHERE { " + " UNION ".join(branches) + " } }"
+        if focused is None:
+            return every_target
+        listed = f"GRAPH <{self.FOCUS_GRAPH}> {{ ?focus <{self._FOCUS_MARK}> <{self._FOCUS_MARK}> }}"
+        if self._per_node(target, focused, cache, class_sizes):
             # Start from the listed nodes; the target test runs per node (EXISTS), never over the store.
-            return (f"GRAPH <{self.FOCUS_GRAPH}> {{ ?focus <{self._FOCUS_MARK}> <{self._FOCUS_MARK}> }} "
-                    f"FILTER EXISTS {{ {' UNION '.join(branches)} }}")
-        return "{ SELECT DISTINCT ?focus WHERE { " + " UNION ".join(branches) + " } }"
+            return f"{listed} FILTER EXISTS {{ {' UNION '.join(branches)} }}"
+        # Many focus nodes for few targets: one scan of the targets, joined with the list, is cheaper.
+        return f"{every_target} {listed}"
+
+    #: A lookup per focus node costs about this many times a target read in a scan.
+    PER_NODE_COST = 10
+    #: Without class sizes, up to this many focus nodes are tested one by one.
+    PER_NODE_MAX = 5_000
+
+    def _per_node(self, target: _Target, focused: int, cache: dict[str, list[str]], class_sizes: Mapping[str, int] | None) -> bool:
+        if class_sizes is None or target.subjects_of or target.objects_of:
+            return focused <= self.PER_NODE_MAX
+        targets = sum(class_sizes.get(c, 0) for cls in target.classes for c in cache.get(cls, [cls])) + len(target.nodes)
+        return focused * self.PER_NODE_COST <= targets
 
     #: The graph that lists a change's focus nodes while the checks run; it never reaches a published snapshot.
     FOCUS_GRAPH = "urn:x-heritage-hubs:validation-focus"
@@ -315,14 +331,13 @@ class ShapesValidator:
         then (the nodes are listed in a scratch graph while the checks run).
         """
         if focus_graphs is None:
-            return self._run_checks(store, data_graphs, focused=False)
+            return self._run_checks(store, data_graphs, focused=None)
         with self._focus(store) as focus:
             for graph in focus_graphs:
                 focus.add_graph_nodes(graph)
-            focus.flush()
-            return self._run_checks(store, data_graphs, focused=True)
+            return self._run_checks(store, data_graphs, focused=focus.flush())
 
-    def validate_change(self, old: Store, new: Store, delta: Delta) -> list[Violation]:
+    def validate_change(self, old: Store, new: Store, delta: Delta, *, class_sizes: Mapping[str, int] | None = None) -> list[Violation]:
         """Validate, in the writable store `new`, every node whose conformance the change `delta` from `old` may alter.
 
         Those are the subjects and objects of every changed statement; for a
@@ -331,9 +346,12 @@ class ShapesValidator:
         ``sh:class`` tests see its types). A change to the class hierarchy,
         the default graph as a whole, or a restore is validated in full. If
         `old` conformed, the result equals a full validation of `new`.
+        `class_sizes` (instances per class, from the statistics) lets each
+        check choose between testing the focus nodes one by one and one scan
+        of its targets.
         """
         if delta.restored or delta.touches_class_hierarchy() or "" in delta.whole_graphs:
-            return self._run_checks(new, None, focused=False)
+            return self._run_checks(new, None, focused=None)
         if delta.is_empty():
             return []
         with self._focus(new) as focus:
@@ -357,8 +375,7 @@ class ShapesValidator:
                 for quad in new.quads_for_pattern(node, None, None, None):
                     if isinstance(quad.object, NamedNode | BlankNode):
                         focus.add(quad.object)
-            focus.flush()
-            return self._run_checks(new, None, focused=True)
+            return self._run_checks(new, None, focused=focus.flush(), class_sizes=class_sizes)
 
     @contextlib.contextmanager
     def _focus(self, store: Store) -> Iterator[_FocusNodes]:
@@ -369,12 +386,15 @@ class ShapesValidator:
             store.clear_graph(focus.graph)
             store.remove_graph(focus.graph)
 
-    def _run_checks(self, store: Store, data_graphs: Sequence[str] | None, *, focused: bool) -> list[Violation]:
+    def _run_checks(self, store: Store, data_graphs: Sequence[str] | None, *, focused: int | None,
+                    class_sizes: Mapping[str, int] | None = None) -> list[Violation]:
+        """Every check over the targets (`focused` None) or over the `focused` nodes listed in the focus graph."""
         graphs = [NamedNode(g) for g in data_graphs] if data_graphs is not None else None
         class_cache: dict[str, list[str]] = {}
         violations: list[Violation] = []
         for target_key, check in self._checks:
-            focus = self._focus_pattern(self._targets[target_key], store, graphs, class_cache, focused=focused)
+            focus = self._focus_pattern(self._targets[target_key], store, graphs, class_cache, focused=focused,
+                                        class_sizes=class_sizes)
             if focus is None:
                 continue
             query = check.query.replace("{FOCUS}", focus)
@@ -412,29 +432,25 @@ class _FocusNodes:
         self.store = store
         self.graph = graph
         self.mark = mark
-        self._pending: list[Quad] = []
+        self._nodes: set[Node] = set()
 
     def add(self, node: Node) -> None:
-        self._pending.append(Quad(node, self.mark, self.mark, self.graph))
-        if len(self._pending) >= 10_000:
-            self.flush()
+        self._nodes.add(node)
 
     def add_quad_nodes(self, quad: Quad) -> None:
         for term in (quad.subject, quad.object):
             if isinstance(term, NamedNode | BlankNode):
-                self.add(term)
+                self._nodes.add(term)
 
     def add_graph_nodes(self, graph: str) -> None:
-        """Every subject and non-literal object of `graph` in the store (done inside the store)."""
-        self.flush()
-        self.store.update(
-            f"INSERT {{ GRAPH <{self.graph.value}> {{ ?n <{self.mark.value}> <{self.mark.value}> }} }} "
-            f"WHERE {{ GRAPH <{graph}> {{ {{ ?n ?p ?o }} UNION {{ ?s ?p ?n FILTER(!isLiteral(?n)) }} }} }}")
+        """Every subject and non-literal object of `graph` in the store."""
+        for quad in self.store.quads_for_pattern(None, None, None, NamedNode(graph)):
+            self.add_quad_nodes(quad)
 
-    def flush(self) -> None:
-        if self._pending:
-            self.store.extend(self._pending)
-            self._pending.clear()
+    def flush(self) -> int:
+        """Write the nodes into the focus graph; returns how many there are."""
+        self.store.bulk_extend(Quad(node, self.mark, self.mark, self.graph) for node in self._nodes)
+        return len(self._nodes)
 
 
 def _run(store: Store, query: str, graphs: Sequence[NamedNode] | None) -> QuerySolutions:

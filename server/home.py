@@ -1,29 +1,70 @@
-"""The home page: what the dataset is, its hubs, its graphs, where to go next."""
+"""The home page: what the dataset is, its hubs, its graphs, where to go next; and the list of all hubs.
+
+Both cost what they show, whatever the size of the store: the hubs come in
+label order from the label index (kept per generation), a page of them is
+read from the store, and the graphs table lists a bounded number of graphs.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from ..graph.catalog import LANGUAGES, hub_summaries
+from ..graph.catalog import LANGUAGES, hub_page
 from ..graph.library import named_queries
 from . import get_store
+from .errors import BadRequest
 
 blueprint = Blueprint("home", __name__)
+
+#: Hubs shown on the home page, and per page of the list of hubs.
+HOME_HUBS = 24
+HUBS_PER_PAGE = 48
+#: Graphs listed on the home page (all of them are in the VoID description).
+HOME_GRAPHS = 20
 
 
 def preferred_language() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
+def _hubs(offset: int, limit: int, language: str) -> tuple[list[object], int]:
+    store = get_store()
+    reader = store.reader()
+    generation = store.generation
+    store.labels.ensure(reader, int(generation or 0))
+    hubs, total = hub_page(reader, store.labels, generation, store.namespaces, language, offset=offset, limit=limit)
+    return list(hubs), total
+
+
 @blueprint.get("/")
 def index() -> str:
     store = get_store()
     language = preferred_language()
+    hubs, total = _hubs(0, HOME_HUBS, language)
+    graphs = store.graphs()
     return render_template(
         "home.html",
-        hubs=hub_summaries(store.reader(), store.namespaces, language),
-        graphs=store.graphs(),
+        hubs=hubs,
+        hub_count=total,
+        graphs=graphs[:HOME_GRAPHS],
+        more_graphs=max(len(graphs) - HOME_GRAPHS, 0),
         queries=named_queries(),
         language=language,
         base_iri=store.namespaces.base,
     )
+
+
+@blueprint.get("/hubs")
+def hubs() -> str:
+    """Every hub, a page at a time, in label order."""
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        raise BadRequest("page must be a positive integer") from None
+    if not 1 <= page <= 1_000_000:
+        raise BadRequest("page must be a positive integer (at most 1000000)")
+    language = preferred_language()
+    shown, total = _hubs((page - 1) * HUBS_PER_PAGE, HUBS_PER_PAGE, language)
+    last = max((total + HUBS_PER_PAGE - 1) // HUBS_PER_PAGE, 1)
+    return render_template("hubs.html", hubs=shown, hub_count=total, page=page, last=last, language=language,
+                           base_iri=get_store().namespaces.base)

@@ -1,0 +1,71 @@
+"""Pages cost what they show: the home page and the list of hubs are paged from the label index."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from flask.testing import FlaskClient
+from pyoxigraph import RdfFormat
+
+from bench.generate import write
+from heritage_hubs.graph import GraphStore, RdfSource
+from heritage_hubs.graph.labels import fold
+from heritage_hubs.server import home
+
+CARD = re.compile(r'<li class="card">\s*<h3><a href="([^"]+)">([^<]+)</a>')
+
+
+def _more_hubs(store_path: Path) -> int:
+    """About 30 generated hubs beside the 4 bundled ones; returns how many hubs there are."""
+    out = io.StringIO()
+    write(40_000, out, seed=3)
+    store = GraphStore(store_path)
+    store.load(RdfSource.from_bytes(out.getvalue().encode(), RdfFormat.N_TRIPLES), graph="https://w3id.org/heritage-hubs/graph/generated")
+    rows = store.query("SELECT (COUNT(DISTINCT ?h) AS ?n) WHERE { ?h a <https://w3id.org/heritage-hubs/ontology/Hub> }")
+    return int(next(iter(rows))["n"].value)  # type: ignore[index, union-attr]
+
+
+def test_home_shows_a_bounded_number_of_hubs_in_label_order(client: FlaskClient, store_path: Path) -> None:
+    total = _more_hubs(store_path)
+    assert total > home.HOME_HUBS
+    page = client.get("/", headers={"Accept-Language": "it"}).get_data(as_text=True)
+    cards = CARD.findall(page)
+    assert len(cards) == home.HOME_HUBS
+    labels = [label for _, label in cards]
+    assert labels == sorted(labels, key=fold)
+    assert f"All {total} hubs" in page
+    assert "Polo " in page  # the generated hubs' Italian labels
+
+
+def test_the_list_of_hubs_pages_through_every_hub(client: FlaskClient, store_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    total = _more_hubs(store_path)
+    monkeypatch.setattr(home, "HUBS_PER_PAGE", 10)
+    seen: list[str] = []
+    page = 1
+    while True:
+        response = client.get(f"/hubs?page={page}")
+        assert response.status_code == 200
+        cards = CARD.findall(response.get_data(as_text=True))
+        seen += [href for href, _ in cards]
+        if 'rel="next"' not in response.get_data(as_text=True):
+            break
+        page += 1
+    assert len(seen) == len(set(seen)) == total
+    assert page == (total + 9) // 10
+    assert "/hub/tabakalera" in " ".join(seen)
+    for bad in ("0", "x", "-1", "99999999999"):
+        assert client.get(f"/hubs?page={bad}").status_code == 400
+
+
+def test_a_new_hub_appears_after_the_write_that_adds_it(client: FlaskClient, store_path: Path) -> None:
+    before = client.get("/hubs").get_data(as_text=True)
+    assert "Zz Last Hub" not in before
+    GraphStore(store_path).load(RdfSource.from_bytes(b"""
+        @prefix hh: <https://w3id.org/heritage-hubs/ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <https://w3id.org/heritage-hubs/id/hub/zz> a hh:Hub ; rdfs:label "Zz Last Hub"@en ;
+            hh:hubType <https://w3id.org/heritage-hubs/id/concept/community-space> .""", RdfFormat.TURTLE),
+        graph="https://w3id.org/heritage-hubs/graph/extra")
+    after = CARD.findall(client.get("/hubs").get_data(as_text=True))
+    assert after[-1] == ("/id/hub/zz", "Zz Last Hub")
