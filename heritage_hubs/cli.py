@@ -173,16 +173,21 @@ def import_csv_command(obj: _Context, file: Path, mapping_path: Path, graph_name
 @click.option("--graph", "graph_name", default="core", show_default=True, help="Graph the files would be loaded into.")
 @click.option("--replace", is_flag=True, help="Validate as if the files replaced the graph.")
 @click.option("--format", "format_name", help="RDF format when the extension does not tell.")
+@click.option("--all", "everything", is_flag=True, help="Validate every node of the store (the default when no FILES are named).")
 @click.pass_obj
-def validate(obj: _Context, files: tuple[Path, ...], graph_name: str, replace: bool, format_name: str | None) -> None:
+def validate(obj: _Context, files: tuple[Path, ...], graph_name: str, replace: bool, format_name: str | None,
+             everything: bool) -> None:
     """Check FILES against the SHACL shapes without changing the store.
 
     Links are resolved against what the store already holds, as a real load
-    would. With no FILES, validates everything in the store.
+    would, and only what the files would change is checked (as a load checks
+    it). With --all (or no FILES), validates everything in the store.
     """
     with _reported():
         store = obj.store()
         fmt = format_by_name(format_name) if format_name else None
+        if files and everything:
+            raise click.UsageError("name FILES to check a change, or --all to check the whole store, not both")
         if files:
             violations = []
             for path in files:

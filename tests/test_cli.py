@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from heritage_hubs.cli import main
-from heritage_hubs.graph import GraphStore
+from heritage_hubs.graph import GraphStore, RdfSource
 
 from .conftest import FIXTURES
 
@@ -83,7 +83,19 @@ def test_validate_without_loading(runner: CliRunner, store_path: Path) -> None:
     assert code == 1 and "violation" in err
     code, out, _ = run(runner, store_path, "validate")
     assert code == 0
+    code, out, _ = run(runner, store_path, "validate", "--all")
+    assert code == 0 and "conforms" in out
+    code, _, err = run(runner, store_path, "validate", "--all", str(FIXTURES / "institution.ttl"))
+    assert code == 2 and "not both" in err
     assert GraphStore(store_path).generation == before
+
+
+def test_validate_all_finds_what_an_unvalidated_load_let_in(runner: CliRunner, store_path: Path) -> None:
+    store = GraphStore(store_path)
+    store.load(RdfSource.from_path(FIXTURES / "invalid-institution.ttl"), graph="https://w3id.org/heritage-hubs/graph/institution/x",
+               validate=False)
+    code, _, err = run(runner, store_path, "validate", "--all")
+    assert code == 1 and "no-kind" in err
 
 
 def test_dump_and_restore(runner: CliRunner, store_path: Path, tmp_path: Path) -> None:
