@@ -102,7 +102,7 @@ def fragment() -> Response:
     store = resources().store
     reader = store.reader()
     pattern = " ".join(_nt(t) if t is not None else f"?{v}" for t, v in ((subject, "s"), (predicate, "p"), (obj, "o")))
-    count = _estimate(predicate) if subject is None and obj is None else None
+    count = _estimate(predicate) if subject is None and obj is None and not isinstance(predicate, Literal) else None
     if count is None:
         count = 0
         for row in select(reader, f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT * WHERE {{ {pattern} }} }}",
