@@ -163,17 +163,18 @@ class ChangeFeed:
         """
         graphs = [g for g in graphs if g != exclude_graph]
         changed = changed_resources(old, new, graphs)
-        self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph)
+        self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph, bulk=True)
         return changed
 
     def record_delta(self, old: Store, new: Store, delta: Delta, *, generation: int, exclude_graph: str) -> set[str]:
         """Like :meth:`record`, for the resources `delta` changed (its cost follows the delta, not the graphs)."""
         graphs = [g for g in delta.graphs if g != exclude_graph]
         changed = resources_changed_by(old, new, delta, exclude_graph)
-        self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph)
+        self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph, bulk=bool(delta.whole_graphs))
         return changed
 
-    def _append(self, old: Store, new: Store, changed: set[str], graphs: list[str], *, generation: int, exclude_graph: str) -> None:
+    def _append(self, old: Store, new: Store, changed: set[str], graphs: list[str], *, generation: int, exclude_graph: str,
+                bulk: bool) -> None:
         with self._file.transaction() as connection:
             # Rows of a generation that was never published (a crash between
             # this write and the publish) go before anything new is numbered.
@@ -188,7 +189,8 @@ class ChangeFeed:
                 moment = _parse_time(last) + timedelta(microseconds=1)  # member times never go backwards
             stamp = _time_text(moment)
             rows = []
-            grouped = _statements_by_subject(new, graphs, exclude_graph) if len(changed) > _BULK else None
+            # One dump of the changed graphs beats a lookup per resource when most of them changed (a large load).
+            grouped = _statements_by_subject(new, graphs, exclude_graph) if bulk and len(changed) > _BULK else None
             for resource in sorted(changed):
                 body = (_grouped_body(grouped, resource, f"m{seq}") if grouped is not None else None) \
                     or _body(new, resource, exclude_graph, label=f"m{seq}")
@@ -462,12 +464,12 @@ def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: str) 
         store.dump(buffer, RdfFormat.N_TRIPLES, from_graph=NamedNode(graph))
         for line in buffer.getvalue().decode("utf-8").splitlines(keepends=True):
             grouped.setdefault(line[:line.index(" ")], []).append(line)
-    if named:
-        # Subjects of the other graphs (a scan of those, usually small beside a bulk load).
-        excluded = ", ".join(f"<{g}>" for g in [*named, exclude_graph])
-        others = store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH ?other {{ ?s ?p ?o }} FILTER(?other NOT IN ({excluded})) }}")
-        for row in others:  # type: ignore[union-attr]
-            grouped.pop(str(row[0]), None)
+    # A subject with statements in another graph is looked up on its own: a lookup per subject, never a scan
+    # of the other graphs (which may be the rest of a large store).
+    inside = {NamedNode(g) for g in [*named, exclude_graph]}
+    for key in [k for k in grouped if k.startswith("<")]:
+        if any(q.graph_name not in inside for q in store.quads_for_pattern(NamedNode(key[1:-1]), None, None, None)):
+            del grouped[key]
     return grouped
 
 
