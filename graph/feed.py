@@ -466,10 +466,12 @@ def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: str) 
             grouped.setdefault(line[:line.index(" ")], []).append(line)
     # A subject with statements in another graph is looked up on its own: a lookup per subject, never a scan
     # of the other graphs (which may be the rest of a large store).
-    inside = {NamedNode(g) for g in [*named, exclude_graph]}
-    for key in [k for k in grouped if k.startswith("<")]:
-        if any(q.graph_name not in inside for q in store.quads_for_pattern(NamedNode(key[1:-1]), None, None, None)):
-            del grouped[key]
+    excluded = ", ".join(f"<{g}>" for g in [*named, exclude_graph])
+    for graph in named:
+        elsewhere = store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} FILTER(isIRI(?s)) "
+                                f"FILTER EXISTS {{ GRAPH ?other {{ ?s ?p2 ?o2 }} FILTER(?other NOT IN ({excluded})) }} }}")
+        for row in elsewhere:  # type: ignore[union-attr]
+            grouped.pop(str(row[0]), None)
     return grouped
 
 

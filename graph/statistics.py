@@ -131,13 +131,18 @@ class DatasetStatistics:
                 if quad.predicate == RDF_TYPE and isinstance(quad.object, NamedNode):
                     memberships.add((quad.subject, quad.object))  # type: ignore[arg-type]
 
+        if not delta.listed and len(delta.whole_graphs) == 1 and self._is_new(old, delta.whole_graphs[0]):
+            return self._with_new_graph(stats, new, delta.whole_graphs[0])
         for change in delta.listed.values():
             count(change.added, 1)
             count(change.removed, -1)
         for graph in delta.whole_graphs:
             name = graph_term(graph)
-            count((q for q in old.quads_for_pattern(None, None, None, name) if q not in new), -1)
-            count((q for q in new.quads_for_pattern(None, None, None, name) if q not in old), 1)
+            # A side that is empty (a new graph, or one dropped) needs no test of the other side.
+            was_empty = next(iter(old.quads_for_pattern(None, None, None, name)), None) is None
+            is_empty = next(iter(new.quads_for_pattern(None, None, None, name)), None) is None
+            count((q for q in old.quads_for_pattern(None, None, None, name) if is_empty or q not in new), -1)
+            count((q for q in new.quads_for_pattern(None, None, None, name) if was_empty or q not in old), 1)
         for subject in subjects:
             stats.entities += self._has_statements(new, subject) - self._has_statements(old, subject)
         for subject, cls in memberships:
@@ -145,6 +150,35 @@ class DatasetStatistics:
             stats.classes[cls.value] = stats.classes.get(cls.value, 0) + moved
         stats.classes = {k: v for k, v in stats.classes.items() if v > 0}
         stats.properties = {k: v for k, v in stats.properties.items() if v > 0}
+        return stats
+
+    @staticmethod
+    def _is_new(old: Store, graph: str) -> bool:
+        return bool(graph) and next(iter(old.quads_for_pattern(None, None, None, NamedNode(graph))), None) is None
+
+    def _with_new_graph(self, stats: Statistics, new: Store, graph: str) -> Statistics:
+        """The figures after a graph that did not exist was added (a large load): counted by the store, not in Python.
+
+        Only the new graph changed, so a statement, entity or class member is new
+        unless another graph (which is as it was) already has it.
+        """
+        others = f"FILTER(?other NOT IN (<{graph}>, <{self.metadata.value}>))"
+
+        def rows(query: str) -> list[tuple[str, int]]:
+            found = new.query(query)
+            return [(str(getattr(row[0], "value", "")), int(row[1].value)) for row in found]  # type: ignore[union-attr]
+
+        for predicate, n in rows(f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} GROUP BY ?p"):
+            stats.triples += n
+            stats.properties[predicate] = stats.properties.get(predicate, 0) + n
+        space = self.entity_space.replace("\\", "\\\\").replace('"', '\\"')
+        for _, n in rows(f"""SELECT ("" AS ?x) (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }}
+                FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{space}"))
+                FILTER NOT EXISTS {{ GRAPH ?other {{ ?s ?p2 ?o2 }} {others} }} }}"""):
+            stats.entities += n
+        for cls, n in rows(f"""SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s a ?c }} FILTER(isIRI(?c))
+                FILTER NOT EXISTS {{ GRAPH ?other {{ ?s a ?c }} {others} }} }} GROUP BY ?c"""):
+            stats.classes[cls] = stats.classes.get(cls, 0) + n
         return stats
 
     def _has_statements(self, store: Store, subject: NamedNode | BlankNode) -> int:

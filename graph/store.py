@@ -427,7 +427,8 @@ class GraphStore:
             return
         if validate:
             known = self.statistics.read(self.generation)
-            violations = self.validator.validate_change(old, tx.store, delta, class_sizes=known.classes if known else None)
+            violations = self.validator.validate_change(old, tx.store, delta, class_sizes=known.classes if known else None,
+                                                        store_size=known.triples if known else None)
             errors = [v for v in violations if v.severity == "Violation"]
             if errors:
                 sources = {s for p in tx.touched.values() for s in p.sources}

@@ -337,7 +337,8 @@ class ShapesValidator:
                 focus.add_graph_nodes(graph)
             return self._run_checks(store, data_graphs, focused=focus.flush())
 
-    def validate_change(self, old: Store, new: Store, delta: Delta, *, class_sizes: Mapping[str, int] | None = None) -> list[Violation]:
+    def validate_change(self, old: Store, new: Store, delta: Delta, *, class_sizes: Mapping[str, int] | None = None,
+                        store_size: int | None = None) -> list[Violation]:
         """Validate, in the writable store `new`, every node whose conformance the change `delta` from `old` may alter.
 
         Those are the subjects and objects of every changed statement; for a
@@ -348,10 +349,17 @@ class ShapesValidator:
         `old` conformed, the result equals a full validation of `new`.
         `class_sizes` (instances per class, from the statistics) lets each
         check choose between testing the focus nodes one by one and one scan
-        of its targets.
+        of its targets; `store_size` (triples before the change) lets a
+        change that is most of the store be checked whole.
         """
         if delta.restored or delta.touches_class_hierarchy() or "" in delta.whole_graphs:
             return self._run_checks(new, None, focused=None)
+        if store_size is not None and delta.whole_graphs:
+            # A change that is most of the store (a large load into a small one) is checked whole: listing its
+            # nodes and joining each check with the list would cost more than the checks over everything.
+            changed = sum(_count_graph(new, g) + _count_graph(old, g) for g in delta.whole_graphs)
+            if changed * 2 >= store_size + changed:
+                return self._run_checks(new, None, focused=None)
         if delta.is_empty():
             return []
         with self._focus(new) as focus:
@@ -451,6 +459,12 @@ class _FocusNodes:
         """Write the nodes into the focus graph; returns how many there are."""
         self.store.bulk_extend(Quad(node, self.mark, self.mark, self.graph) for node in self._nodes)
         return len(self._nodes)
+
+
+def _count_graph(store: Store, graph: str) -> int:
+    for row in select(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"):
+        return int(row["n"].value)
+    return 0
 
 
 def _run(store: Store, query: str, graphs: Sequence[NamedNode] | None) -> QuerySolutions:

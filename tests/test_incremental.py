@@ -9,7 +9,6 @@ statistics and the per-graph counts equal to a recount.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from pyoxigraph import NamedNode, RdfFormat
@@ -108,7 +107,12 @@ def test_a_write_that_breaks_another_graph_is_refused(store: GraphStore) -> None
     assert store.generation == before
 
 
-def test_statistics_and_counts_follow_every_write(store: GraphStore, tmp_path: Path) -> None:
+@pytest.mark.parametrize("whole", [False, True], ids=["listed", "whole graphs"])
+def test_statistics_and_counts_follow_every_write(store: GraphStore, whole: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if whole:  # every change as large ones are made: new graphs counted by the store, others graph by graph
+        monkeypatch.setattr(delta_module, "LISTED_MAX", 0)
+        monkeypatch.setattr(WriteTransaction, "LISTED_LOAD_BYTES", -1)
+
     def recount() -> None:
         reader = store.reader()
         assert store.dataset_statistics() == store.statistics.compute(reader)
