@@ -107,6 +107,9 @@ class ShapesValidator:
         self.shapes = shapes
         self._targets: dict[str, _Target] = {}
         self._checks: list[tuple[str, _Check]] = []
+        #: Every path is one step (a predicate, its inverse, or alternatives of those): a change to a statement
+        #: can only alter the conformance of its subject and object, or of whoever links to a retyped node.
+        self.shallow_paths = True
         self._compile()
 
     @classmethod
@@ -140,11 +143,13 @@ class ShapesValidator:
         for predicate, op in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?")):
             inner = self.shapes.value(node, predicate)
             if inner is not None:
+                self.shallow_paths = False
                 return f"({self._path(inner)}){op}"
         alternatives = self.shapes.value(node, SH.alternativePath)
         if alternatives is not None:
             return "(" + "|".join(self._path(p) for p in Collection(self.shapes, alternatives)) + ")"
         if self.shapes.value(node, RDF.first) is not None:
+            self.shallow_paths = False
             return "(" + "/".join(self._path(p) for p in Collection(self.shapes, node)) + ")"
         raise UnsupportedShapes(f"unsupported property path {node}")
 
@@ -345,14 +350,15 @@ class ShapesValidator:
         graph changed whole, every node of its old and new content; and, where
         a node gained or lost a type, the nodes that link to it (their
         ``sh:class`` tests see its types). A change to the class hierarchy,
-        the default graph as a whole, or a restore is validated in full. If
+        the default graph as a whole, a restore, or any change under shapes
+        with paths longer than one step is validated in full. If
         `old` conformed, the result equals a full validation of `new`.
         `class_sizes` (instances per class, from the statistics) lets each
         check choose between testing the focus nodes one by one and one scan
         of its targets; `store_size` (triples before the change) lets a
         change that is most of the store be checked whole.
         """
-        if delta.restored or delta.touches_class_hierarchy() or "" in delta.whole_graphs:
+        if delta.restored or delta.touches_class_hierarchy() or "" in delta.whole_graphs or not self.shallow_paths:
             return self._run_checks(new, None, focused=None)
         if store_size is not None and delta.whole_graphs:
             # A change that is most of the store (a large load into a small one) is checked whole: listing its

@@ -142,3 +142,33 @@ def test_statistics_and_counts_follow_every_write(store: GraphStore, whole: bool
     for path in (store.path / "statistics").glob("*.json"):
         path.unlink()
     recount()
+
+
+def test_shapes_with_longer_paths_are_validated_in_full() -> None:
+    """A change two steps away from a focus node counts under a sequence path: such shapes are not checked incrementally."""
+    from pyoxigraph import Quad, Store
+
+    from heritage_hubs.graph.delta import Delta, GraphChange
+    from heritage_hubs.graph.validation import ShapesValidator
+
+    validator = ShapesValidator.from_turtle("""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <urn:ex:> .
+        ex:S a sh:NodeShape ; sh:targetClass ex:A ; sh:property [ sh:path ( ex:p ex:q ) ; sh:minCount 1 ] .""")
+    assert not validator.shallow_paths
+    assert ShapesValidator.from_turtle("""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <urn:ex:> .
+        ex:S a sh:NodeShape ; sh:targetClass ex:A ; sh:property [ sh:path [ sh:inversePath ex:p ] ; sh:minCount 1 ] .""").shallow_paths
+    g = NamedNode("urn:ex:g")
+    a, b, p, q, cls = (NamedNode(f"urn:ex:{n}") for n in ("a", "b", "p", "q", "A"))
+    rdf_type = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    from pyoxigraph import Literal
+
+    removed = Quad(b, q, Literal("x"), g)
+    old, new = Store(), Store()
+    for store in (old, new):
+        store.extend([Quad(a, rdf_type, cls, g), Quad(a, p, b, g), removed])
+    new.remove(removed)
+    delta = Delta(graphs={"urn:ex:g": GraphChange(removed={removed})})
+    found = validator.validate_change(old, new, delta)
+    assert [v.focus_node for v in found] == ["<urn:ex:a>"]
+    assert found == validator.validate(new)
