@@ -177,7 +177,7 @@ class SnapshotDirectory:
     def new_work_copy(self) -> Path:
         """A private read-write copy of the current snapshot (lock must be held)."""
         work = self.root / f"work-{uuid.uuid4().hex}"
-        Store.read_only(str(self.current_path())).backup(str(work))
+        self.reader().backup(str(work))  # the open reader is on the current snapshot (no second open)
         return work
 
     def publish(self, work: Path) -> str:

@@ -225,13 +225,17 @@ class WriteTransaction:
         if replace:
             self.store.clear_graph(target)
         source = _linked_art_as_nquads(source)
-        listed = not replace and graph not in self._compared and (source.size or 0) <= self.LISTED_LOAD_BYTES and not source.gzipped
+        small = (source.size or 0) <= self.LISTED_LOAD_BYTES and not source.gzipped
+        if replace or graph in self._compared:
+            self.changed(graph)
         with _reading(source, progress) as stream:
-            if listed:
+            if small:
+                # In memory: bulk loading writes files of its own, dear for a few statements.
                 quads = set(self._quads(stream, source, target, base_iri))
                 added = {quad for quad in quads if quad not in self.store}
                 self.store.extend(added)
-                self._appended.setdefault(graph, set()).update(added)
+                if graph not in self._compared:
+                    self._appended.setdefault(graph, set()).update(added)
             else:
                 self.changed(graph)
                 if source.format.supports_datasets:

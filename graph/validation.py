@@ -272,6 +272,13 @@ class ShapesValidator:
     # ------------------------------------------------------------ running
 
     @staticmethod
+    def _subclasses_of(store: Store, cls: str, graphs: Sequence[NamedNode] | None, cache: dict[str, list[str]]) -> list[str]:
+        """`cls` and its subclasses, asked once per validation."""
+        if cls not in cache:
+            cache[cls] = ShapesValidator._subclasses(store, cls, graphs)
+        return cache[cls]
+
+    @staticmethod
     def _subclasses(store: Store, cls: str, graphs: Sequence[NamedNode] | None) -> list[str]:
         query = f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS.subClassOf}>* <{cls}> }}"
         rows = _run(store, query, graphs)
@@ -285,7 +292,7 @@ class ShapesValidator:
         """The pattern binding ?focus to the shape's targets: all of them, or those among the `focused` focus nodes."""
         branches = []
         for cls in target.classes:
-            classes = cache.setdefault(cls, self._subclasses(store, cls, graphs))
+            classes = self._subclasses_of(store, cls, graphs, cache)
             values = " ".join(f"<{c}>" for c in classes)
             branches.append(f"{{ ?focus a ?targetClass . VALUES ?targetClass {{ {values} }} }}")
         if target.nodes:
@@ -416,7 +423,7 @@ class ShapesValidator:
                 start = query.index("{CLASS:")
                 end = query.index("}", start)
                 cls = query[start + 7:end]
-                classes = class_cache.setdefault(cls, self._subclasses(store, cls, graphs))
+                classes = self._subclasses_of(store, cls, graphs, class_cache)
                 query = query[:start] + " ".join(f"<{c}>" for c in classes) + query[end + 1:]
             query = "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\n" + query + f" LIMIT {self.MAX_RESULTS_PER_CHECK}"
             for row in _run(store, query, graphs):
@@ -463,7 +470,11 @@ class _FocusNodes:
 
     def flush(self) -> int:
         """Write the nodes into the focus graph; returns how many there are."""
-        self.store.bulk_extend(Quad(node, self.mark, self.mark, self.graph) for node in self._nodes)
+        quads = (Quad(node, self.mark, self.mark, self.graph) for node in self._nodes)
+        if len(self._nodes) > 10_000:
+            self.store.bulk_extend(quads)
+        else:
+            self.store.extend(quads)  # bulk writes files of its own, dear for a few nodes
         return len(self._nodes)
 
 
