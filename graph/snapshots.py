@@ -52,6 +52,7 @@ class SnapshotDirectory:
         self.keep = keep
         self.grace_seconds = grace_seconds
         self._reader_lock = Lock()
+        self._writer_lock = Lock()
         self._reader: tuple[str, Store] | None = None
         self._current: tuple[tuple[int, int, int], str | None] | None = None
         self._current_file = str(self.root / _CURRENT)  # asked on every request: no Path arithmetic there
@@ -150,24 +151,31 @@ class SnapshotDirectory:
 
     @contextlib.contextmanager
     def write_lock(self, timeout: float = 60.0) -> Iterator[None]:
+        """One writer at a time: threads of this process queue on a lock, processes on a file lock."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / _LOCK, "a+") as handle:
-            deadline = time.monotonic() + timeout
-            while True:
+        deadline = time.monotonic() + timeout
+        busy = f"{self.root}: another write has been under way for more than {timeout:.0f} s; try again later"
+        # Waiting threads queue in the kernel and are woken one at a time as the
+        # writer leaves, rather than racing each other by polling.
+        if not self._writer_lock.acquire(timeout=max(timeout, 0.001)):
+            raise StoreBusyError(busy)
+        try:
+            with open(self.root / _LOCK, "a+") as handle:
+                while True:
+                    try:
+                        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() >= deadline:
+                            raise StoreBusyError(busy) from None
+                        time.sleep(0.005)
                 try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise StoreBusyError(
-                            f"{self.root}: another process has been writing for more than {timeout:.0f} s; try again later"
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                self._remove_abandoned_work()
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                    self._remove_abandoned_work()
+                    yield
+                finally:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        finally:
+            self._writer_lock.release()
 
     def _remove_abandoned_work(self) -> None:
         # Only called with the write lock held: no live writer owns these.

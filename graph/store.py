@@ -366,10 +366,13 @@ class GraphStore:
 
     # ------------------------------------------------------------ writing
 
+    #: Seconds a write waits for the one before it before giving up (StoreBusyError).
+    lock_timeout = 60.0
+
     @contextlib.contextmanager
-    def _work_copy(self, lock_timeout: float = 60.0) -> Iterator[tuple[WriteTransaction, Path]]:
+    def _work_copy(self, lock_timeout: float | None = None) -> Iterator[tuple[WriteTransaction, Path]]:
         """A private copy of the current snapshot under the write lock; deleted unless published."""
-        with self.directory.write_lock(timeout=lock_timeout):
+        with self.directory.write_lock(timeout=self.lock_timeout if lock_timeout is None else lock_timeout):
             work_path = self.directory.new_work_copy()
             tx = WriteTransaction(Store(str(work_path)), self.namespaces)
             try:
@@ -382,7 +385,7 @@ class GraphStore:
                     self.directory.discard(work_path)
 
     @contextlib.contextmanager
-    def transaction(self, *, validate: bool = True, lock_timeout: float = 60.0) -> Iterator[WriteTransaction]:
+    def transaction(self, *, validate: bool = True, lock_timeout: float | None = None) -> Iterator[WriteTransaction]:
         """A write: everything inside commits together, or nothing does.
 
         What the commit does after the change costs what the change costs:
@@ -391,6 +394,8 @@ class GraphStore:
         """
         with self._work_copy(lock_timeout) as (tx, work_path):
             yield tx
+            if not tx.touched and not tx.restored:
+                return  # nothing written: no new generation (the work copy is thrown away)
             old = self.reader()
             delta = tx.delta(old)
             self._commit(tx, old, delta, validate=validate)

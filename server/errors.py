@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..graph import GraphError, ParseError, ValidationFailed
+from ..graph import GraphError, ParseError, StoreBusyError, ValidationFailed
 from .negotiation import wants_html
 
 
@@ -93,6 +93,9 @@ def graph_error_response(error: GraphError) -> Response:
         return render_error(422, str(error), {"violations": [v.as_dict() for v in error.violations]})
     if isinstance(error, ParseError):
         return render_error(400, str(error), {"line": error.line, "column": error.column})
+    if isinstance(error, StoreBusyError):
+        # Another write holds the store: nothing is wrong with the request, it can be sent again.
+        return render_error(503, str(error), headers={"Retry-After": "5"})
     return render_error(400, str(error))
 
 

@@ -113,3 +113,21 @@ def test_bodies_over_the_upload_limit_are_refused(store_path: Path, museum_token
                           headers=_auth(museum_token)).status_code == 201
     finally:
         close_resources()
+
+
+def test_a_write_that_waits_too_long_for_another_gets_503_and_retry_after(
+        client: FlaskClient, museum_token: str, store_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(GraphStore, "lock_timeout", 0.3)
+    other = GraphStore(store_path)
+    before = other.generation
+    with other.transaction():  # another writer holds the store
+        response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=RECORD,
+                              headers={**_auth(museum_token), "Content-Type": "text/turtle"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "try again later" in response.get_data(as_text=True)
+    assert GraphStore(store_path).generation == before
+    # Once the store is free, the same request goes through.
+    response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=RECORD,
+                          headers={**_auth(museum_token), "Content-Type": "text/turtle"})
+    assert response.status_code == 201
