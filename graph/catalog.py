@@ -14,7 +14,6 @@ from pyoxigraph import Literal, NamedNode, Store
 
 from .iris import Namespaces
 from .labels import LabelIndex, fold
-from .results import select
 
 LANGUAGES = ("en", "it", "es")
 
@@ -69,54 +68,76 @@ def hub_page(store: Store, index: LabelIndex, generation: str, namespaces: Names
     return hub_summaries(store, namespaces, language, only=shown), len(ordered)
 
 
+RDFS_LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+GEO_LAT = NamedNode("http://www.w3.org/2003/01/geo/wgs84_pos#lat")
+GEO_LONG = NamedNode("http://www.w3.org/2003/01/geo/wgs84_pos#long")
+FALLS_WITHIN = NamedNode("http://www.cidoc-crm.org/cidoc-crm/P89_falls_within")
+
+
+def _literals(store: Store, subject: NamedNode, predicate: NamedNode) -> list[Literal]:
+    found: list[Literal] = []
+    for quad in store.quads_for_pattern(subject, predicate, None, None):
+        if isinstance(quad.object, Literal) and quad.object not in found:
+            found.append(quad.object)
+    return found
+
+
+def _objects(store: Store, subject: NamedNode, predicate: NamedNode) -> list[NamedNode]:
+    return sorted({q.object for q in store.quads_for_pattern(subject, predicate, None, None) if isinstance(q.object, NamedNode)},
+                  key=lambda n: n.value)
+
+
+def _coordinates(store: Store, place: NamedNode, *, depth: int = 8) -> tuple[float, float] | None:
+    """The place's own point, else the nearest enclosing place's (crm:P89_falls_within, a few levels up)."""
+    seen: set[NamedNode] = set()
+    level = [place]
+    for _ in range(depth):
+        for node in level:
+            lat, long = _literals(store, node, GEO_LAT), _literals(store, node, GEO_LONG)
+            if lat and long:
+                try:
+                    return float(lat[0].value), float(long[0].value)
+                except ValueError:
+                    continue
+        seen.update(level)
+        level = [up for node in level for up in _objects(store, node, FALLS_WITHIN) if up not in seen]
+        if not level:
+            break
+    return None
+
+
 def hub_summaries(store: Store, namespaces: Namespaces, language: str = "en", *, only: list[str] | None = None) -> list[HubSummary]:
-    """Hubs (all, or those in `only`) with label, description and coordinates (their own place's, else an enclosing place's)."""
+    """Hubs (all, or those in `only`) with label, description and coordinates (their own place's, else an enclosing place's).
+
+    Read by lookups on each hub (its statements, its place's, the places
+    that place falls within), so the cost follows the number of hubs asked for.
+    """
     if only is not None and not only:
         return []
-    hh = namespaces.ontology
-    values = "" if only is None else "VALUES ?hub { " + " ".join(f"<{iri}>" for iri in only) + " }"
-    rows = select(store, f"""
-        PREFIX hh: <{hh}>
-        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-        PREFIX geo: <http://www.w3.org/2003/01/geo/wgs84_pos#>
-        PREFIX crm: <http://www.cidoc-crm.org/cidoc-crm/>
-        SELECT ?hub ?label ?description ?placeLabel ?lat ?long WHERE {{
-          {values}
-          ?hub a hh:Hub ; rdfs:label ?label .
-          OPTIONAL {{ ?hub hh:description ?description }}
-          OPTIONAL {{
-            ?hub hh:basedIn ?place . ?place rdfs:label ?placeLabel .
-            OPTIONAL {{ ?place geo:lat ?ownLat ; geo:long ?ownLong }}
-            OPTIONAL {{ ?place crm:P89_falls_within+ ?within . ?within geo:lat ?upLat ; geo:long ?upLong }}
-          }}
-          BIND(COALESCE(?ownLat, ?upLat) AS ?lat)
-          BIND(COALESCE(?ownLong, ?upLong) AS ?long)
-        }}""", use_default_graph_as_union=True)
-    labels: dict[str, list[Literal]] = {}
-    descriptions: dict[str, list[Literal]] = {}
-    places: dict[str, list[Literal]] = {}
-    coordinates: dict[str, tuple[float, float]] = {}
-    for row in rows:
-        hub = row["hub"]
-        assert isinstance(hub, NamedNode)
-        key = hub.value
-        for name, bucket in (("label", labels), ("description", descriptions), ("placeLabel", places)):
-            term = row[name]
-            if isinstance(term, Literal) and term not in bucket.setdefault(key, []):
-                bucket[key].append(term)
-        lat, long = row["lat"], row["long"]
-        if isinstance(lat, Literal) and isinstance(long, Literal) and key not in coordinates:
-            coordinates[key] = (float(lat.value), float(long.value))
+    hub_class = NamedNode(namespaces.ontology + "Hub")
+    if only is None:
+        subjects = sorted({q.subject for q in store.quads_for_pattern(None, RDF_TYPE, hub_class, None)
+                           if isinstance(q.subject, NamedNode)}, key=lambda n: n.value)
+    else:
+        subjects = [NamedNode(iri) for iri in only]
+    based_in = NamedNode(namespaces.ontology + "basedIn")
+    description = NamedNode(namespaces.ontology + "description")
     hubs = []
-    for key in labels:
-        lat_long = coordinates.get(key)
+    for hub in subjects:
+        labels = _literals(store, hub, RDFS_LABEL)
+        if not labels or next(iter(store.quads_for_pattern(hub, RDF_TYPE, hub_class, None)), None) is None:
+            continue
+        places = _objects(store, hub, based_in)
+        place_labels = [label for place in places for label in _literals(store, place, RDFS_LABEL)]
+        point = next((found for place in places if (found := _coordinates(store, place)) is not None), None)
         hubs.append(HubSummary(
-            iri=key,
-            label=pick_language(labels[key], language) or key,
-            description=pick_language(descriptions.get(key, []), language),
-            place=pick_language(places.get(key, []), language),
-            lat=lat_long[0] if lat_long else None,
-            long=lat_long[1] if lat_long else None,
+            iri=hub.value,
+            label=pick_language(labels, language) or hub.value,
+            description=pick_language(_literals(store, hub, description), language),
+            place=pick_language(place_labels, language),
+            lat=point[0] if point else None,
+            long=point[1] if point else None,
         ))
     if only is not None:
         position = {iri: n for n, iri in enumerate(only)}
