@@ -270,10 +270,15 @@ class WriteTransaction:
         graphs = list(graphs)
         for graph in graphs:
             self._graph(graph)
+        before = all_graphs(self.store)
         try:
             self.store.update(sparql, base_iri=base_iri, prefixes=prefixes)
         except SyntaxError as error:
             raise ParseError(str(error), source="<update>") from None
+        created = all_graphs(self.store) - before - set(graphs)
+        if created:
+            # What the caller established and what ran disagree: nothing is committed.
+            raise GraphNameError(f"the update wrote {', '.join(sorted(created))}, which it was not allowed to write; nothing was changed")
         for graph in graphs:
             self.touched.setdefault(graph, Provenance(action="update"))
             self.changed(graph)

@@ -9,6 +9,12 @@ BASE resolved) and every operation is read for the graphs it writes:
 ``ADD``/``COPY``/``MOVE``. A template ``GRAPH ?g`` or ``ALL``/``NAMED`` can
 write any graph; only a token for all graphs may run it.
 
+Both parsers must read the same IRIs, or a token scoped to one graph could
+write another (rdflib and pyoxigraph resolve relative IRIs differently). So
+an update may hold only absolute IRIs: a relative IRI or a ``BASE`` is
+refused before anything is parsed (:func:`refuse_relative_iris`), the update
+runs without a base IRI, and absolute IRIs are taken as written by both.
+
 It also applies the protocol's ``using-graph-uri`` / ``using-named-graph-uri``
 parameters, which pyoxigraph's ``Store.update`` has no argument for, by
 adding ``USING`` clauses before the ``WHERE`` of each INSERT/DELETE operation
@@ -24,7 +30,7 @@ from typing import Any
 
 from rdflib import URIRef, Variable
 
-from .sparql_text import TOKEN
+from .sparql_text import TOKEN, unescape_codepoints
 
 DEFAULT_GRAPH = "DEFAULT"
 ANY_GRAPH = "*"
@@ -75,9 +81,30 @@ def _quad_targets(clause: Any) -> set[str]:
     return targets
 
 
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def refuse_relative_iris(update: str) -> None:
+    """Raise UpdateError if `update` has a BASE or a relative IRI (read after SPARQL's codepoint escapes)."""
+    for match in TOKEN.finditer(unescape_codepoints(update)):
+        kind = match.lastgroup
+        if kind == "word" and match.group().upper() == "BASE":
+            raise UpdateError("BASE is not accepted in updates: write every IRI in full (<https://…>)")
+        if kind == "pname" and "\\" in match.group():
+            raise UpdateError(f"escaped prefixed name {match.group()} in the update: write the IRI in full (<https://…>)")
+        if kind == "iri" and not _ABSOLUTE.match(match.group()[1:-1]):
+            raise UpdateError(f"relative IRI {match.group()} in the update: write every IRI in full (<https://…>), "
+                              "so that the graphs it writes are the graphs it names")
+
+
 def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str] | None = None) -> UpdatePlan:
-    """Parse `update` and list what it writes. Raises UpdateError on bad syntax."""
+    """Parse `update` and list what it writes. Raises UpdateError on bad syntax or a relative IRI.
+
+    `base_iri` is kept for callers; with relative IRIs refused it changes nothing.
+    """
     from rdflib.plugins.sparql import algebra, parser
+
+    refuse_relative_iris(update)
 
     # The endpoint's predeclared prefixes go first as PREFIX lines (the
     # update's own declarations come later and win); rdflib's initNs would

@@ -228,8 +228,10 @@ def _run_update(operation: UpdateOperation) -> Response:
         raise BadRequest(str(error)) from None
     require_writes(token, plan.targets)
     existing = [g.iri for g in store.graphs() if g.iri != store.namespaces.metadata_graph]
-    graphs = sorted(g for g in graphs_to_write(plan, existing) if g not in (ANY_GRAPH, DEFAULT_GRAPH))
-    store.update(text, graphs=graphs, base_iri=_canonical_endpoint(), prefixes=store.namespaces.prefixes(),
+    # The store's default graph ("") counts too: what an update writes there is validated and fed like the rest.
+    writes_default = DEFAULT_GRAPH in plan.targets or plan.writes_any_graph
+    graphs = sorted({g for g in graphs_to_write(plan, existing) if g not in (ANY_GRAPH, DEFAULT_GRAPH)} | ({""} if writes_default else set()))
+    store.update(text, graphs=graphs, base_iri=None, prefixes=store.namespaces.prefixes(),
                  provenance=provenance_of(token, "update"))
     return Response(status=204)
 
