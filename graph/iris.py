@@ -21,6 +21,19 @@ def is_absolute_iri(name: str) -> bool:
     """An IRI rather than a short name: `https://…/graph/core`, not `core` or `hh:Hub`."""
     return name.startswith(IRI_SCHEMES)
 
+
+def valid_iri(name: str) -> bool:
+    """An absolute IRI that is also a well-formed IRI (as pyoxigraph reads one): no spaces, no `<>"{}|^`\\`."""
+    from pyoxigraph import NamedNode
+
+    if not is_absolute_iri(name):
+        return False
+    try:
+        NamedNode(name)
+    except ValueError:
+        return False
+    return True
+
 # The ontology and the bundled data are written against the default base; a
 # deployment with another base rewrites them on load.
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_/][a-z0-9]+)*$")

@@ -35,7 +35,7 @@ from .delta import Delta, GraphChange, compare_graph, graph_term
 from .errors import GraphNameError, ParseError, ValidationFailed, Violation
 from .feed import ChangeFeed, FeedPolicy, all_graphs
 from .formats import format_for_path, strip_compression
-from .iris import DEFAULT_BASE_IRI, Namespaces, is_absolute_iri, rebase
+from .iris import DEFAULT_BASE_IRI, Namespaces, rebase, valid_iri
 from .labels import LabelIndex
 from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_utc, read_graph_info, record_change
 from .snapshots import SnapshotDirectory
@@ -187,8 +187,8 @@ class WriteTransaction:
     def _graph(self, graph: str) -> NamedNode | DefaultGraph:
         if graph == DEFAULT_GRAPH:
             return DefaultGraph()
-        if not is_absolute_iri(graph):
-            raise GraphNameError(f"graph names are absolute IRIs, got {graph!r}")
+        if not valid_iri(graph):
+            raise GraphNameError(f"graph names are absolute IRIs (http:, https: or urn:, no spaces or <>\"{{}}|^`\\), got {graph!r}")
         if graph == self.namespaces.metadata_graph:
             raise GraphNameError(f"{graph} is maintained by the service and cannot be written directly")
         return NamedNode(graph)

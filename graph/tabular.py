@@ -54,10 +54,10 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, RdfFormat, Store, Triple
 
 from .errors import GraphError
-from .iris import Namespaces, is_absolute_iri
+from .iris import Namespaces, is_absolute_iri, valid_iri
 from .labels import fold
-from .results import select
 
+SKOS = "http://www.w3.org/2004/02/skos/core#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -150,11 +150,15 @@ def _expander(namespaces: Namespaces, source: str) -> Any:
         if not isinstance(name, str):
             raise MappingError(f"{source}: expected a name, got {name!r}")
         if is_absolute_iri(name):
-            return name
-        prefix, colon, local = name.partition(":")
-        if not colon or prefix not in prefixes:
-            raise MappingError(f"{source}: unknown prefix in {name!r}; known: {', '.join(sorted(prefixes))}")
-        return prefixes[prefix] + local
+            expanded = name
+        else:
+            prefix, colon, local = name.partition(":")
+            if not colon or prefix not in prefixes:
+                raise MappingError(f"{source}: unknown prefix in {name!r}; known: {', '.join(sorted(prefixes))}")
+            expanded = prefixes[prefix] + local
+        if not valid_iri(expanded):
+            raise MappingError(f"{source}: {name!r} is not a valid IRI")
+        return expanded
 
     return expand
 
@@ -267,12 +271,16 @@ def _object(value: str, column: Column, lookups: dict[str, dict[str, str]], base
 
 
 def _concepts(store: Store, scheme: str) -> dict[str, str]:
-    """Folded label -> concept, for every label of every concept in `scheme`."""
+    """Folded label -> concept, for every label of every concept in `scheme` (read by lookups: no query text is composed)."""
     found: dict[str, str] = {}
-    query = f"""PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-        SELECT ?c ?l WHERE {{ ?c skos:inScheme <{scheme}> {{ ?c skos:prefLabel ?l }} UNION {{ ?c skos:altLabel ?l }} }}"""
-    for row in select(store, query, use_default_graph_as_union=True):
-        found.setdefault(fold(row["l"].value), row["c"].value)
+    in_scheme, labels = NamedNode(SKOS + "inScheme"), (NamedNode(SKOS + "prefLabel"), NamedNode(SKOS + "altLabel"))
+    concepts = sorted({q.subject.value for q in store.quads_for_pattern(None, in_scheme, NamedNode(scheme), None)
+                       if isinstance(q.subject, NamedNode)})
+    for concept in concepts:
+        for predicate in labels:
+            for quad in store.quads_for_pattern(NamedNode(concept), predicate, None, None):
+                if isinstance(quad.object, Literal):
+                    found.setdefault(fold(quad.object.value), concept)
     if not found:
         raise MappingError(f"the lookup scheme <{scheme}> has no concepts with labels in the store")
     return found

@@ -25,7 +25,7 @@ from pyoxigraph import RdfFormat
 
 from ..graph import DEFAULT_GRAPH, GraphError, Provenance, RdfSource
 from ..graph.formats import format_by_name, format_for_path
-from ..graph.iris import is_absolute_iri
+from ..graph.iris import valid_iri
 from . import resources
 from .auth import authenticate, provenance_of, require_write
 from .errors import BadRequest, NotFound, UnsupportedMediaType
@@ -48,7 +48,7 @@ def _indirect_target() -> str | None:
     if not graphs:
         return None
     graph = graphs[0]
-    if not is_absolute_iri(graph) or any(c in graph for c in ' <>"{}|\\^`'):
+    if not valid_iri(graph):
         raise BadRequest(f"graph must be an absolute IRI, got {graph!r}")
     return graph
 

@@ -14,7 +14,7 @@ import json
 
 from flask import Blueprint, Response, request
 
-from ..graph.iris import is_absolute_iri
+from ..graph.iris import valid_iri
 from ..graph.tabular import ImportFailed, Mapping, import_csv
 from . import resources
 from .auth import authenticate, provenance_of, require_write
@@ -39,7 +39,7 @@ def import_spreadsheet() -> Response:
     store = resources().store
     token = authenticate()
     graph = request.args.get("graph", "")
-    if not is_absolute_iri(graph):
+    if not valid_iri(graph):
         raise BadRequest("graph must be the absolute IRI of the graph to load into, e.g. ?graph=" + store.namespaces.graph("institution/x"))
     require_write(token, graph)
     if request.mimetype != "multipart/form-data":

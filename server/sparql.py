@@ -230,7 +230,8 @@ def _run_update(operation: UpdateOperation) -> Response:
     existing = [g.iri for g in store.graphs() if g.iri != store.namespaces.metadata_graph]
     # The store's default graph ("") counts too: what an update writes there is validated and fed like the rest.
     writes_default = DEFAULT_GRAPH in plan.targets or plan.writes_any_graph
-    graphs = sorted({g for g in graphs_to_write(plan, existing) if g not in (ANY_GRAPH, DEFAULT_GRAPH)} | ({""} if writes_default else set()))
+    named = {g for g in graphs_to_write(plan, existing) if g not in (ANY_GRAPH, DEFAULT_GRAPH)}
+    graphs = sorted(named | ({""} if writes_default else set()))
     store.update(text, graphs=graphs, base_iri=None, prefixes=store.namespaces.prefixes(),
                  provenance=provenance_of(token, "update"))
     return Response(status=204)

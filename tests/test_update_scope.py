@@ -118,7 +118,7 @@ def test_relative_iris_and_base_are_refused_with_a_message() -> None:
                    f"PREFIX r: <graph/> INSERT DATA {{ GRAPH r:core {{ {TRIPLE} }} }}",
                    f"INSERT DATA {{ GRAPH <graph/\\u0063ore> {{ {TRIPLE} }} }}",
                    f"PREFIX g: <{B}graph/> INSERT DATA {{ GRAPH g:institution\\/other {{ {TRIPLE} }} }}"):
-        with pytest.raises(UpdateError, match="BASE|relative IRI|escaped prefixed name"):
+        with pytest.raises(UpdateError, match=r"BASE|relative IRI|escaped prefixed name"):
             analyse(update)
 
 
