@@ -34,7 +34,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_THREADS", "4", "Threads per server worker process that run Flask (cache hits need none)."),
     Setting("HERITAGE_HUBS_HEADER_TIMEOUT", "30",
             "Seconds a client may take to send a request line and headers (at most 64 KiB), "
-            "or pause in a request body, before `serve` gives up on it."),
+            "or to start a request body, before `serve` gives up on it (408); a body must then keep coming at 64 KiB/s on average."),
+    Setting("HERITAGE_HUBS_MAX_CONNECTIONS_PER_CLIENT", "64",
+            "Connections one client address may hold open at once, per server worker (503 beyond); 0 for no limit, "
+            "as behind a reverse proxy."),
     Setting("HERITAGE_HUBS_ACCESS_LOG", "", "Where `serve` writes its access log: a file, '-' for stdout; empty: none."),
     Setting("HERITAGE_HUBS_QUERY_TIMEOUT", "30", "Seconds a SPARQL query may run before it is stopped (503)."),
     Setting("HERITAGE_HUBS_QUERY_MEMORY_MB", "2048", "Memory (MiB) a query process may allocate before the query is stopped."),
@@ -68,6 +71,8 @@ class Settings:
     workers: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_WORKERS") or 2))
     threads: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_THREADS") or 4))
     header_timeout: float = field(default_factory=lambda: float(os.environ.get("HERITAGE_HUBS_HEADER_TIMEOUT") or 30))
+    max_connections_per_client: int = field(
+        default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_MAX_CONNECTIONS_PER_CLIENT") or 64))
     access_log: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_ACCESS_LOG", ""))
     query_timeout: float = field(default_factory=lambda: float(os.environ.get("HERITAGE_HUBS_QUERY_TIMEOUT") or 30))
     query_memory_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_MEMORY_MB") or 2048))

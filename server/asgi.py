@@ -30,15 +30,18 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 from flask import Flask
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import FileWrapper
 
 from ..config import Settings
 from . import CACHED_RESPONSE, close_resources, create_app
+from .auth import CHALLENGE
 from .cache import CachedResponse
 
 Scope = MutableMapping[str, Any]
@@ -52,6 +55,34 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 WHOLE_BYTES = 256 * 1024
 #: A request body up to this long is read on the loop before the thread starts.
 PREFETCH_BYTES = 64 * 1024
+#: After its first `stall_seconds`, a request body must keep arriving at this average rate (bytes per second).
+BODY_MIN_RATE = 64 * 1024
+
+#: Requests that write, by path and method: they need a bearer token, asked for before any of the body is read.
+_WRITES = (("/graph-store", ("PUT", "POST", "DELETE")), ("/graph/", ("PUT", "POST", "DELETE")), ("/import/csv", ("POST",)))
+
+
+class BodyDeadline:
+    """When a request body must have arrived: `seconds` from its start, plus the time its size takes at BODY_MIN_RATE.
+
+    A client that trickles a body (or declares one and never sends it) is cut
+    off, however many small pieces it sends; a large upload at a sane rate is not.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+
+    def remaining(self, received: int) -> float:
+        return self.started + self.seconds + received / BODY_MIN_RATE - time.monotonic()
+
+    def message(self) -> str:
+        return (f"the request body did not arrive in time (allowed: {self.seconds:g} s, then {BODY_MIN_RATE // 1024} KiB/s); "
+                "nothing was done")
+
+
+class BodyTooLarge(RequestEntityTooLarge):
+    """A body (chunked, so of no declared length) went past the upload limit: 413 from the view that reads it."""
 
 #: The request headers a cache key may depend on, as WSGI environ names.
 _KEYED_HEADERS = {b"accept": "HTTP_ACCEPT", b"accept-language": "HTTP_ACCEPT_LANGUAGE", b"host": "HTTP_HOST",
@@ -124,13 +155,18 @@ def _file_wrapper(file: IO[bytes], buffer_size: int = 8192) -> FileWrapper:
 class _RequestBody(io.RawIOBase):
     """`wsgi.input`: what was read on the loop, then the rest pulled from the thread."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Receive, first: bytes, more: bool, stall_seconds: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Receive, first: bytes, more: bool, deadline: BodyDeadline,
+                 max_bytes: int | None = None) -> None:
         super().__init__()
         self.loop = loop
         self.receive = receive
         self.buffer = bytearray(first)
         self.more = more
-        self.stall_seconds = stall_seconds
+        self.deadline = deadline
+        self.received = len(first)
+        self.max_bytes = max_bytes
+        #: The body was cut off (too slow, too large, or the client left).
+        self.broken = False
         #: Called (from the thread) once the last of the body has arrived.
         self.on_end: Callable[[], object] | None = None
 
@@ -138,19 +174,25 @@ class _RequestBody(io.RawIOBase):
         return True
 
     def _pull(self) -> None:
-        # A client that stops sending mid-body must not hold one of the few threads for ever.
+        # A client that stops sending mid-body, or trickles it, must not hold one of the few threads for long.
         future = asyncio.run_coroutine_threadsafe(self.receive(), self.loop)
         try:
-            message = future.result(timeout=self.stall_seconds)
+            message = future.result(timeout=max(self.deadline.remaining(self.received), 0.001))
         except TimeoutError:
             future.cancel()
-            self.more = False
-            raise OSError(f"the request body stalled for {self.stall_seconds:g} s") from None
+            self.more, self.broken = False, True
+            raise OSError(self.deadline.message()) from None
         if message["type"] == "http.disconnect":
-            self.more = False
+            self.more, self.broken = False, True
             raise OSError("the client closed the connection while sending the body")
-        self.buffer += message.get("body", b"")
+        chunk = message.get("body", b"")
+        self.received += len(chunk)
+        self.buffer += chunk
         self.more = message.get("more_body", False)
+        if self.max_bytes is not None and self.received > self.max_bytes:
+            self.more, self.broken = False, True
+            raise BodyTooLarge(description=f"the request body is larger than {self.max_bytes // (1024 * 1024)} MiB "
+                               "(HERITAGE_HUBS_MAX_UPLOAD_MB); nothing was done")
         if not self.more and self.on_end is not None:
             self.on_end()
 
@@ -193,10 +235,15 @@ class _Exchange:
         self.headers: list[tuple[str, str]] = []
         self.streaming = False
         self.gone = False
+        #: The request body this answers, if it was cut off (then the connection closes after the answer).
+        self.body: _RequestBody | None = None
 
     def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None and self.streaming:
             raise exc_info[1].with_traceback(exc_info[2])
+        if self.body is not None and self.body.broken:
+            # The rest of the body is still on its way (or never comes): the connection cannot be reused.
+            headers = [*headers, ("Connection", "close")]
         self.status, self.headers = status, headers
         return self._write
 
@@ -255,17 +302,28 @@ def _start_message(status: str, headers: Iterable[tuple[str, str]]) -> Message:
 class WsgiBridge:
     """An ASGI app that runs a WSGI app in a pool of `threads` threads."""
 
-    def __init__(self, app: WsgiApp, threads: int, stall_seconds: float) -> None:
+    def __init__(self, app: WsgiApp, threads: int, stall_seconds: float, max_body: int | None = None) -> None:
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wsgi")
-        #: How long the app waits for the next part of a request body.
+        #: How long a request body may take (see BodyDeadline).
         self.stall_seconds = stall_seconds
+        #: The largest request body accepted (HERITAGE_HUBS_MAX_UPLOAD_MB).
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
+        refusal = self._refusal(scope)
+        if refusal is not None:  # decided from the head alone, before any of the body is read
+            await _answer(send, *refusal)
+            return
+        deadline = BodyDeadline(self.stall_seconds)
         first, more = bytearray(), True
         while more and len(first) < PREFETCH_BYTES:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline.remaining(len(first)), 0.001))
+            except TimeoutError:
+                await _answer(send, 408, deadline.message())
+                return
             if message["type"] == "http.disconnect":
                 return
             first += message.get("body", b"")
@@ -276,7 +334,8 @@ class WsgiBridge:
         def watch() -> None:
             watchers.append(loop.create_task(_watch_disconnect(receive, exchange)))
 
-        request_body = _RequestBody(loop, receive, bytes(first), more, self.stall_seconds)
+        request_body = _RequestBody(loop, receive, bytes(first), more, deadline, self.max_body)
+        exchange.body = request_body
         if more:  # a long body: watch from when the app has read it all
             request_body.on_end = lambda: loop.call_soon_threadsafe(watch)
         else:
@@ -291,6 +350,30 @@ class WsgiBridge:
         if body is not None:
             await send(_start_message(exchange.status, exchange.headers))
             await send({"type": "http.response.body", "body": body})
+
+
+    def _refusal(self, scope: Scope) -> tuple[int, str, dict[str, str]] | None:
+        """401 for a write without a bearer token; 413 for a declared body over the limit."""
+        headers = {name.lower(): value for name, value in scope.get("headers", ())}
+        path, method = scope.get("path", ""), scope.get("method", "")
+        if any(path.startswith(prefix) and method in methods for prefix, methods in _WRITES) \
+                and not headers.get(b"authorization", b"").lower().startswith(b"bearer "):
+            return 401, ("writes need a bearer token (Authorization: Bearer hh_…); "
+                         "an administrator creates one with 'heritage-hubs token create'"), dict(CHALLENGE)
+        length = headers.get(b"content-length", b"").strip()
+        if self.max_body is not None and length.isdigit() and int(length) > self.max_body:
+            return 413, (f"the request body ({int(length):,} bytes) is larger than {self.max_body // (1024 * 1024)} MiB "
+                         "(HERITAGE_HUBS_MAX_UPLOAD_MB)"), {}
+        return None
+
+
+async def _answer(send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    """A plain-text answer from the loop; the connection is closed after it (the body may still be on its way)."""
+    body = f"{status} {message}\n".encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
+        (b"access-control-allow-origin", b"*"), *((k.encode(), v.encode()) for k, v in (headers or {}).items())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _watch_disconnect(receive: Receive, exchange: _Exchange) -> None:
@@ -310,8 +393,9 @@ def cache_environ(scope: Scope) -> dict[str, Any]:
 class FrontApp:
     """ASGI app: `lookup` answers from the cache when it can, the WSGI app otherwise."""
 
-    def __init__(self, app: Flask, lookup: Lookup, threads: int, on_shutdown: Callable[[], None], stall_seconds: float) -> None:
-        self.wsgi = WsgiBridge(app, threads, stall_seconds)
+    def __init__(self, app: Flask, lookup: Lookup, threads: int, on_shutdown: Callable[[], None], stall_seconds: float,
+                 max_body: int | None = None) -> None:
+        self.wsgi = WsgiBridge(app, threads, stall_seconds, max_body)
         self.lookup = lookup
         self.on_shutdown = on_shutdown
 
@@ -339,4 +423,4 @@ def create_asgi_app(settings: Settings) -> FrontApp:
     """The app `serve` runs: the Flask app of `create_app`, with its cache hits answered on the event loop."""
     app = create_app(settings)
     return FrontApp(app, app.extensions[CACHED_RESPONSE], threads=settings.threads, on_shutdown=close_resources,
-                    stall_seconds=settings.header_timeout)
+                    stall_seconds=settings.header_timeout, max_body=settings.max_upload_mb * 1024 * 1024)

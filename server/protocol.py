@@ -11,6 +11,10 @@ so the head of each request (request line and headers) is bounded here:
 - received within `head_timeout` seconds of its first byte
   (`HERITAGE_HUBS_HEADER_TIMEOUT`): beyond, 408 and the connection is closed.
   Idle keep-alive connections are closed by uvicorn's own keep-alive timeout.
+- at most `max_per_client` connections open at once from one client address
+  (`HERITAGE_HUBS_MAX_CONNECTIONS_PER_CLIENT`, per worker process): beyond,
+  503 and the connection is closed, so one client cannot take every
+  connection slot (behind a reverse proxy every client has its address: set 0).
 
 Bytes are counted as they arrive, before the parser sees them, so a client
 can make us hold at most one read (256 KiB) beyond the limit.
@@ -19,19 +23,22 @@ can make us hold at most one read (256 KiB) beyond the limit.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEAD_BYTES = 64 * 1024
 
-_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """HttpToolsProtocol that refuses request heads that are too long or too slow."""
 
     head_timeout: float = 30.0
+    max_per_client: int = 64
+    #: Open connections per client address, in this worker process.
+    _per_client: ClassVar[dict[str, int]] = {}
     _TOO_LONG = f"the request line and headers are longer than {HEAD_BYTES // 1024} KiB; send a long SPARQL query by POST"
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -40,6 +47,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
         self._refused = False
+        peer = transport.get_extra_info("peername")
+        self._client = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        count = self._per_client.get(self._client, 0) + 1
+        self._per_client[self._client] = count
+        if self.max_per_client and count > self.max_per_client:
+            self._refuse(503, f"more than {self.max_per_client} connections at once from your address; close some and try again")
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -74,6 +87,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
 
     def connection_lost(self, exc: Exception | None) -> None:
+        left = self._per_client.get(self._client, 1) - 1
+        if left > 0:
+            self._per_client[self._client] = left
+        else:
+            self._per_client.pop(self._client, None)
         self._stop_head_timer()
         super().connection_lost(exc)
 

@@ -26,6 +26,7 @@ def run(settings: Settings) -> None:
 
     class _Protocol(BoundedHttpToolsProtocol):
         head_timeout = settings.header_timeout
+        max_per_client = settings.max_connections_per_client
 
     class _Worker(UvicornWorker):  # type: ignore[misc]
         # The access log costs much of a cached answer's time: off unless asked for.
