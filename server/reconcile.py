@@ -11,20 +11,32 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from typing import Any
 
 from flask import Blueprint, Response, redirect, request
 
 from .. import __version__
 from ..graph.catalog import LANGUAGES
+from ..graph.iris import valid_iri
 from ..graph.reconcile import Condition, Reconciler
 from . import resources
-from .errors import BadRequest, NotFound
+from .errors import BadRequest, NotFound, ServiceUnavailable
 
 blueprint = Blueprint("reconcile", __name__)
 
-MAX_QUERIES = 500
-MAX_LIMIT = 100
+# What one request may ask for: scoring runs in the server process, so a request is bounded before it is
+# trusted (OpenRefine sends batches of 10 with a limit of 3 or so).
+MAX_QUERIES = 100
+MAX_LIMIT = 50
+MAX_QUERY_CHARS = 1000
+MAX_CONDITIONS = 10
+MAX_VALUES = 20
+MAX_EXTEND_IDS = 500
+MAX_EXTEND_PROPERTIES = 50
+MAX_CURSOR = 1000
+#: Seconds a batch may take before the rest of it is refused (503: send smaller batches).
+BATCH_SECONDS = 10.0
 CLASS_TYPES = ("http://www.w3.org/2002/07/owl#Class", "http://www.w3.org/2000/01/rdf-schema#Class")
 PROPERTY_TYPES = ("http://www.w3.org/2002/07/owl#ObjectProperty", "http://www.w3.org/2002/07/owl#DatatypeProperty",
                   "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property")
@@ -107,22 +119,47 @@ def _reconcile_batch(queries: Any) -> dict[str, Any]:
         raise BadRequest(f"at most {MAX_QUERIES} queries in one batch, got {len(queries)}")
     reconciler = _reconciler()
     answers = {}
-    for key, query in queries.items():
-        if not isinstance(query, dict) or not isinstance(query.get("query", ""), str):
-            raise BadRequest(f"{key}: a query is an object with a 'query' string")
-        limit = query.get("limit", 5)
-        if not isinstance(limit, int | float) or limit < 1:
-            raise BadRequest(f"{key}.limit must be a positive number")
-        conditions = []
-        for index, condition in enumerate(query.get("properties") or []):
-            if not isinstance(condition, dict) or not isinstance(condition.get("pid"), str) or "v" not in condition:
-                raise BadRequest(f"{key}.properties[{index}] needs 'pid' and 'v'")
-            values = condition["v"] if isinstance(condition["v"], list) else [condition["v"]]
-            conditions.append(Condition(_expand(condition["pid"]), tuple(values)))
+    checked = [(key, _checked_query(key, query)) for key, query in queries.items()]  # all refused before any is scored
+    deadline = time.monotonic() + BATCH_SECONDS
+    for key, (query, limit, conditions) in checked:
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable(f"the batch took more than {BATCH_SECONDS:g} s and was stopped at {key!r}; "
+                                     "send fewer queries per batch", headers={"Retry-After": "1"})
         results = reconciler.reconcile(query.get("query", ""), types=_types(query.get("type"), key),
-                                       limit=min(int(limit), MAX_LIMIT), conditions=conditions)
+                                       limit=limit, conditions=conditions)
         answers[key] = {"result": [r.as_json() for r in results]}
     return answers
+
+
+def _checked_query(key: str, query: Any) -> tuple[dict[str, Any], int, list[Condition]]:
+    """One query of a batch, its limit and its property conditions, or 400 saying what is wrong."""
+    if not isinstance(query, dict) or not isinstance(query.get("query", ""), str):
+        raise BadRequest(f"{key}: a query is an object with a 'query' string")
+    if len(query.get("query", "")) > MAX_QUERY_CHARS:
+        raise BadRequest(f"{key}.query is longer than {MAX_QUERY_CHARS} characters")
+    limit = query.get("limit", 5)
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not 1 <= limit < float("inf"):
+        raise BadRequest(f"{key}.limit must be a positive number")
+    conditions = []
+    properties = query.get("properties") or []
+    if not isinstance(properties, list) or len(properties) > MAX_CONDITIONS:
+        raise BadRequest(f"{key}.properties must be a list of at most {MAX_CONDITIONS} conditions")
+    for index, condition in enumerate(properties):
+        if not isinstance(condition, dict) or not isinstance(condition.get("pid"), str) or "v" not in condition:
+            raise BadRequest(f"{key}.properties[{index}] needs 'pid' and 'v'")
+        values = condition["v"] if isinstance(condition["v"], list) else [condition["v"]]
+        if len(values) > MAX_VALUES:
+            raise BadRequest(f"{key}.properties[{index}].v has more than {MAX_VALUES} values")
+        conditions.append(Condition(_property(condition["pid"], f"{key}.properties[{index}].pid"), tuple(values)))
+    return query, min(int(limit), MAX_LIMIT), conditions
+
+
+def _property(identifier: str, where: str) -> str:
+    """A property identifier expanded to an IRI, or 400."""
+    expanded = _expand(identifier)
+    if not valid_iri(expanded):
+        raise BadRequest(f"{where}: {identifier!r} is not a property IRI or a prefixed name with a known prefix")
+    return expanded
 
 
 def _expand(identifier: str) -> str:
@@ -137,19 +174,25 @@ def _expand(identifier: str) -> str:
 def _extend(query: Any) -> dict[str, Any]:
     if not isinstance(query, dict) or not isinstance(query.get("ids"), list) or not isinstance(query.get("properties"), list):
         raise BadRequest("extend needs {\"ids\": [...], \"properties\": [{\"id\": ...}]}")
+    if len(query["ids"]) > MAX_EXTEND_IDS or len(query["properties"]) > MAX_EXTEND_PROPERTIES:
+        raise BadRequest(f"extend takes at most {MAX_EXTEND_IDS} ids and {MAX_EXTEND_PROPERTIES} properties at once")
     properties = []
     for index, prop in enumerate(query["properties"]):
         if not isinstance(prop, dict) or not isinstance(prop.get("id"), str):
             raise BadRequest(f"extend.properties[{index}] needs an 'id'")
-        properties.append(_expand(prop["id"]))
-    return _reconciler().extend([str(i) for i in query["ids"]], properties)
+        properties.append(_property(prop["id"], f"extend.properties[{index}].id"))
+    ids = [str(i) for i in query["ids"]]
+    for index, iri in enumerate(ids):
+        if not valid_iri(iri):
+            raise BadRequest(f"extend.ids[{index}]: {iri!r} is not an entity IRI (ids are the IRIs reconciliation returned)")
+    return _reconciler().extend(ids, properties)
 
 
 def _suggest(types: tuple[str, ...] = ()) -> Response:
     prefix = request.args.get("prefix", "")
     cursor = request.args.get("cursor", "0")
-    if not cursor.isdigit():
-        raise BadRequest("cursor must be a non-negative integer")
+    if not cursor.isdigit() or int(cursor) > MAX_CURSOR:
+        raise BadRequest(f"cursor must be an integer from 0 to {MAX_CURSOR}")
     wanted = list(types) or _types(request.args.get("type"), "suggest")
     reconciler = _reconciler()
     found = reconciler.index.search(prefix, types=wanted, limit=int(cursor) + 10, prefix=True)[int(cursor):]
@@ -179,9 +222,9 @@ def propose_properties() -> Response:
     if not type_iri:
         raise BadRequest("type is required")
     limit = request.args.get("limit", "20")
-    if not limit.isdigit():
-        raise BadRequest("limit must be a positive integer")
-    found = _reconciler().propose_properties(_expand(type_iri), int(limit))
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT * 2:
+        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT * 2}")
+    found = _reconciler().propose_properties(_property(type_iri, "type"), int(limit))
     return _json({"type": type_iri, "limit": int(limit), "properties": found})
 
 
@@ -205,8 +248,7 @@ def view() -> Response:
     """Where OpenRefine's view link goes: the resource page on this host for our IRIs, else the IRI."""
     iri = request.args.get("id", "")
     base = resources().store.namespaces.base
-    if iri.startswith(base + "id/"):
+    if iri.startswith(base + "id/") and valid_iri(iri):
         return redirect("/doc/" + iri[len(base) + 3:], code=303)  # type: ignore[return-value]
-    if not iri.startswith(("http://", "https://")):
-        raise BadRequest("id must be an IRI")
-    return redirect(iri, code=303)  # type: ignore[return-value]
+    # Never a redirect elsewhere: this is not an open redirector.
+    raise NotFound(f"{iri!r} is not an entity of this service (its ids start with {base}id/)")

@@ -80,3 +80,34 @@ def test_graph_iris_that_are_not_iris_are_refused(client: FlaskClient, admin_tok
                          headers=auth, content_type="multipart/form-data")
     assert upload.status_code == 400
     assert GraphStore(store_path).generation == before
+
+
+def test_reconciliation_requests_are_bounded_before_they_are_scored(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from heritage_hubs.server import reconcile
+
+    def batch(queries: object) -> tuple[int, str]:
+        response = client.get("/reconcile", query_string={"queries": queries if isinstance(queries, str) else json.dumps(queries)})
+        return response.status_code, response.get_data(as_text=True)
+
+    assert batch({f"q{n}": {"query": "Tabakalera"} for n in range(101)})[0] == 400
+    assert batch('{"q0": {"query": "Tabakalera", "limit": Infinity}}')[0] == 400
+    assert batch({"q0": {"query": "x" * 1001}})[0] == 400
+    assert batch({"q0": {"query": "Polo", "properties": [{"pid": "hh:basedIn", "v": "x"}] * 11}})[0] == 400
+    assert batch({"q0": {"query": "Polo", "properties": [{"pid": "not an iri", "v": "x"}]}})[0] == 400
+    status, text = batch({"q0": {"query": "Tabakalera", "limit": 10**9}})
+    assert status == 200 and len(json.loads(text)["q0"]["result"]) <= reconcile.MAX_LIMIT
+    monkeypatch.setattr(reconcile, "BATCH_SECONDS", -1.0)  # a batch past its time budget stops, with a way forward
+    response = client.get("/reconcile", query_string={"queries": json.dumps({"q0": {"query": "Tabakalera"}})})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    extend = {"ids": ["not an iri"], "properties": [{"id": "hh:basedIn"}]}
+    assert client.get("/reconcile", query_string={"extend": json.dumps(extend)}).status_code == 400
+    assert client.get("/reconcile/suggest/entity", query_string={"prefix": "ta", "cursor": "99999999999"}).status_code == 400
+    assert client.get("/reconcile/propose_properties", query_string={"type": "Institution x"}).status_code == 400
+
+
+def test_the_view_link_redirects_only_to_this_service(client: FlaskClient) -> None:
+    assert client.get("/reconcile/view", query_string={"id": "https://evil.example/"}).status_code == 404
+    ours = client.get("/reconcile/view", query_string={"id": "https://w3id.org/heritage-hubs/id/hub/tabakalera"})
+    assert ours.status_code == 303 and ours.headers["Location"].endswith("/doc/hub/tabakalera")
