@@ -208,6 +208,13 @@ class ChangeFeed:
         with self._file.transaction() as connection:
             connection.execute("DELETE FROM members WHERE generation >= ?", (generation,))
 
+    def forget_unpublished(self, published: int) -> int:
+        """Remove members written for generations after `published` (a commit that crashed before its publish); how many."""
+        if not self.path.exists():
+            return 0
+        with self._file.transaction() as connection:
+            return int(connection.execute("DELETE FROM members WHERE generation > ?", (published,)).rowcount)
+
     def _prune(self, connection: sqlite3.Connection, page_size: int, now: datetime) -> None:
         cutoff = _time_text(now - timedelta(days=self.policy.retention_days))
         newest = connection.execute("SELECT MAX(seq) FROM members").fetchone()[0]

@@ -103,11 +103,16 @@ class LabelIndex:
 
     # ------------------------------------------------------------ writing
 
-    def update(self, store: Store, resources: Iterable[str], generation: int) -> None:
-        """Re-index `resources` as they are in `store` (called in a commit, with the write lock held)."""
+    def update(self, store: Store, resources: Iterable[str], generation: int, *, published: int | None = None) -> None:
+        """Re-index `resources` as they are in `store` (called in a commit, with the write lock held).
+
+        The index must match `published` (the generation the commit starts
+        from; by default the one before `generation`), or it is rebuilt.
+        """
+        published = generation - 1 if published is None else published
         with self._file.transaction() as connection:
             known = connection.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-            if known is not None and int(known[0]) == generation - 1:
+            if known is not None and int(known[0]) == published:
                 hierarchy = _superclasses(store)
                 keys = [(resource,) for resource in resources]
                 connection.executemany("DELETE FROM names WHERE resource = ?", keys)

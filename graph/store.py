@@ -32,7 +32,7 @@ from pyoxigraph import (
 
 from . import linked_art
 from .delta import Delta, GraphChange, compare_graph, graph_term
-from .errors import GraphNameError, ParseError, ValidationFailed, Violation
+from .errors import GraphNameError, ParseError, StoreBusyError, ValidationFailed, Violation
 from .feed import ChangeFeed, FeedPolicy, all_graphs
 from .formats import format_for_path, strip_compression
 from .iris import DEFAULT_BASE_IRI, Namespaces, rebase, valid_iri
@@ -398,6 +398,7 @@ class GraphStore:
         statistics all follow the write's delta (see delta.py).
         """
         with self._work_copy(lock_timeout) as (tx, work_path):
+            self._repair_derived()
             yield tx
             if not tx.touched and not tx.restored:
                 return  # nothing written: no new generation (the work copy is thrown away)
@@ -415,6 +416,29 @@ class GraphStore:
                 self.feed.discard(generation)
                 raise
 
+    def _repair_derived(self) -> None:
+        """Make the feed and the label index match the published generation again (call with the write lock held).
+
+        A commit writes them before it publishes its snapshot; if the process
+        died in between, they hold a change nobody can see. Members of a
+        later generation go; an index that is not at the published generation
+        is rebuilt. The statistics are kept per generation and need nothing.
+        """
+        published = int(self.generation or 0)
+        self.feed.forget_unpublished(published)
+        known = self.labels.generation()
+        if known is not None and known != published:
+            self.labels.rebuild(self.reader(), published)
+
+    def repair_derived_data(self) -> bool:
+        """:meth:`_repair_derived`, if no write is under way (a server calls it when it starts); True if it ran."""
+        try:
+            with self.directory.write_lock(timeout=0):
+                self._repair_derived()
+        except StoreBusyError:
+            return False
+        return True
+
     def dataset_statistics(self) -> Statistics:
         """Triples, entities and class/property partitions of the current generation (VoID)."""
         generation = self.generation
@@ -430,7 +454,7 @@ class GraphStore:
             changed = self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=metadata)
         else:
             changed = self.feed.record_delta(old, tx.store, delta, generation=generation, exclude_graph=metadata)
-        self.labels.update(tx.store, changed, generation)
+        self.labels.update(tx.store, changed, generation, published=int(self.generation or 0))
         name = self.directory.generation_name(generation)
         previous = None if tx.restored else self.statistics.read(self.generation)
         stats = self.statistics.compute(tx.store) if previous is None else self.statistics.advance(previous, old, tx.store, delta)

@@ -85,6 +85,8 @@ class _Resources:
 
     def __init__(self, settings: Settings) -> None:
         self.store = GraphStore(settings.store_path, base_iri=settings.base_iri, feed_policy=settings.feed_policy)
+        if self.store.directory.exists():
+            self.store.repair_derived_data()  # after a crash mid-commit, the feed and label index match CURRENT again
         self.executor = QueryExecutor(settings.store_path, Limits(
             timeout_seconds=settings.query_timeout,
             memory_bytes=settings.query_memory_mb * 1024 * 1024,
