@@ -19,6 +19,7 @@ from typing import IO, Any, BinaryIO
 
 from pyoxigraph import (
     DefaultGraph,
+    Literal,
     NamedNode,
     Quad,
     QueryBoolean,
@@ -155,6 +156,28 @@ def _linked_art_as_nquads(source: RdfSource) -> RdfSource:
         raise _parse_error(error, source) from None
 
 
+#: The longest literal (in characters) a write may hold: a page shows every literal of a resource to anyone who asks.
+MAX_LITERAL_CHARS = 1_000_000
+_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+
+
+def _check_sizes(quad: Quad, source: RdfSource | None) -> None:
+    obj = quad.object
+    if isinstance(obj, Literal) and len(obj.value) > MAX_LITERAL_CHARS:
+        where = f"{source.name}: " if source is not None else ""
+        raise ParseError(f"{where}a literal of {len(obj.value):,} characters about {quad.subject} (at most {MAX_LITERAL_CHARS:,}); "
+                         "nothing was loaded", source=source.name if source is not None else "<update>")
+
+
+def _without_entity_declarations(stream: IO[bytes], source: RdfSource) -> IO[bytes]:
+    """The RDF/XML document, refused if it declares entities (they can expand to gigabytes from a few hundred bytes)."""
+    data = stream.read()
+    if _ENTITY.search(data):
+        raise ParseError("RDF/XML with entity declarations (<!ENTITY …>) is not accepted: entities can expand without limit; "
+                         "write the text out", source=source.name)
+    return io.BytesIO(data)
+
+
 class WriteTransaction:
     """Changes to a private copy of the store; nothing is visible until commit."""
 
@@ -238,7 +261,8 @@ class WriteTransaction:
                     self._appended.setdefault(graph, set()).update(added)
             else:
                 self.changed(graph)
-                if source.format.supports_datasets:
+                if source.format.supports_datasets or source.data is not None:
+                    # Data received over HTTP goes through the checks statement by statement.
                     self.store.bulk_extend(self._quads(stream, source, target, base_iri))
                 else:
                     self.store.bulk_load(stream, source.format, to_graph=target, base_iri=base_iri)
@@ -254,9 +278,12 @@ class WriteTransaction:
         TriG, N-Quads and JSON-LD may name graphs: a load into one graph takes
         only the default graph and that graph, never another.
         """
+        if source.format == RdfFormat.RDF_XML:
+            stream = _without_entity_declarations(stream, source)
         for quad in parse(stream, source.format, base_iri=base_iri):
             graph = quad.graph_name
             if isinstance(graph, DefaultGraph) or graph == target:
+                _check_sizes(quad, source)
                 yield Quad(quad.subject, quad.predicate, quad.object, target)
             else:
                 raise GraphNameError(
@@ -463,6 +490,9 @@ class GraphStore:
     def _commit(self, tx: WriteTransaction, old: Store, delta: Delta, *, validate: bool) -> None:
         if not tx.touched:
             return
+        for quad, added in delta.quads():
+            if added:
+                _check_sizes(quad, None)  # what an update wrote, as loads are checked while they are read
         if validate:
             known = self.statistics.read(self.generation)
             violations = self.validator.validate_change(old, tx.store, delta, class_sizes=known.classes if known else None,

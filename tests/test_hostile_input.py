@@ -111,3 +111,31 @@ def test_the_view_link_redirects_only_to_this_service(client: FlaskClient) -> No
     assert client.get("/reconcile/view", query_string={"id": "https://evil.example/"}).status_code == 404
     ours = client.get("/reconcile/view", query_string={"id": "https://w3id.org/heritage-hubs/id/hub/tabakalera"})
     assert ours.status_code == 303 and ours.headers["Location"].endswith("/doc/hub/tabakalera")
+
+
+LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [
+  <!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">
+  <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+  <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">
+  <!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">
+]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">
+  <rdf:Description rdf:about="https://w3id.org/heritage-hubs/id/asset/laughs"><rdfs:label>&d;</rdfs:label></rdf:Description>
+</rdf:RDF>"""
+
+
+def test_entity_expansion_and_huge_literals_are_refused(client: FlaskClient, museum_token: str, store_path: Path) -> None:
+    before = GraphStore(store_path).generation
+    auth = {"Authorization": f"Bearer {museum_token}"}
+    response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=LAUGHS,
+                          headers={**auth, "Content-Type": "application/rdf+xml"})
+    assert response.status_code == 400 and "entity declarations" in response.get_data(as_text=True)
+    huge = '<https://w3id.org/heritage-hubs/id/asset/big> <http://www.w3.org/2000/01/rdf-schema#label> "' + "x" * 1_000_001 + '"@en .'
+    for content_type in ("text/turtle", "application/n-triples"):
+        response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=huge, headers={**auth, "Content-Type": content_type})
+        assert response.status_code == 400 and "1,000,001 characters" in response.get_data(as_text=True)
+    update = f"INSERT DATA {{ GRAPH <{MUSEUM_GRAPH}> {{ {huge[:-2]} }} }}"
+    response = client.post("/sparql", data=update, headers={**auth, "Content-Type": "application/sparql-update"})
+    assert response.status_code == 400 and "characters" in response.get_data(as_text=True)
+    assert GraphStore(store_path).generation == before
