@@ -34,6 +34,26 @@ def unescape_codepoints(text: str) -> str:
     return _ESCAPE.sub(char, text)
 
 
+#: Deeper nesting than this is refused before any parser sees it: the parsers are recursive, and a few kilobytes
+#: of brackets overflow a thread's stack (a crash of the whole server process, not an exception).
+MAX_NESTING = 128
+_BRACKET = re.compile(rb"[\[\](){}]|<<|>>")
+_OPENERS = frozenset((b"[", b"(", b"{", b"<<"))
+
+
+def nesting_depth(data: bytes | str) -> int:
+    """How deeply brackets ((), [], {}, << >>) nest in `data`, counted everywhere (strings too: an upper bound)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    depth = deepest = 0
+    for match in _BRACKET.finditer(raw):
+        if match.group() in _OPENERS:
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def where_group_start(query: str) -> int | None:
     """The offset just after the `{` that opens the query's top-level WHERE group."""
     depth = 0

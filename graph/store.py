@@ -40,6 +40,7 @@ from .iris import DEFAULT_BASE_IRI, Namespaces, rebase, valid_iri
 from .labels import LabelIndex
 from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_utc, read_graph_info, record_change
 from .snapshots import SnapshotDirectory
+from .sparql_text import MAX_NESTING, nesting_depth
 from .statistics import DatasetStatistics, Statistics
 from .validation import ShapesValidator
 
@@ -156,6 +157,9 @@ def _linked_art_as_nquads(source: RdfSource) -> RdfSource:
         raise _parse_error(error, source) from None
 
 
+#: Formats whose parsers recurse into nested brackets (a document received over HTTP is measured first).
+_NESTED_FORMATS = (RdfFormat.TURTLE, RdfFormat.TRIG, RdfFormat.N3, RdfFormat.JSON_LD)
+
 #: The longest literal (in characters) a write may hold: a page shows every literal of a resource to anyone who asks.
 MAX_LITERAL_CHARS = 1_000_000
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -247,6 +251,10 @@ class WriteTransaction:
         target = self._graph(graph)
         if replace:
             self.store.clear_graph(target)
+        if source.data is not None and source.format in _NESTED_FORMATS:
+            depth = nesting_depth(source.data)
+            if depth > MAX_NESTING:
+                raise ParseError(f"brackets nest {depth} deep (at most {MAX_NESTING}); nothing was loaded", source=source.name)
         source = _linked_art_as_nquads(source)
         small = (source.size or 0) <= self.LISTED_LOAD_BYTES and not source.gzipped
         if replace or graph in self._compared:
@@ -280,6 +288,7 @@ class WriteTransaction:
         """
         if source.format == RdfFormat.RDF_XML:
             stream = _without_entity_declarations(stream, source)
+
         for quad in parse(stream, source.format, base_iri=base_iri):
             graph = quad.graph_name
             if isinstance(graph, DefaultGraph) or graph == target:

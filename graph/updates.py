@@ -30,7 +30,7 @@ from typing import Any
 
 from rdflib import URIRef, Variable
 
-from .sparql_text import TOKEN, unescape_codepoints
+from .sparql_text import MAX_NESTING, TOKEN, nesting_depth, unescape_codepoints
 
 DEFAULT_GRAPH = "DEFAULT"
 ANY_GRAPH = "*"
@@ -85,7 +85,10 @@ _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def refuse_relative_iris(update: str) -> None:
-    """Raise UpdateError if `update` has a BASE or a relative IRI (read after SPARQL's codepoint escapes)."""
+    """Raise UpdateError if `update` has a BASE or a relative IRI (read after SPARQL's codepoint escapes), or nests too deep."""
+    depth = nesting_depth(update)
+    if depth > MAX_NESTING:
+        raise UpdateError(f"the update nests brackets {depth} deep (at most {MAX_NESTING})")
     for match in TOKEN.finditer(unescape_codepoints(update)):
         kind = match.lastgroup
         if kind == "word" and match.group().upper() == "BASE":

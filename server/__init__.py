@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app
 
@@ -69,12 +70,18 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     app.wsgi_app = AnsweredFromCache(documents, cached_response)  # type: ignore[method-assign]
     app.extensions[CACHED_RESPONSE] = cached_response
 
+    security_headers = page_security_headers(settings.tiles_url)
+
     @app.after_request
     def _cors(response: Response) -> Response:
         # Everything we serve is public to read; writes need a bearer token,
         # which browsers do not attach on their own, so no credentials here.
         for name, value in CORS_HEADERS:
             response.headers.setdefault(name, value)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            for name, value in security_headers:
+                response.headers.setdefault(name, value)
         return response
 
     return app
@@ -100,6 +107,19 @@ class _Resources:
 
 _RESOURCES: dict[tuple[int, Settings], _Resources] = {}
 _OPENING = threading.Lock()
+
+
+def page_security_headers(tiles_url: str) -> list[tuple[str, str]]:
+    """The headers of every HTML page: scripts, styles and data only from this host (map tiles from theirs), no framing.
+
+    YASGUI sets inline styles, so styles allow 'unsafe-inline'; no script is inline.
+    """
+    tiles = urlsplit(tiles_url.replace("{s}", "a").replace("{z}", "0").replace("{x}", "0").replace("{y}", "0"))
+    tile_origin = f" {tiles.scheme}://{tiles.netloc}" if tiles.scheme in ("http", "https") and tiles.netloc else ""
+    policy = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+              f"img-src 'self' data:{tile_origin}; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+              "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+    return [("Content-Security-Policy", policy), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "strict-origin-when-cross-origin")]
 
 
 def resources() -> _Resources:

@@ -175,7 +175,9 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         if isinstance(term, BlankNode):
             return {"kind": "blank", "rows": [row(q) for q in description.blank_closure if q.subject == term]}
         assert isinstance(term, NamedNode)
-        return {"kind": "iri", "href": local(term), "iri": term.value,
+        # Only web IRIs become links: a javascript: or data: IRI in someone's data is shown, never followed.
+        href = local(term) if term.value.startswith(("http://", "https://")) else None
+        return {"kind": "iri", "href": href, "iri": term.value,
                 "label": description.label_of(term, language) or curie(term.value)}
 
     def graph_name(quad: object) -> str:

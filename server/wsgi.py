@@ -42,6 +42,10 @@ def run(settings: Settings) -> None:
             self.cfg.set("worker_class", _Worker)
             self.cfg.set("accesslog", settings.access_log or None)
             self.cfg.set("timeout", 120)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn 24+ opens a control socket at one fixed path per user: a second `serve` on the
+                # machine would take it over from the first. Nothing here uses it.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> FrontApp:
             return create_asgi_app(settings)

@@ -108,3 +108,14 @@ def test_one_client_cannot_hold_every_connection(store_path: Path) -> None:
         assert http_request(server.url + "/")[0] == 200  # the slots are given back
     finally:
         stop_server(server)
+
+
+def test_serve_opens_no_control_socket_another_serve_could_take(store_path: Path, tmp_path: Path) -> None:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    server = start_server(store_path, workers=1, extra_env={"XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path)})
+    try:
+        assert http_request(server.url + "/")[0] == 200
+        assert list(runtime.iterdir()) == [] and not (tmp_path / ".gunicorn").exists()
+    finally:
+        stop_server(server)

@@ -139,3 +139,39 @@ def test_entity_expansion_and_huge_literals_are_refused(client: FlaskClient, mus
     response = client.post("/sparql", data=update, headers={**auth, "Content-Type": "application/sparql-update"})
     assert response.status_code == 400 and "characters" in response.get_data(as_text=True)
     assert GraphStore(store_path).generation == before
+
+
+def test_pages_link_only_web_iris_and_carry_a_content_security_policy(client: FlaskClient, museum_token: str) -> None:
+    record = """@prefix hh: <https://w3id.org/heritage-hubs/ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+    <https://w3id.org/heritage-hubs/id/asset/museo-esempio-js> a hh:TangibleAsset ; rdfs:label "Click me"@en ;
+        rdfs:seeAlso <javascript:alert(document.domain)> , <data:text/html,hello> , <https://example.org/fine> ;
+        hh:keptBy <https://w3id.org/heritage-hubs/id/hub/polo-del-900> ."""
+    response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=record,
+                          headers={"Authorization": f"Bearer {museum_token}", "Content-Type": "text/turtle"})
+    assert response.status_code in (201, 204), response.get_data(as_text=True)
+    page = client.get("/doc/asset/museo-esempio-js.html")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "javascript:alert" in html and 'href="javascript:' not in html and 'href="data:' not in html
+    assert 'href="https://example.org/fine"' in html
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert page.headers["X-Content-Type-Options"] == "nosniff" and page.headers["X-Frame-Options"] == "DENY"
+    for path in ("/", "/sparql", "/ontology", "/hubs"):
+        assert "Content-Security-Policy" in client.get(path, headers={"Accept": "text/html"}).headers, path
+
+
+def test_deeply_nested_input_is_refused_before_any_parser_sees_it(client: FlaskClient, museum_token: str, store_path: Path) -> None:
+    before = GraphStore(store_path).generation
+    auth = {"Authorization": f"Bearer {museum_token}"}
+    bodies = {
+        "text/turtle": "<urn:a> <urn:b> " + "[ <urn:p> " * 5000 + "]" * 5000 + " .",
+        "application/ld+json": '{"@id": "urn:a", "urn:p": ' + "[" * 3000 + "1" + "]" * 3000 + "}",
+    }
+    for content_type, body in bodies.items():
+        response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=body, headers={**auth, "Content-Type": content_type})
+        assert response.status_code == 400 and "deep" in response.get_data(as_text=True), content_type
+    update = "INSERT DATA { GRAPH <" + MUSEUM_GRAPH + "> " + "{" * 5000 + "}" * 5000 + " }"
+    response = client.post("/sparql", data=update, headers={**auth, "Content-Type": "application/sparql-update"})
+    assert response.status_code == 400 and "deep" in response.get_data(as_text=True)
+    assert GraphStore(store_path).generation == before
