@@ -7,13 +7,12 @@ page are then read from the store.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from pyoxigraph import Literal, NamedNode, Store
 
 from .iris import Namespaces
-from .labels import LabelIndex, fold
+from .labels import LabelIndex
 
 LANGUAGES = ("en", "it", "es")
 
@@ -37,35 +36,12 @@ def pick_language(values: list[Literal], preferred: str) -> str | None:
     return next(iter(by_lang.values()), None)
 
 
-_ORDERS: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
-_ORDERS_LOCK = threading.Lock()
-
-
-def ordered_members(index: LabelIndex, generation: str, cls: str, language: str) -> list[tuple[str, str]]:
-    """(IRI, label in `language` or another) of every labelled instance of `cls`, in label order; kept per generation."""
-    key = (str(index.path), generation, cls + " " + language)
-    with _ORDERS_LOCK:
-        found = _ORDERS.get(key)
-    if found is not None:
-        return found
-    labels: dict[str, list[Literal]] = {}
-    for resource, label, tag in index.labels_of_members(cls):
-        labels.setdefault(resource, []).append(Literal(label, language=tag) if tag else Literal(label))
-    chosen = [(resource, pick_language(values, language) or resource) for resource, values in labels.items()]
-    chosen.sort(key=lambda item: (fold(item[1]), item[0]))
-    with _ORDERS_LOCK:
-        if len(_ORDERS) > 32:
-            _ORDERS.clear()  # older generations are not asked for again
-        _ORDERS[key] = chosen
-    return chosen
-
-
 def hub_page(store: Store, index: LabelIndex, generation: str, namespaces: Namespaces, language: str = "en", *,
              offset: int = 0, limit: int = 24) -> tuple[list[HubSummary], int]:
-    """The hubs from `offset` (at most `limit`), in label order, and how many hubs there are."""
-    ordered = ordered_members(index, generation, namespaces.ontology + "Hub", language)
-    shown = [iri for iri, _ in ordered[offset:offset + limit]]
-    return hub_summaries(store, namespaces, language, only=shown), len(ordered)
+    """The hubs from `offset` (at most `limit`), in label order, and how many hubs there are (`index` at `generation`)."""
+    hub = namespaces.ontology + "Hub"
+    shown = [iri for iri, _ in index.members(hub, language, offset=offset, limit=limit)]
+    return hub_summaries(store, namespaces, language, only=shown), index.count_members(hub)
 
 
 RDFS_LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")

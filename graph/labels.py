@@ -1,7 +1,7 @@
 """A full-text index of labels, for reconciliation and suggest.
 
 Every resource with an ``rdfs:label``, ``skos:prefLabel`` or ``skos:altLabel``
-is indexed in SQLite FTS5 (``STORE/labels-2.sqlite``; Unicode tokens, accents
+is indexed in SQLite FTS5 (``STORE/labels-3.sqlite``; Unicode tokens, accents
 removed) with its types and their superclasses. The index is kept up to date
 in the commit that changes the data: the change feed's diff says which
 resources changed, and only those are re-indexed. It records the generation
@@ -52,7 +52,12 @@ END;
 CREATE VIRTUAL TABLE IF NOT EXISTS labels_vocabulary USING fts5vocab(labels, 'row');
 CREATE TABLE IF NOT EXISTS types (resource TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY (resource, type)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS types_by_type ON types (type);
+CREATE TABLE IF NOT EXISTS display (resource TEXT NOT NULL, language TEXT NOT NULL, label TEXT NOT NULL, sortkey TEXT NOT NULL,
+    PRIMARY KEY (resource, language)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS display_order ON display (language, sortkey, resource);
 """
+#: The languages of the interface: each resource has a display label (and a sort key) per language.
+DISPLAY_LANGUAGES = ("en", "it", "es")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -89,7 +94,7 @@ class LabelIndex:
     BULK = 2000  # above this many changed resources (and a fifth of the index), labels are read in one scan
 
     def __init__(self, root: Path) -> None:
-        self.path = Path(root) / "labels-2.sqlite"  # the number changes with the layout, so an old index is rebuilt
+        self.path = Path(root) / "labels-3.sqlite"  # the number changes with the layout, so an old index is rebuilt
         self._file = SqliteFile(self.path, _SCHEMA)
 
     def _reader(self) -> sqlite3.Connection:
@@ -117,9 +122,10 @@ class LabelIndex:
                 keys = [(resource,) for resource in resources]
                 connection.executemany("DELETE FROM names WHERE resource = ?", keys)
                 connection.executemany("DELETE FROM types WHERE resource = ?", keys)
+                connection.executemany("DELETE FROM display WHERE resource = ?", keys)
                 names: list[tuple[str, str, str]] = []
                 types: list[tuple[str, str]] = []
-                indexed = connection.execute("SELECT COUNT(*) FROM names").fetchone()[0]
+                indexed = connection.execute("SELECT COALESCE(MAX(id), 0) FROM names").fetchone()[0]  # about the size, at no cost
                 if len(keys) > max(self.BULK, indexed // 5):
                     _all_entries(store, {r for (r,) in keys}, hierarchy, names, types)  # one scan beats a lookup each
                 else:
@@ -127,6 +133,7 @@ class LabelIndex:
                         _entries(store, NamedNode(resource), hierarchy, names, types)
                 connection.executemany("INSERT INTO names (label, resource, language) VALUES (?, ?, ?)", names)
                 connection.executemany("INSERT OR IGNORE INTO types VALUES (?, ?)", types)
+                connection.executemany("INSERT INTO display VALUES (?, ?, ?, ?)", _display_rows(names))
                 connection.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
                 return
         self.rebuild(store, generation)  # behind (or never built): start again from the whole store
@@ -155,6 +162,7 @@ class LabelIndex:
                             batch.append((label.value, row["s"].value, label.language or ""))
                             subjects.add(row["s"].value)
                     connection.executemany("INSERT INTO names (label, resource, language) VALUES (?, ?, ?)", batch)
+                    connection.executemany("INSERT INTO display VALUES (?, ?, ?, ?)", _display_rows(batch))
                     types: set[tuple[str, str]] = set()
                     for quad in store.quads_for_pattern(None, NamedNode(RDF_TYPE), None, None):
                         subject, direct = quad.subject, quad.object
@@ -242,13 +250,37 @@ class LabelIndex:
     def types_of(self, resource: str) -> tuple[str, ...]:
         return tuple(r[0] for r in self._reader().execute("SELECT type FROM types WHERE resource = ? ORDER BY type", (resource,)))
 
-    def labels_of_members(self, cls: str) -> list[tuple[str, str, str]]:
-        """(resource, label, language) of every labelled instance of `cls` (subclasses included)."""
-        return [(r[0], r[1], r[2]) for r in self._reader().execute(
-            "SELECT n.resource, n.label, n.language FROM types t JOIN names n ON n.resource = t.resource WHERE t.type = ?", (cls,))]
+    def members(self, cls: str, language: str, *, offset: int = 0, limit: int = 24) -> list[tuple[str, str]]:
+        """(resource, display label) of labelled instances of `cls` (subclasses included), in label order, a page at a time."""
+        language = language if language in DISPLAY_LANGUAGES else DISPLAY_LANGUAGES[0]
+        return [(r[0], r[1]) for r in self._reader().execute(
+            "SELECT d.resource, d.label FROM types t JOIN display d ON d.resource = t.resource AND d.language = ? "
+            "WHERE t.type = ? ORDER BY d.sortkey, d.resource LIMIT ? OFFSET ?", (language, cls, limit, offset))]
+
+    def count_members(self, cls: str) -> int:
+        """How many labelled instances `cls` has (subclasses included)."""
+        return int(self._reader().execute("SELECT COUNT(*) FROM types WHERE type = ?", (cls,)).fetchone()[0])
 
     def labels_of(self, resource: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._reader().execute("SELECT label, language FROM names WHERE resource = ?", (resource,))]
+
+
+def _display_rows(names: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """(resource, language, label, sort key) for each display language, from (label, resource, language) rows.
+
+    A resource is shown by its label in the language, else in English, Italian, Spanish, without a tag, or any.
+    """
+    by_resource: dict[str, dict[str, str]] = {}
+    for label, resource, language in names:
+        by_resource.setdefault(resource, {}).setdefault(language, label)
+    rows = []
+    for resource, labels in by_resource.items():
+        for language in DISPLAY_LANGUAGES:
+            chosen = next((labels[tag] for tag in (language, *DISPLAY_LANGUAGES, "") if tag in labels), None)
+            if chosen is None:
+                chosen = min(labels.values())
+            rows.append((resource, language, chosen, fold(chosen)))
+    return rows
 
 
 def _types(store: Store, subject: NamedNode) -> Iterator[str]:

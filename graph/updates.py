@@ -10,10 +10,14 @@ BASE resolved) and every operation is read for the graphs it writes:
 write any graph; only a token for all graphs may run it.
 
 Both parsers must read the same IRIs, or a token scoped to one graph could
-write another (rdflib and pyoxigraph resolve relative IRIs differently). So
-an update may hold only absolute IRIs: a relative IRI or a ``BASE`` is
-refused before anything is parsed (:func:`refuse_relative_iris`), the update
-runs without a base IRI, and absolute IRIs are taken as written by both.
+write another (rdflib and pyoxigraph resolve relative IRIs differently, and
+disagree on where a ``BASE`` stops applying). So before either parser sees
+an update, :func:`with_absolute_iris` rewrites it: every relative IRI is
+resolved once, by pyoxigraph's own IRI resolution, against the endpoint's
+base or the ``BASE`` in force (a ``BASE`` applies from where it stands to the
+end of the request, and is then removed), and escaped prefixed names are
+refused. Analysis and execution then read the same absolute IRIs, and the
+update runs without a base IRI.
 
 It also applies the protocol's ``using-graph-uri`` / ``using-named-graph-uri``
 parameters, which pyoxigraph's ``Store.update`` has no argument for, by
@@ -84,20 +88,67 @@ def _quad_targets(clause: Any) -> set[str]:
 _ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
-def refuse_relative_iris(update: str) -> None:
-    """Raise UpdateError if `update` has a BASE or a relative IRI (read after SPARQL's codepoint escapes), or nests too deep."""
+def resolve_iri(reference: str, base: str) -> str:
+    """`reference` resolved against `base` by pyoxigraph (RFC 3986), as the store would resolve it."""
+    from pyoxigraph import RdfFormat, parse
+
+    document = f"<{reference}> <urn:x-heritage-hubs:p> <urn:x-heritage-hubs:o> .".encode()
+    try:
+        return str(next(iter(parse(document, RdfFormat.TURTLE, base_iri=base))).subject.value)
+    except (SyntaxError, ValueError, StopIteration):
+        raise UpdateError(f"<{reference}> is not an IRI reference that resolves against <{base}>") from None
+
+
+def with_absolute_iris(update: str, base: str | None) -> str:
+    """`update` with every IRI absolute and no BASE (see the module docstring); UpdateError when that cannot be done.
+
+    The text is returned unchanged when it has nothing relative; otherwise it
+    is returned with SPARQL's codepoint escapes undone (as a parser reads it).
+    """
     depth = nesting_depth(update)
     if depth > MAX_NESTING:
         raise UpdateError(f"the update nests brackets {depth} deep (at most {MAX_NESTING})")
-    for match in TOKEN.finditer(unescape_codepoints(update)):
-        kind = match.lastgroup
-        if kind == "word" and match.group().upper() == "BASE":
-            raise UpdateError("BASE is not accepted in updates: write every IRI in full (<https://…>)")
-        if kind == "pname" and "\\" in match.group():
-            raise UpdateError(f"escaped prefixed name {match.group()} in the update: write the IRI in full (<https://…>)")
-        if kind == "iri" and not _ABSOLUTE.match(match.group()[1:-1]):
-            raise UpdateError(f"relative IRI {match.group()} in the update: write every IRI in full (<https://…>), "
-                              "so that the graphs it writes are the graphs it names")
+    text = unescape_codepoints(update)
+    pieces: list[str] = []
+    position = 0
+    current = base
+    pending_base = False
+    rewritten = False
+    for match in TOKEN.finditer(text):
+        kind, token = match.lastgroup, match.group()
+        if kind == "comment":
+            continue
+        if pending_base:
+            if kind != "iri":
+                raise UpdateError("BASE must be followed by an IRI")
+            target = token[1:-1]
+            current = target if _ABSOLUTE.match(target) else _resolved(target, current)
+            pieces.append(text[position:match.start()])
+            position = match.end()
+            pending_base = False
+            continue
+        if kind == "word" and token.upper() == "BASE":
+            pieces.append(text[position:match.start()])
+            position = match.end()
+            pending_base = rewritten = True
+        elif kind == "pname" and "\\" in token:
+            raise UpdateError(f"escaped prefixed name {token} in the update: write the IRI in full (<https://…>)")
+        elif kind == "iri" and not _ABSOLUTE.match(token[1:-1]):
+            pieces.append(text[position:match.start()] + f"<{_resolved(token[1:-1], current)}>")
+            position = match.end()
+            rewritten = True
+    if pending_base:
+        raise UpdateError("BASE must be followed by an IRI")
+    if not rewritten:
+        return update
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _resolved(reference: str, base: str | None) -> str:
+    if base is None:
+        raise UpdateError(f"relative IRI <{reference}> in the update, and no base to resolve it against: write the IRI in full")
+    return resolve_iri(reference, base)
 
 
 def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str] | None = None) -> UpdatePlan:
@@ -107,7 +158,7 @@ def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str
     """
     from rdflib.plugins.sparql import algebra, parser
 
-    refuse_relative_iris(update)
+    update = with_absolute_iris(update, None)  # callers pass text already made absolute; anything relative left is refused
 
     # The endpoint's predeclared prefixes go first as PREFIX lines (the
     # update's own declarations come later and win); rdflib's initNs would

@@ -29,6 +29,8 @@ CACHED_RESPONSE = "heritage_hubs.cached_response"
 #: On every response: everything we serve is public to read.
 CORS_HEADERS = (("Access-Control-Allow-Origin", "*"),
                 ("Access-Control-Expose-Headers", "Content-Type, Content-Length, ETag, Link, Vary, Location"))
+#: On every response, cached or not: CORS, and no content sniffing.
+COMMON_HEADERS = (*CORS_HEADERS, ("X-Content-Type-Options", "nosniff"))
 
 
 def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -76,9 +78,8 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     def _cors(response: Response) -> Response:
         # Everything we serve is public to read; writes need a bearer token,
         # which browsers do not attach on their own, so no credentials here.
-        for name, value in CORS_HEADERS:
+        for name, value in COMMON_HEADERS:
             response.headers.setdefault(name, value)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
         if response.mimetype == "text/html":
             for name, value in security_headers:
                 response.headers.setdefault(name, value)

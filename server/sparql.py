@@ -20,8 +20,16 @@ from werkzeug.datastructures import MultiDict
 from ..graph.executor import QueryFailed, QueryJob, StreamAborted
 from ..graph.safety import RefusedOperation
 from ..graph.service_description import service_description
-from ..graph.updates import ANY_GRAPH, DEFAULT_GRAPH, UpdateError, analyse, graphs_to_write, with_protocol_dataset
-from . import CORS_HEADERS, resources, settings
+from ..graph.updates import (
+    ANY_GRAPH,
+    DEFAULT_GRAPH,
+    UpdateError,
+    analyse,
+    graphs_to_write,
+    with_absolute_iris,
+    with_protocol_dataset,
+)
+from . import COMMON_HEADERS, resources, settings
 from .auth import authenticate, provenance_of, require_writes
 from .cache import CachedResponse, raw_request_key, request_key
 from .errors import BadRequest, HttpError, NotAcceptable, UnsupportedMediaType, render_error
@@ -176,7 +184,7 @@ def _run_query(operation: QueryOperation) -> Response:
     if stream.body is not None:
         response = _result_response(stream.media_type, stream.body, job.max_bytes, cache="miss")
         hit_headers = [(k, v) for k, v in response.headers.items() if k not in ("Content-Length", "X-Cache")]
-        hit_headers += [("X-Cache", "hit"), *CORS_HEADERS, ("Content-Length", str(len(stream.body)))]
+        hit_headers += [("X-Cache", "hit"), *COMMON_HEADERS, ("Content-Length", str(len(stream.body)))]
         cached = CachedResponse(tuple(hit_headers), stream.body)
         res.result_cache.put(key, cached)
         if request.method == "GET":
@@ -214,7 +222,9 @@ def _run_update(operation: UpdateOperation) -> Response:
     store = res.store
     try:
         res.policy.check_update(operation.text)
-        plan = analyse(operation.text, base_iri=_canonical_endpoint(), prefixes=store.namespaces.prefixes())
+        # Relative IRIs resolved once, against this endpoint: the text analysed is the text that runs.
+        absolute = with_absolute_iris(operation.text, _canonical_endpoint())
+        plan = analyse(absolute, prefixes=store.namespaces.prefixes())
     except RefusedOperation as error:
         raise BadRequest(str(error)) from None
     except UpdateError as error:
@@ -223,7 +233,7 @@ def _run_update(operation: UpdateOperation) -> Response:
         raise BadRequest("using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH in the update "
                          "(SPARQL 1.1 Protocol §2.2.3)")
     try:
-        text = with_protocol_dataset(operation.text, operation.using, operation.using_named)
+        text = with_protocol_dataset(absolute, operation.using, operation.using_named)
     except UpdateError as error:
         raise BadRequest(str(error)) from None
     require_writes(token, plan.targets)
