@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -12,37 +10,10 @@ from flask.testing import FlaskClient
 
 from heritage_hubs.graph import GraphStore
 
+from .conftest import Listener
+
 ROOT = Path(__file__).parent.parent
 MUSEUM_GRAPH = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
-
-
-class Listener:
-    """A socket on loopback that records whether anything connected to it."""
-
-    def __init__(self) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen()
-        self.socket.settimeout(0.2)
-        self.port = self.socket.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            connection.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.socket.close()
 
 
 def _form(mapping: str) -> dict[str, object]:
@@ -50,20 +21,17 @@ def _form(mapping: str) -> dict[str, object]:
             "mapping": (io.BytesIO(mapping.encode()), "mapping.toml")}
 
 
-def test_a_lookup_in_a_mapping_cannot_become_query_text(client: FlaskClient, museum_token: str, store_path: Path) -> None:
-    listener = Listener()
-    try:
-        mapping = (ROOT / "examples" / "museum" / "mapping.toml").read_text()
-        hostile = f'https://w3id.org/heritage-hubs/id/scheme/themes> . SERVICE <http://127.0.0.1:{listener.port}/x> {{ ?a ?b ?c }} }} #'
-        before = GraphStore(store_path).generation
-        response = client.post("/import/csv", query_string={"graph": MUSEUM_GRAPH},
-                               data=_form(mapping.replace('lookup = "scheme:themes"', f'lookup = "{hostile}"')),
-                               headers={"Authorization": f"Bearer {museum_token}"}, content_type="multipart/form-data")
-        assert response.status_code == 400
-        assert "is not a valid IRI" in response.get_data(as_text=True)
-        assert GraphStore(store_path).generation == before
-    finally:
-        listener.close()
+def test_a_lookup_in_a_mapping_cannot_become_query_text(client: FlaskClient, museum_token: str, store_path: Path,
+                                                         listener: Listener) -> None:
+    mapping = (ROOT / "examples" / "museum" / "mapping.toml").read_text()
+    hostile = f'https://w3id.org/heritage-hubs/id/scheme/themes> . SERVICE <http://127.0.0.1:{listener.port}/x> {{ ?a ?b ?c }} }} #'
+    before = GraphStore(store_path).generation
+    response = client.post("/import/csv", query_string={"graph": MUSEUM_GRAPH},
+                           data=_form(mapping.replace('lookup = "scheme:themes"', f'lookup = "{hostile}"')),
+                           headers={"Authorization": f"Bearer {museum_token}"}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "is not a valid IRI" in response.get_data(as_text=True)
+    assert GraphStore(store_path).generation == before
     assert listener.connections == 0
 
 
