@@ -250,7 +250,7 @@ class ChangeFeed:
 
     def page(self, number: int, generation: int) -> Page | None:
         """Page `number` as of `generation`; None when it does not exist (yet, or any more)."""
-        if not self.path.exists() or number < 0:
+        if not self.path.exists() or not 0 <= number < 2**40:  # beyond, no page can exist (and SQLite takes 64-bit numbers)
             return None
         size = self.page_size()
         connection = self._reader()

@@ -56,6 +56,7 @@ from pyoxigraph import Literal, NamedNode, RdfFormat, Store, Triple
 from .errors import GraphError
 from .iris import Namespaces, is_absolute_iri, valid_iri
 from .labels import fold
+from .sparql_text import MAX_NESTING, nesting_depth
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -114,9 +115,12 @@ class Mapping:
 
     @classmethod
     def from_toml(cls, text: str, namespaces: Namespaces, *, source: str = "mapping") -> Mapping:
+        depth = nesting_depth(text)
+        if depth > MAX_NESTING:
+            raise MappingError(f"{source}: brackets nest {depth} deep (at most {MAX_NESTING})")
         try:
             data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
+        except (tomllib.TOMLDecodeError, RecursionError) as error:
             raise MappingError(f"{source}: {error}") from None
         expand = _expander(namespaces, source)
         subject = data.get("subject")
@@ -192,6 +196,13 @@ def convert(text: str, mapping: Mapping, namespaces: Namespaces, store: Store, *
         except csv.Error:
             delimiter = ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return _convert_rows(reader, mapping, namespaces, store)
+    except csv.Error as error:  # a cell over the csv module's size limit, a broken quote
+        raise MappingError(f"CSV line {reader.line_num}: {error}") from None
+
+
+def _convert_rows(reader: csv.DictReader[str], mapping: Mapping, namespaces: Namespaces, store: Store) -> Conversion:
     result = Conversion()
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in mapping.columns]

@@ -360,6 +360,9 @@ class WsgiBridge:
                 and not headers.get(b"authorization", b"").lower().startswith(b"bearer "):
             return 401, ("writes need a bearer token (Authorization: Bearer hh_…); "
                          "an administrator creates one with 'heritage-hubs token create'"), dict(CHALLENGE)
+        coding = headers.get(b"transfer-encoding", b"").strip().lower()
+        if coding and coding != b"chunked":
+            return 501, f"Transfer-Encoding {coding.decode('latin-1')!r} is not supported; send the body plain or chunked", {}
         length = headers.get(b"content-length", b"").strip()
         if self.max_body is not None and length.isdigit() and int(length) > self.max_body:
             return 413, (f"the request body ({int(length):,} bytes) is larger than {self.max_body // (1024 * 1024)} MiB "

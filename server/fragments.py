@@ -63,6 +63,10 @@ def _term(name: str, value: str | None) -> NamedNode | Literal | None:
     return term
 
 
+#: The deepest page served: a page costs the pages before it (the store skips them one by one).
+MAX_PAGE = 10_000
+
+
 def _estimate(predicate: NamedNode | None) -> int:
     """The count of a pattern with no subject and no object, from the statistics kept per generation.
 
@@ -97,8 +101,9 @@ def fragment() -> Response:
         page = int(request.args.get("page", "1"))
     except ValueError:
         raise BadRequest("page must be a positive integer") from None
-    if page < 1:
-        raise BadRequest("page must be a positive integer")
+    if not 1 <= page <= MAX_PAGE:
+        raise BadRequest(f"page must be an integer from 1 to {MAX_PAGE} (each page skips the ones before it: for more, "
+                         "use /sparql or a dump from /dumps/)")
     store = resources().store
     reader = store.reader()
     pattern = " ".join(_nt(t) if t is not None else f"?{v}" for t, v in ((subject, "s"), (predicate, "p"), (obj, "o")))

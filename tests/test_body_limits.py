@@ -52,6 +52,9 @@ def test_bodies_are_bounded_and_a_write_without_a_token_is_refused_before_its_bo
             started = time.monotonic()
             answer = _answer(_open(server.port, _put_head(10**12, credentials)))
             assert answer.startswith(b"HTTP/1.1 " + status) and time.monotonic() - started < 2, answer[:200]
+        # A transfer coding other than chunked is not read as if it were plain.
+        answer = _answer(_open(server.port, _put_head(None, token).replace(b"chunked", b"gzip, chunked")))
+        assert answer.startswith(b"HTTP/1.1 501 "), answer[:200]
         # A body declared and never sent: cut off once the body time is up (3 s here), not held for ever.
         started = time.monotonic()
         answer = _answer(_open(server.port, _put_head(1000, token)))

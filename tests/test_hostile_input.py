@@ -143,3 +143,22 @@ def test_deeply_nested_input_is_refused_before_any_parser_sees_it(client: FlaskC
     response = client.post("/sparql", data=update, headers={**auth, "Content-Type": "application/sparql-update"})
     assert response.status_code == 400 and "deep" in response.get_data(as_text=True)
     assert GraphStore(store_path).generation == before
+
+
+def test_out_of_range_and_oversized_input_gets_4xx_not_500(client: FlaskClient, museum_token: str) -> None:
+    auth = {"Authorization": f"Bearer {museum_token}"}
+    assert client.get("/fragments", query_string={"page": str(10**20)}).status_code == 400
+    assert client.get(f"/feed/page/{10**30}").status_code == 404
+    mapping = (ROOT / "examples" / "museum" / "mapping.toml").read_text()
+    records = (ROOT / "examples" / "museum" / "records.csv").read_text().splitlines()
+    header, first = records[0], records[1]
+    big_cell = header + "\n" + first.replace(",", ',"' + "x" * 140_000 + '",', 1) + "\n"
+    cases = {
+        "a CSV cell over 128 KiB": (big_cell, mapping, "CSV line"),
+        "TOML nested 100,000 deep": ("\n".join(records), "x = " + "[" * 100_000 + "]" * 100_000, "deep"),
+    }
+    for name, (csv_text, toml_text, message) in cases.items():
+        form = {"file": (io.BytesIO(csv_text.encode()), "records.csv"), "mapping": (io.BytesIO(toml_text.encode()), "mapping.toml")}
+        response = client.post("/import/csv", query_string={"graph": MUSEUM_GRAPH}, data=form, headers=auth,
+                               content_type="multipart/form-data")
+        assert response.status_code == 400 and message in response.get_data(as_text=True), name
