@@ -362,9 +362,12 @@ class QueryExecutor:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 worker.process.wait(timeout=2)
             code = worker.exitcode
-            reason = "ran out of memory" if code in (-signal.SIGABRT, -signal.SIGKILL, -signal.SIGSEGV, 134, 137) else "crashed"
             limit = self.limits.memory_bytes // (1024 * 1024)
-            raise QueryFailed(503, f"the query {reason} (memory limit {limit} MiB per query) and was stopped") from None
+            if code in (-signal.SIGABRT, -signal.SIGKILL, 134, 137):  # an allocation refused (abort), or the kernel's OOM killer
+                raise QueryFailed(503, f"the query ran out of memory (memory limit {limit} MiB per query) and was stopped") from None
+            if code in (-signal.SIGSEGV, 139):  # the engine's recursion ran off its stack
+                raise QueryFailed(400, "the query crashed the query engine (too deeply nested?) and was stopped") from None
+            raise QueryFailed(503, f"the query process ended unexpectedly (exit status {code}); try again") from None
 
     def close(self) -> None:
         """Stop every worker, including those being started."""

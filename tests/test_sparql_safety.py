@@ -6,8 +6,11 @@ small limits, so that each property is exercised for real.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import os
+import signal
 import threading
 import time
 import urllib.parse
@@ -15,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from heritage_hubs.graph import GraphStore
 from heritage_hubs.graph.executor import Limits, QueryExecutor, QueryFailed, QueryJob, StreamAborted
@@ -243,3 +247,34 @@ def test_a_client_that_leaves_mid_stream_stops_its_query(tmp_path: Path, method:
         assert query(server, "SELECT (COUNT(*) AS ?n) WHERE { ?h a hh:Hub }")[0] == 200  # a new process answers
     finally:
         stop_server(server)
+
+
+@pytest.mark.parametrize(("sig", "status", "message"), [(signal.SIGSEGV, 400, "crashed the query engine"),
+                                                        (signal.SIGKILL, 503, "ran out of memory"),
+                                                        (signal.SIGTERM, 503, "ended unexpectedly")])
+def test_a_query_process_death_is_reported_for_what_it_was(store_path: Path, sig: int, status: int, message: str) -> None:
+    executor = QueryExecutor(store_path, Limits(timeout_seconds=30, processes=1, isolate_network=True))
+    try:
+        job = QueryJob(query=CARTESIAN_COUNT, solution_formats=("application/sparql-results+json",), graph_formats=("text/turtle",))
+
+        def kill_soon() -> None:
+            time.sleep(1.0)  # the query is running by then
+            for pid in process_tree(os.getpid()):
+                with contextlib.suppress(OSError):
+                    if b"heritage_hubs.graph.executor" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        os.kill(pid, sig)
+
+        killer = threading.Thread(target=kill_soon)
+        killer.start()
+        with pytest.raises(QueryFailed) as caught:
+            b"".join(executor.run(job))
+        killer.join()
+        assert caught.value.status == status and message in str(caught.value)
+    finally:
+        executor.close()
+
+
+def test_deeply_nested_queries_are_refused_before_they_run(client: FlaskClient) -> None:
+    query = "SELECT * WHERE " + "{" * 500 + " ?s ?p ?o " + "}" * 500
+    response = client.get("/sparql", query_string={"query": query})
+    assert response.status_code == 400 and "nests brackets 500 deep" in response.get_data(as_text=True)
