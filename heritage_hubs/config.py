@@ -38,6 +38,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_MAX_CONNECTIONS_PER_CLIENT", "64",
             "Connections one client address may hold open at once, per server worker (503 beyond); 0 for no limit, "
             "as behind a reverse proxy."),
+    Setting("HERITAGE_HUBS_TRUSTED_HOSTS", "localhost 127.0.0.1 ::1",
+            "Host names requests may carry (links in pages, VoID, dumps and the feed are built from it); others get 400. "
+            "Space-separated, '.example.org' for every subdomain, '*' for any (only behind a proxy that sets Host)."),
     Setting("HERITAGE_HUBS_ACCESS_LOG", "", "Where `serve` writes its access log: a file, '-' for stdout; empty: none."),
     Setting("HERITAGE_HUBS_QUERY_TIMEOUT", "30", "Seconds a SPARQL query may run before it is stopped (503)."),
     Setting("HERITAGE_HUBS_QUERY_MEMORY_MB", "2048", "Memory (MiB) a query process may allocate before the query is stopped."),
@@ -73,6 +76,8 @@ class Settings:
     header_timeout: float = field(default_factory=lambda: float(os.environ.get("HERITAGE_HUBS_HEADER_TIMEOUT") or 30))
     max_connections_per_client: int = field(
         default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_MAX_CONNECTIONS_PER_CLIENT") or 64))
+    trusted_hosts: tuple[str, ...] = field(default_factory=lambda: tuple(
+        (os.environ.get("HERITAGE_HUBS_TRUSTED_HOSTS") or "localhost 127.0.0.1 ::1").split()))
     access_log: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_ACCESS_LOG", ""))
     query_timeout: float = field(default_factory=lambda: float(os.environ.get("HERITAGE_HUBS_QUERY_TIMEOUT") or 30))
     query_memory_mb: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_QUERY_MEMORY_MB") or 2048))

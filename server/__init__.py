@@ -38,7 +38,9 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     settings = settings or Settings()
     app = Flask(__name__)
     # Werkzeug refuses larger bodies with 413 before a view reads them.
-    app.config.from_mapping(HERITAGE_HUBS_SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024)
+    app.config.from_mapping(HERITAGE_HUBS_SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
+                            # Links are built from the Host header: only hosts the operator named are answered.
+                            TRUSTED_HOSTS=None if "*" in settings.trusted_hosts else [*settings.trusted_hosts, settings.host])
     if test_config:
         app.config.from_mapping(test_config)
 

@@ -35,7 +35,7 @@ def _answer(conn: socket.socket, wait: float = 30) -> bytes:
 
 
 def _put_head(length: int | None, token: str | None, path: str = "/graph-store?graph=" + urllib.parse.quote(MUSEUM, safe="")) -> bytes:
-    lines = [f"PUT {path} HTTP/1.1", "Host: x", "Content-Type: text/turtle"]
+    lines = [f"PUT {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: text/turtle"]
     lines.append(f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked")
     if token:
         lines.append(f"Authorization: Bearer {token}")

@@ -162,3 +162,22 @@ def test_out_of_range_and_oversized_input_gets_4xx_not_500(client: FlaskClient, 
         response = client.post("/import/csv", query_string={"graph": MUSEUM_GRAPH}, data=form, headers=auth,
                                content_type="multipart/form-data")
         assert response.status_code == 400 and message in response.get_data(as_text=True), name
+
+
+def test_only_trusted_host_names_are_answered(store_path: Path) -> None:
+    from heritage_hubs.config import Settings
+    from heritage_hubs.server import close_resources, create_app
+
+    client = create_app(Settings(store_path=store_path, query_processes=1)).test_client()
+    try:
+        evil = client.get("/.well-known/void", base_url="http://evil.example", headers={"Accept": "text/turtle"})
+        assert evil.status_code == 400 and b"evil.example" not in client.get("/.well-known/void").data
+        assert client.get("/.well-known/void", base_url="http://127.0.0.1:5000").status_code == 200
+    finally:
+        close_resources()
+    client = create_app(Settings(store_path=store_path, query_processes=1, trusted_hosts=("hubs.example.org",))).test_client()
+    try:
+        assert client.get("/", base_url="https://hubs.example.org").status_code == 200
+        assert client.get("/", base_url="http://evil.example").status_code == 400
+    finally:
+        close_resources()
