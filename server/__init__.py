@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
         # which browsers do not attach on their own, so no credentials here.
         for name, value in COMMON_HEADERS:
             response.headers.setdefault(name, value)
+        # The HTTP server sends Date; Werkzeug's conditional responses add a second one.
+        response.headers.pop("Date", None)
         if response.mimetype == "text/html":
             for name, value in security_headers:
                 response.headers.setdefault(name, value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
@@ -70,6 +71,9 @@ def _send(graph: str | None, name: str) -> Response:
     response = send_file(path, mimetype="application/gzip", conditional=True, etag=f"{generation}-{name}",
                          download_name=name.rsplit("/", 1)[-1], max_age=0)
     response.headers["Cache-Control"] = "no-cache"
+    # The dump is the data as published: it was last modified when its generation was (not when the file was written,
+    # which can be later than the Date of the answer).
+    response.last_modified = datetime.fromtimestamp((store.path / "CURRENT").stat().st_mtime, UTC)
     return response
 
 

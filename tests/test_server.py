@@ -166,3 +166,23 @@ def test_the_access_log_has_every_request_cache_hits_included(store_path: Path, 
         stop_server(server)
     lines = [line for line in log.read_text().splitlines() if "GET /sparql?query=" in line]
     assert len(lines) == 2 and all(line.rstrip().endswith("200") for line in lines)
+
+
+def test_one_date_header_and_no_last_modified_after_it(served: tuple[LiveServer, str]) -> None:
+    import http.client
+    from email.utils import parsedate_to_datetime
+
+    server, _ = served
+    for path in ("/", "/doc/hub/tabakalera.ttl", "/dumps/all.nq.gz", "/.well-known/void"):
+        for _ in range(2):  # made, then from a cache
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            headers = response.getheaders()
+            connection.close()
+            dates = [v for k, v in headers if k.lower() == "date"]
+            assert len(dates) == 1, (path, headers)
+            modified = [v for k, v in headers if k.lower() == "last-modified"]
+            if modified:
+                assert parsedate_to_datetime(modified[0]) <= parsedate_to_datetime(dates[0]), (path, headers)
