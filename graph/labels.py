@@ -254,7 +254,9 @@ class LabelIndex:
         """(resource, display label) of labelled instances of `cls` (subclasses included), in label order, a page at a time."""
         language = language if language in DISPLAY_LANGUAGES else DISPLAY_LANGUAGES[0]
         return [(r[0], r[1]) for r in self._reader().execute(
-            "SELECT d.resource, d.label FROM types t JOIN display d ON d.resource = t.resource AND d.language = ? "
+            # CROSS JOIN keeps SQLite to this order: the class's members first (few), then each one's display row;
+            # walking the display order instead reads every labelled resource before it finds the few of a rare class.
+            "SELECT d.resource, d.label FROM types t CROSS JOIN display d ON d.resource = t.resource AND d.language = ? "
             "WHERE t.type = ? ORDER BY d.sortkey, d.resource LIMIT ? OFFSET ?", (language, cls, limit, offset))]
 
     def count_members(self, cls: str) -> int:
