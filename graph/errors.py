@@ -43,6 +43,10 @@ class StoreBusyError(GraphError):
     """Another writer held the store longer than we were willing to wait."""
 
 
+class UpdateLimitError(GraphError):
+    """A SPARQL Update went past its time or memory limit and was stopped (nothing changed)."""
+
+
 class StoreLayoutError(GraphError):
     """The store directory is not a heritage-hubs store (or is damaged)."""
 

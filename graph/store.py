@@ -33,7 +33,7 @@ from pyoxigraph import (
 
 from . import linked_art
 from .delta import Delta, GraphChange, compare_graph, graph_term
-from .errors import GraphNameError, ParseError, StoreBusyError, ValidationFailed, Violation
+from .errors import GraphError, GraphNameError, ParseError, StoreBusyError, UpdateLimitError, ValidationFailed, Violation
 from .feed import ChangeFeed, FeedPolicy, all_graphs
 from .formats import format_for_path, strip_compression
 from .iris import DEFAULT_BASE_IRI, Namespaces, rebase, valid_iri
@@ -42,6 +42,7 @@ from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_
 from .snapshots import SnapshotDirectory
 from .sparql_text import MAX_NESTING, nesting_depth
 from .statistics import DatasetStatistics, Statistics
+from .updater import UpdateFailed, UpdateLimits, run_update
 from .validation import ShapesValidator
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
@@ -185,9 +186,13 @@ def _without_entity_declarations(stream: IO[bytes], source: RdfSource) -> IO[byt
 class WriteTransaction:
     """Changes to a private copy of the store; nothing is visible until commit."""
 
-    def __init__(self, store: Store, namespaces: Namespaces) -> None:
+    def __init__(self, store: Store, namespaces: Namespaces, *, path: Path | None = None,
+                 update_limits: UpdateLimits | None = None) -> None:
         self._store: Store | None = store
         self.namespaces = namespaces
+        #: Where the work copy is, and the limits an update runs under there (in a child process); None: in-process.
+        self.path = path
+        self.update_limits = update_limits
         self.touched: dict[str, Provenance] = {}
         self.restored = False
         self.started = now_utc()
@@ -307,10 +312,13 @@ class WriteTransaction:
         for graph in graphs:
             self._graph(graph)
         before = all_graphs(self.store)
-        try:
-            self.store.update(sparql, base_iri=base_iri, prefixes=prefixes)
-        except SyntaxError as error:
-            raise ParseError(str(error), source="<update>") from None
+        if self.path is not None and self.update_limits is not None:
+            self._isolated_update(sparql, base_iri, prefixes, self.path, self.update_limits)
+        else:
+            try:
+                self.store.update(sparql, base_iri=base_iri, prefixes=prefixes)
+            except SyntaxError as error:
+                raise ParseError(str(error), source="<update>") from None
         created = all_graphs(self.store) - before - set(graphs)
         if created:
             # What the caller established and what ran disagree: nothing is committed.
@@ -318,6 +326,23 @@ class WriteTransaction:
         for graph in graphs:
             self.touched.setdefault(graph, Provenance(action="update"))
             self.changed(graph)
+
+    def _isolated_update(self, sparql: str, base_iri: str | None, prefixes: dict[str, str] | None, path: Path,
+                         limits: UpdateLimits) -> None:
+        """The update in a child process with time and memory limits (see updater.py); the copy is closed meanwhile."""
+        self.store.flush()
+        self._store = None
+        gc.collect()  # RocksDB lets one process open the copy read-write: ours closes first
+        try:
+            run_update(path, sparql, base_iri=base_iri, prefixes=prefixes, limits=limits)
+        except UpdateFailed as failure:
+            if failure.kind == "syntax":
+                raise ParseError(str(failure), source="<update>") from None
+            if failure.kind in ("timeout", "memory"):
+                raise UpdateLimitError(str(failure)) from None
+            raise GraphError(f"the update failed: {failure}") from None
+        finally:
+            self._store = Store(str(path))
 
     def drop(self, graph: str) -> None:
         """Remove a named graph (or empty the default graph, `DEFAULT_GRAPH`)."""
@@ -409,13 +434,15 @@ class GraphStore:
 
     #: Seconds a write waits for the one before it before giving up (StoreBusyError).
     lock_timeout = 60.0
+    #: Limits of a SPARQL Update, run in a child process; None runs updates in this process (trusted callers).
+    update_limits: UpdateLimits | None = None
 
     @contextlib.contextmanager
     def _work_copy(self, lock_timeout: float | None = None) -> Iterator[tuple[WriteTransaction, Path]]:
         """A private copy of the current snapshot under the write lock; deleted unless published."""
         with self.directory.write_lock(timeout=self.lock_timeout if lock_timeout is None else lock_timeout):
             work_path = self.directory.new_work_copy()
-            tx = WriteTransaction(Store(str(work_path)), self.namespaces)
+            tx = WriteTransaction(Store(str(work_path)), self.namespaces, path=work_path, update_limits=self.update_limits)
             try:
                 yield tx, work_path
             finally:

@@ -14,6 +14,7 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..graph import GraphError, ParseError, StoreBusyError, ValidationFailed
+from ..graph.errors import UpdateLimitError
 from .negotiation import wants_html
 
 
@@ -93,6 +94,8 @@ def graph_error_response(error: GraphError) -> Response:
         return render_error(422, str(error), {"violations": [v.as_dict() for v in error.violations]})
     if isinstance(error, ParseError):
         return render_error(400, str(error), {"line": error.line, "column": error.column})
+    if isinstance(error, UpdateLimitError):
+        return render_error(503, str(error))
     if isinstance(error, StoreBusyError):
         # Another write holds the store: nothing is wrong with the request, it can be sent again.
         return render_error(503, str(error), headers={"Retry-After": "5"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -179,5 +180,30 @@ def test_only_trusted_host_names_are_answered(store_path: Path) -> None:
     try:
         assert client.get("/", base_url="https://hubs.example.org").status_code == 200
         assert client.get("/", base_url="http://evil.example").status_code == 400
+    finally:
+        close_resources()
+
+
+def test_an_update_runs_under_a_time_limit_off_the_server_process(store_path: Path, admin_token: str) -> None:
+    from heritage_hubs.config import Settings
+    from heritage_hubs.server import close_resources, create_app
+
+    client = create_app(Settings(store_path=store_path, query_processes=1, query_timeout=2)).test_client()
+    try:
+        before = GraphStore(store_path).generation
+        update = (f"INSERT {{ GRAPH <{MUSEUM_GRAPH}> {{ ?a <urn:x:p> ?i }} }} "
+                  "WHERE { GRAPH ?x { ?a ?b ?c } GRAPH ?y { ?d ?e ?f } GRAPH ?z { ?g ?h ?i } }")  # billions of solutions
+        started = time.monotonic()
+        response = client.post("/sparql", data=update, headers={"Content-Type": "application/sparql-update",
+                                                                 "Authorization": f"Bearer {admin_token}"})
+        assert response.status_code == 503 and "limit" in response.get_data(as_text=True)
+        assert time.monotonic() - started < 30
+        assert GraphStore(store_path).generation == before
+        missing = client.post("/sparql", data=f"DROP GRAPH <{MUSEUM_GRAPH}-none>", headers={
+            "Content-Type": "application/sparql-update", "Authorization": f"Bearer {admin_token}"})
+        assert missing.status_code == 400 and "does not exist" in missing.get_data(as_text=True)
+        fine = client.post("/sparql", data=f'INSERT DATA {{ GRAPH <{MUSEUM_GRAPH}> {{ <{MUSEUM_GRAPH}#x> <urn:x:p> "ok" }} }}',
+                           headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {admin_token}"})
+        assert fine.status_code == 204 and GraphStore(store_path).generation != before
     finally:
         close_resources()
