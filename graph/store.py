@@ -42,7 +42,7 @@ from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_
 from .snapshots import SnapshotDirectory
 from .sparql_text import MAX_NESTING, nesting_depth
 from .statistics import DatasetStatistics, Statistics
-from .updater import UpdateFailed, UpdateLimits, run_update
+from .updater import UpdateFailed, UpdateRunner
 from .validation import ShapesValidator
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
@@ -187,12 +187,12 @@ class WriteTransaction:
     """Changes to a private copy of the store; nothing is visible until commit."""
 
     def __init__(self, store: Store, namespaces: Namespaces, *, path: Path | None = None,
-                 update_limits: UpdateLimits | None = None) -> None:
+                 updates: UpdateRunner | None = None) -> None:
         self._store: Store | None = store
         self.namespaces = namespaces
-        #: Where the work copy is, and the limits an update runs under there (in a child process); None: in-process.
+        #: Where the work copy is, and the process that runs updates on it under limits; None: in this process.
         self.path = path
-        self.update_limits = update_limits
+        self.updates = updates
         self.touched: dict[str, Provenance] = {}
         self.restored = False
         self.started = now_utc()
@@ -312,8 +312,8 @@ class WriteTransaction:
         for graph in graphs:
             self._graph(graph)
         before = all_graphs(self.store)
-        if self.path is not None and self.update_limits is not None:
-            self._isolated_update(sparql, base_iri, prefixes, self.path, self.update_limits)
+        if self.path is not None and self.updates is not None:
+            self._isolated_update(sparql, base_iri, prefixes, self.path, self.updates)
         else:
             try:
                 self.store.update(sparql, base_iri=base_iri, prefixes=prefixes)
@@ -328,13 +328,13 @@ class WriteTransaction:
             self.changed(graph)
 
     def _isolated_update(self, sparql: str, base_iri: str | None, prefixes: dict[str, str] | None, path: Path,
-                         limits: UpdateLimits) -> None:
+                         updates: UpdateRunner) -> None:
         """The update in a child process with time and memory limits (see updater.py); the copy is closed meanwhile."""
         self.store.flush()
         self._store = None
         gc.collect()  # RocksDB lets one process open the copy read-write: ours closes first
         try:
-            run_update(path, sparql, base_iri=base_iri, prefixes=prefixes, limits=limits)
+            updates.run(path, sparql, base_iri=base_iri, prefixes=prefixes)
         except UpdateFailed as failure:
             if failure.kind == "syntax":
                 raise ParseError(str(failure), source="<update>") from None
@@ -434,15 +434,15 @@ class GraphStore:
 
     #: Seconds a write waits for the one before it before giving up (StoreBusyError).
     lock_timeout = 60.0
-    #: Limits of a SPARQL Update, run in a child process; None runs updates in this process (trusted callers).
-    update_limits: UpdateLimits | None = None
+    #: Runs SPARQL Updates in a child process under limits; None runs them in this process (trusted callers).
+    updates: UpdateRunner | None = None
 
     @contextlib.contextmanager
     def _work_copy(self, lock_timeout: float | None = None) -> Iterator[tuple[WriteTransaction, Path]]:
         """A private copy of the current snapshot under the write lock; deleted unless published."""
         with self.directory.write_lock(timeout=self.lock_timeout if lock_timeout is None else lock_timeout):
             work_path = self.directory.new_work_copy()
-            tx = WriteTransaction(Store(str(work_path)), self.namespaces, path=work_path, update_limits=self.update_limits)
+            tx = WriteTransaction(Store(str(work_path)), self.namespaces, path=work_path, updates=self.updates)
             try:
                 yield tx, work_path
             finally:

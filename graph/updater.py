@@ -7,17 +7,22 @@ opens the work copy (the parent has closed it), with an address-space limit
 and off the network; past the time limit the child is killed. Either way
 nothing is lost: the work copy is thrown away unless the commit publishes it.
 
-The child reads ``{"update", "base_iri", "prefixes"}`` as JSON on standard
-input and answers ``{"ok": true}`` or ``{"error": "syntax"|"runtime", "message"}``.
+The child is started once and kept: it reads ``{"path", "update",
+"base_iri", "prefixes"}`` as a JSON line on standard input and answers
+``{"ok": true}`` or ``{"error": "syntax"|"runtime", "message"}`` on a line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import resource
+import select
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,31 +44,73 @@ class UpdateFailed(Exception):
         self.kind = kind
 
 
-def run_update(work_path: Path, update: str, *, base_iri: str | None, prefixes: dict[str, str] | None,
-               limits: UpdateLimits) -> None:
-    """Apply `update` to the closed store at `work_path` in a child process; UpdateFailed if it did not."""
-    request = json.dumps({"update": update, "base_iri": base_iri, "prefixes": prefixes or {}})
-    command = [sys.executable, "-m", "heritage_hubs.graph.updater", str(work_path), str(limits.memory_bytes),
-               "isolate" if limits.isolate_network else "shared"]
-    try:
-        child = subprocess.run(command, input=request.encode(), capture_output=True,
-                               timeout=limits.timeout_seconds or None, check=False)
-    except subprocess.TimeoutExpired:
-        raise UpdateFailed("timeout", f"the update took longer than the time limit of {limits.timeout_seconds:g} s "
-                                      "and was stopped; nothing was changed") from None
-    if child.returncode in (-signal.SIGKILL, -signal.SIGABRT, 134, 137):
-        raise UpdateFailed("memory", f"the update ran out of memory (limit {limits.memory_bytes // (1024 * 1024)} MiB) "
-                                     "and was stopped; nothing was changed")
-    try:
-        answer = json.loads(child.stdout.decode("utf-8").strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise UpdateFailed("runtime", f"the update process ended unexpectedly (exit status {child.returncode}); "
-                                      "nothing was changed") from None
-    if not answer.get("ok"):
-        raise UpdateFailed(str(answer.get("error", "runtime")), str(answer.get("message", "the update failed")))
+class UpdateRunner:
+    """One child process kept ready to run updates (starting an interpreter per update would lengthen every write).
+
+    Jobs go as JSON lines on its standard input, answers come back as JSON
+    lines; past the time limit the child is killed, and the next update
+    starts a new one.
+    """
+
+    def __init__(self, limits: UpdateLimits) -> None:
+        self.limits = limits
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen[bytes] | None = None
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._child is None or self._child.poll() is not None:
+            command = [sys.executable, "-m", "heritage_hubs.graph.updater", str(self.limits.memory_bytes),
+                       "isolate" if self.limits.isolate_network else "shared"]
+            self._child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        return self._child
+
+    def _stop(self, child: subprocess.Popen[bytes]) -> int | None:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=5)
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+        self._child = None
+        return child.returncode
+
+    def run(self, work_path: Path, update: str, *, base_iri: str | None, prefixes: dict[str, str] | None) -> None:
+        """Apply `update` to the closed store at `work_path`; UpdateFailed if it did not."""
+        job = json.dumps({"path": str(work_path), "update": update, "base_iri": base_iri, "prefixes": prefixes or {}})
+        with self._lock:
+            child = self._started()
+            assert child.stdin is not None and child.stdout is not None
+            try:
+                child.stdin.write(job.encode("utf-8") + b"\n")
+                child.stdin.flush()
+            except OSError:
+                code = self._stop(child)
+                raise UpdateFailed("runtime", f"the update process was not there (exit status {code}); try again") from None
+            ready, _, _ = select.select([child.stdout], [], [], self.limits.timeout_seconds or None)
+            if not ready:
+                self._stop(child)
+                raise UpdateFailed("timeout", f"the update took longer than the time limit of {self.limits.timeout_seconds:g} s "
+                                              "and was stopped; nothing was changed")
+            line = child.stdout.readline()
+            if not line:
+                code = self._stop(child)
+                if code in (-signal.SIGKILL, -signal.SIGABRT, 134, 137):
+                    raise UpdateFailed("memory", f"the update ran out of memory (limit {self.limits.memory_bytes // (1024 * 1024)} MiB) "
+                                                 "and was stopped; nothing was changed")
+                raise UpdateFailed("runtime", f"the update process ended unexpectedly (exit status {code}); nothing was changed")
+        answer = json.loads(line)
+        if not answer.get("ok"):
+            raise UpdateFailed(str(answer.get("error", "runtime")), str(answer.get("message", "the update failed")))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._child is not None:
+                self._stop(self._child)
 
 
-def _main(work_path: str, memory_bytes: int, isolate: bool) -> None:
+def _main(memory_bytes: int, isolate: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if isolate:
         from .executor import _leave_network
@@ -73,22 +120,24 @@ def _main(work_path: str, memory_bytes: int, isolate: bool) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     from pyoxigraph import Store
 
-    request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
-    store = Store(work_path)
-    answer: dict[str, object]
-    try:
-        store.update(request["update"], base_iri=request.get("base_iri"), prefixes=request.get("prefixes") or None)
-        store.flush()
-    except SyntaxError as error:
-        answer = {"error": "syntax", "message": str(error)}
-    except Exception as error:  # what pyoxigraph raises for a graph that does not exist, and the like
-        answer = {"error": "runtime", "message": str(error)}
-    else:
-        answer = {"ok": True}
-    del store  # closed before the parent opens the copy again
-    sys.stdout.write(json.dumps(answer) + "\n")
-    sys.stdout.flush()
+    for line in sys.stdin.buffer:  # one job a line, until the parent closes the pipe
+        job = json.loads(line)
+        answer: dict[str, object]
+        store = Store(job["path"])
+        try:
+            store.update(job["update"], base_iri=job.get("base_iri"), prefixes=job.get("prefixes") or None)
+            store.flush()
+        except SyntaxError as error:
+            answer = {"error": "syntax", "message": str(error)}
+        except Exception as error:  # what pyoxigraph raises for a graph that does not exist, and the like
+            answer = {"error": "runtime", "message": str(error)}
+        else:
+            answer = {"ok": True}
+        del store
+        gc.collect()  # closed before the parent opens the copy again
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1], int(sys.argv[2]), sys.argv[3] == "isolate")
+    _main(int(sys.argv[1]), sys.argv[2] == "isolate")

@@ -20,7 +20,7 @@ from ..graph import GraphStore
 from ..graph.executor import Limits, QueryExecutor
 from ..graph.safety import NetworkPolicy
 from ..graph.tokens import TokenStore
-from ..graph.updater import UpdateLimits
+from ..graph.updater import UpdateLimits, UpdateRunner
 from .cache import AnsweredFromCache, CachedDocuments, CachedQueries, CachedResponse, ResultCache
 
 #: Key in `app.extensions` of the function that finds a whole cached response for a WSGI environ.
@@ -99,9 +99,9 @@ class _Resources:
     def __init__(self, settings: Settings) -> None:
         self.store = GraphStore(settings.store_path, base_iri=settings.base_iri, feed_policy=settings.feed_policy)
         # Updates received over HTTP run in a child process under the query limits.
-        self.store.update_limits = UpdateLimits(timeout_seconds=settings.query_timeout,
-                                                memory_bytes=settings.query_memory_mb * 1024 * 1024,
-                                                isolate_network=not settings.allowed_services)
+        self.store.updates = UpdateRunner(UpdateLimits(timeout_seconds=settings.query_timeout,
+                                                       memory_bytes=settings.query_memory_mb * 1024 * 1024,
+                                                       isolate_network=not settings.allowed_services))
         if self.store.directory.exists():
             self.store.repair_derived_data()  # after a crash mid-commit, the feed and label index match CURRENT again
         self.executor = QueryExecutor(settings.store_path, Limits(
@@ -148,9 +148,12 @@ def resources_for(settings: Settings) -> _Resources:
 
 
 def close_resources() -> None:
-    """Stop this process's query workers (tests, and a clean shutdown)."""
+    """Stop this process's query workers and update process (tests, and a clean shutdown)."""
     for key in [k for k in _RESOURCES if k[0] == os.getpid()]:
-        _RESOURCES.pop(key).executor.close()
+        found = _RESOURCES.pop(key)
+        found.executor.close()
+        if found.store.updates is not None:
+            found.store.updates.close()
 
 
 def get_store() -> GraphStore:
