@@ -185,6 +185,9 @@ def measure(server: Server, size: int, rounds: int) -> dict[str, tuple[float, fl
             action = server.put_record if i % 2 == 0 else server.insert
             try:
                 spent = timed(lambda act=action, k=i: act(n, k))
+            except urllib.error.HTTPError as error:
+                failures.append(f"{error.code} {error.read()[:200]!r}")
+                continue
             except urllib.error.URLError as error:
                 failures.append(str(error))
                 continue
@@ -201,6 +204,8 @@ def measure(server: Server, size: int, rounds: int) -> dict[str, tuple[float, fl
     summary = {name: percentiles(samples) for name, samples in results.items()}
     summary["4 writers: each write"] = percentiles(latencies)
     summary["4 writers: writes/s"] = (len(latencies) / elapsed, float(len(failures)))
+    if failures:
+        print(f"first failed write: {failures[0]}", flush=True)
     return summary
 
 
