@@ -41,7 +41,7 @@ def hub_page(store: Store, index: LabelIndex, generation: str, namespaces: Names
     """The hubs from `offset` (at most `limit`), in label order, and how many hubs there are (`index` at `generation`)."""
     hub = namespaces.ontology + "Hub"
     shown = [iri for iri, _ in index.members(hub, language, offset=offset, limit=limit)]
-    return hub_summaries(store, namespaces, language, only=shown), index.count_members(hub)
+    return hub_summaries(store, namespaces, shown, language), index.count_members(hub)
 
 
 RDFS_LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
@@ -83,23 +83,17 @@ def _coordinates(store: Store, place: NamedNode, *, depth: int = 8) -> tuple[flo
     return None
 
 
-def hub_summaries(store: Store, namespaces: Namespaces, language: str = "en", *, only: list[str] | None = None) -> list[HubSummary]:
-    """Hubs (all, or those in `only`) with label, description and coordinates (their own place's, else an enclosing place's).
+def hub_summaries(store: Store, namespaces: Namespaces, hubs: list[str], language: str = "en") -> list[HubSummary]:
+    """The hubs `hubs` (in that order) with label, description and coordinates (their own place's, else an enclosing place's).
 
     Read by lookups on each hub (its statements, its place's, the places
     that place falls within), so the cost follows the number of hubs asked for.
     """
-    if only is not None and not only:
-        return []
     hub_class = NamedNode(namespaces.ontology + "Hub")
-    if only is None:
-        subjects = sorted({q.subject for q in store.quads_for_pattern(None, RDF_TYPE, hub_class, None)
-                           if isinstance(q.subject, NamedNode)}, key=lambda n: n.value)
-    else:
-        subjects = [NamedNode(iri) for iri in only]
+    subjects = [NamedNode(iri) for iri in hubs]
     based_in = NamedNode(namespaces.ontology + "basedIn")
     description = NamedNode(namespaces.ontology + "description")
-    hubs = []
+    summaries: list[HubSummary] = []
     for hub in subjects:
         labels = _literals(store, hub, RDFS_LABEL)
         if not labels or next(iter(store.quads_for_pattern(hub, RDF_TYPE, hub_class, None)), None) is None:
@@ -107,7 +101,7 @@ def hub_summaries(store: Store, namespaces: Namespaces, language: str = "en", *,
         places = _objects(store, hub, based_in)
         place_labels = [label for place in places for label in _literals(store, place, RDFS_LABEL)]
         point = next((found for place in places if (found := _coordinates(store, place)) is not None), None)
-        hubs.append(HubSummary(
+        summaries.append(HubSummary(
             iri=hub.value,
             label=pick_language(labels, language) or hub.value,
             description=pick_language(_literals(store, hub, description), language),
@@ -115,7 +109,4 @@ def hub_summaries(store: Store, namespaces: Namespaces, language: str = "en", *,
             lat=point[0] if point else None,
             long=point[1] if point else None,
         ))
-    if only is not None:
-        position = {iri: n for n, iri in enumerate(only)}
-        return sorted(hubs, key=lambda h: position[h.iri])
-    return sorted(hubs, key=lambda h: h.label.lower())
+    return summaries

@@ -467,9 +467,11 @@ class GraphStore:
                 return  # nothing written: no new generation (the work copy is thrown away)
             old = self.reader()
             delta = tx.delta(old)
-            self._commit(tx, old, delta, validate=validate)
+            # The published generation's figures: they size the checks, and the next figures follow from them.
+            known = None if tx.restored else self.statistics.read(self.generation)
+            self._commit(tx, old, delta, known, validate=validate)
             generation = int(self.directory.next_name())
-            self._record_changes(tx, old, delta, generation)
+            self._record_changes(tx, old, delta, known, generation)
             try:
                 tx.store.flush()
                 tx.close()
@@ -507,10 +509,8 @@ class GraphStore:
         generation = self.generation
         return self.statistics.get(self.reader(), generation)
 
-    def _record_changes(self, tx: WriteTransaction, old: Store, delta: Delta, generation: int) -> None:
+    def _record_changes(self, tx: WriteTransaction, old: Store, delta: Delta, known: Statistics | None, generation: int) -> None:
         """The change feed's members, the label index and the statistics, written before the snapshot holding the change is published."""
-        if not tx.touched and not tx.restored:
-            return
         metadata = self.namespaces.metadata_graph
         if tx.restored:
             graphs = all_graphs(old) | all_graphs(tx.store)
@@ -519,18 +519,16 @@ class GraphStore:
             changed = self.feed.record_delta(old, tx.store, delta, generation=generation, exclude_graph=metadata)
         self.labels.update(tx.store, changed, generation, published=int(self.generation or 0))
         name = self.directory.generation_name(generation)
-        previous = None if tx.restored else self.statistics.read(self.generation)
-        stats = self.statistics.compute(tx.store) if previous is None else self.statistics.advance(previous, old, tx.store, delta)
+        stats = self.statistics.compute(tx.store) if known is None else self.statistics.advance(known, old, tx.store, delta)
         self.statistics.write(name, stats)
 
-    def _commit(self, tx: WriteTransaction, old: Store, delta: Delta, *, validate: bool) -> None:
+    def _commit(self, tx: WriteTransaction, old: Store, delta: Delta, known: Statistics | None, *, validate: bool) -> None:
         if not tx.touched:
             return
         for quad, added in delta.quads():
             if added:
                 _check_sizes(quad, None)  # what an update wrote, as loads are checked while they are read
         if validate:
-            known = self.statistics.read(self.generation)
             violations = self.validator.validate_change(old, tx.store, delta, class_sizes=known.classes if known else None,
                                                         store_size=known.triples if known else None)
             errors = [v for v in violations if v.severity == "Violation"]
