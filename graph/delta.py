@@ -71,9 +71,6 @@ class Delta:
             for quad in change.removed:
                 yield quad, False
 
-    def size(self) -> int:
-        return sum(len(c) for c in self.graphs.values())
-
     def touches_class_hierarchy(self) -> bool:
         """A listed rdfs:subClassOf statement changed (what every target and sh:class test depends on)."""
         return any(quad.predicate == SUBCLASS for quad, _ in self.quads())
@@ -99,16 +96,3 @@ def compare_graph(old: Store, new: Store, graph: str, *, limit: int | None = Non
     if after is None:
         return GraphChange(whole=True)
     return GraphChange(added=after - before, removed=before - after)
-
-
-def changed_nodes(delta: Delta) -> tuple[set[NamedNode], set[BlankNode]]:
-    """Subjects and (non-literal) objects of every listed changed quad."""
-    iris: set[NamedNode] = set()
-    blanks: set[BlankNode] = set()
-    for quad, _ in delta.quads():
-        for term in (quad.subject, quad.object):
-            if isinstance(term, NamedNode):
-                iris.add(term)
-            elif isinstance(term, BlankNode):
-                blanks.add(term)
-    return iris, blanks
