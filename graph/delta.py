@@ -35,6 +35,11 @@ def graph_term(graph: str) -> NamedNode | DefaultGraph:
     return NamedNode(graph) if graph else DefaultGraph()
 
 
+def has_quads(store: Store, graph: str) -> bool:
+    """Whether `graph` ("" the default graph) holds any statement in `store` (one lookup, not a count)."""
+    return next(iter(store.quads_for_pattern(None, None, None, graph_term(graph))), None) is not None
+
+
 @dataclass
 class GraphChange:
     """One graph's change: listed quads, or `whole` (its entire old and new content)."""

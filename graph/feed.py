@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, RdfFormat, Store, Triple, parse, serialize
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store, Triple, parse, serialize
 
-from .delta import Delta
+from .delta import Delta, graph_term, has_quads
 from .sqlite_files import SqliteFile
 
 LDES = "https://w3id.org/ldes#"
@@ -340,14 +340,10 @@ class ChangeFeed:
 # ---------------------------------------------------------------- what changed
 
 
-def _graph_name(graph: str) -> NamedNode | DefaultGraph:
-    return NamedNode(graph) if graph else DefaultGraph()  # "" is the default graph
-
-
 def _signatures(store: Store, graph: str) -> dict[str, int]:
     """An order-independent fingerprint of each subject's statements in `graph`."""
     found: dict[str, int] = {}
-    for quad in store.quads_for_pattern(None, None, None, _graph_name(graph)):
+    for quad in store.quads_for_pattern(None, None, None, graph_term(graph)):
         key = str(quad.subject)
         found[key] = (found.get(key, 0) + hash((quad.predicate.value, str(quad.object)))) & _MASK
     return found
@@ -358,15 +354,11 @@ def _subjects(store: Store, graph: str) -> set[str]:
     return {str(row[0]) for row in store.query(f"SELECT DISTINCT ?s WHERE {{ {where} }}")}  # type: ignore[union-attr]
 
 
-def _is_empty(store: Store, graph: str) -> bool:
-    return next(iter(store.quads_for_pattern(None, None, None, _graph_name(graph))), None) is None
-
-
 def changed_resources(old: Store, new: Store, graphs: Iterable[str]) -> set[str]:
     """IRIs whose statements (or whose blank-node closure) differ between `old` and `new` in `graphs`."""
     subjects: set[str] = set()
     for graph in graphs:
-        if _is_empty(old, graph) or _is_empty(new, graph):
+        if not has_quads(old, graph) or not has_quads(new, graph):
             # A new graph, or one that went: every subject on the other side changed (no fingerprints needed).
             subjects |= _subjects(old, graph) | _subjects(new, graph)
             continue

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pyoxigraph import BlankNode, NamedNode, Quad, Store
 
-from .delta import RDF_TYPE, Delta, graph_term
+from .delta import RDF_TYPE, Delta, graph_term, has_quads
 
 
 @dataclass
@@ -131,7 +131,7 @@ class DatasetStatistics:
                 if quad.predicate == RDF_TYPE and isinstance(quad.object, NamedNode):
                     memberships.add((quad.subject, quad.object))  # type: ignore[arg-type]
 
-        if not delta.listed and len(delta.whole_graphs) == 1 and self._is_new(old, delta.whole_graphs[0]):
+        if not delta.listed and len(delta.whole_graphs) == 1 and bool(delta.whole_graphs[0]) and not has_quads(old, delta.whole_graphs[0]):
             return self._with_new_graph(stats, new, delta.whole_graphs[0])
         for change in delta.listed.values():
             count(change.added, 1)
@@ -139,8 +139,7 @@ class DatasetStatistics:
         for graph in delta.whole_graphs:
             name = graph_term(graph)
             # A side that is empty (a new graph, or one dropped) needs no test of the other side.
-            was_empty = next(iter(old.quads_for_pattern(None, None, None, name)), None) is None
-            is_empty = next(iter(new.quads_for_pattern(None, None, None, name)), None) is None
+            was_empty, is_empty = not has_quads(old, graph), not has_quads(new, graph)
             count((q for q in old.quads_for_pattern(None, None, None, name) if is_empty or q not in new), -1)
             count((q for q in new.quads_for_pattern(None, None, None, name) if was_empty or q not in old), 1)
         for subject in subjects:
@@ -151,10 +150,6 @@ class DatasetStatistics:
         stats.classes = {k: v for k, v in stats.classes.items() if v > 0}
         stats.properties = {k: v for k, v in stats.properties.items() if v > 0}
         return stats
-
-    @staticmethod
-    def _is_new(old: Store, graph: str) -> bool:
-        return bool(graph) and next(iter(old.quads_for_pattern(None, None, None, NamedNode(graph))), None) is None
 
     def _with_new_graph(self, stats: Statistics, new: Store, graph: str) -> Statistics:
         """The figures after a graph that did not exist was added (a large load): counted by the store, not in Python.

@@ -32,7 +32,7 @@ from pyoxigraph import (
 )
 
 from . import linked_art
-from .delta import Delta, GraphChange, compare_graph, graph_term
+from .delta import Delta, GraphChange, compare_graph, has_quads
 from .errors import GraphError, GraphNameError, ParseError, StoreBusyError, UpdateLimitError, ValidationFailed, Violation
 from .feed import ChangeFeed, FeedPolicy, all_graphs
 from .formats import format_for_path, strip_compression
@@ -425,7 +425,7 @@ class GraphStore:
         return result
 
     def is_empty(self) -> bool:
-        return next(iter(self.reader().quads_for_pattern(None, None, None, None)), None) is None
+        return next(iter(self.reader().quads_for_pattern(None, None, None, None)), None) is None  # any graph
 
     def __len__(self) -> int:
         return len(self.reader())
@@ -539,7 +539,7 @@ class GraphStore:
         for graph, provenance in tx.touched.items():
             if graph == DEFAULT_GRAPH:
                 continue
-            if _has_quads(tx.store, graph):
+            if has_quads(tx.store, graph):
                 change = delta.graphs.get(graph)
                 difference = None if change is None or change.whole else len(change.added) - len(change.removed)
                 record_change(tx.store, metadata, graph, provenance, started=tx.started, count_change=difference)
@@ -640,10 +640,6 @@ class GraphStore:
                 if violations:
                     raise ValidationFailed(violations, source=source.name)
         return len(self.reader())
-
-
-def _has_quads(store: Store, graph: str) -> bool:
-    return next(iter(store.quads_for_pattern(None, None, None, graph_term(graph))), None) is not None
 
 
 def open_store(path: str | Path, *, base_iri: str = DEFAULT_BASE_IRI) -> GraphStore:

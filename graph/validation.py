@@ -26,6 +26,7 @@ from rdflib.namespace import RDF, RDFS, SH
 
 from .delta import RDF_TYPE, Delta, Node
 from .errors import Violation
+from .provenance import count_triples
 from .results import select
 
 Term = NamedNode | BlankNode | Literal
@@ -370,7 +371,7 @@ class ShapesValidator:
         if store_size is not None and delta.whole_graphs:
             # A change that is most of the store (a large load into a small one) is checked whole: listing its
             # nodes and joining each check with the list would cost more than the checks over everything.
-            changed = sum(_count_graph(new, g) + _count_graph(old, g) for g in delta.whole_graphs)
+            changed = sum(count_triples(new, g) + count_triples(old, g) for g in delta.whole_graphs)
             if changed * 2 >= store_size + changed:
                 return self._run_checks(new, None, focused=None)
         if delta.is_empty():
@@ -476,12 +477,6 @@ class _FocusNodes:
         else:
             self.store.extend(quads)  # bulk writes files of its own, dear for a few nodes
         return len(self._nodes)
-
-
-def _count_graph(store: Store, graph: str) -> int:
-    for row in select(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"):
-        return int(row["n"].value)
-    return 0
 
 
 def _run(store: Store, query: str, graphs: Sequence[NamedNode] | None) -> QuerySolutions:
