@@ -54,6 +54,12 @@ def nesting_depth(data: bytes | str) -> int:
     return deepest
 
 
+def too_deep(data: bytes | str) -> str | None:
+    """'nests brackets N deep (at most M)' when `data` nests deeper than MAX_NESTING, else None (callers name what nests)."""
+    depth = nesting_depth(data)
+    return f"nests brackets {depth} deep (at most {MAX_NESTING})" if depth > MAX_NESTING else None
+
+
 def where_group_start(query: str) -> int | None:
     """The offset just after the `{` that opens the query's top-level WHERE group."""
     depth = 0

@@ -40,7 +40,7 @@ from .iris import DEFAULT_BASE_IRI, Namespaces, rebase, valid_iri
 from .labels import LabelIndex
 from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_utc, read_graph_info, record_change
 from .snapshots import SnapshotDirectory
-from .sparql_text import MAX_NESTING, nesting_depth
+from .sparql_text import too_deep
 from .statistics import DatasetStatistics, Statistics
 from .updater import UpdateFailed, UpdateRunner
 from .validation import ShapesValidator
@@ -256,10 +256,8 @@ class WriteTransaction:
         target = self._graph(graph)
         if replace:
             self.store.clear_graph(target)
-        if source.data is not None and source.format in _NESTED_FORMATS:
-            depth = nesting_depth(source.data)
-            if depth > MAX_NESTING:
-                raise ParseError(f"brackets nest {depth} deep (at most {MAX_NESTING}); nothing was loaded", source=source.name)
+        if source.data is not None and source.format in _NESTED_FORMATS and (deep := too_deep(source.data)) is not None:
+            raise ParseError(f"the document {deep}; nothing was loaded", source=source.name)
         source = _linked_art_as_nquads(source)
         small = (source.size or 0) <= self.LISTED_LOAD_BYTES and not source.gzipped
         if replace or graph in self._compared:
@@ -293,7 +291,6 @@ class WriteTransaction:
         """
         if source.format == RdfFormat.RDF_XML:
             stream = _without_entity_declarations(stream, source)
-
         for quad in parse(stream, source.format, base_iri=base_iri):
             graph = quad.graph_name
             if isinstance(graph, DefaultGraph) or graph == target:

@@ -56,7 +56,7 @@ from pyoxigraph import Literal, NamedNode, RdfFormat, Store, Triple
 from .errors import GraphError
 from .iris import Namespaces, is_absolute_iri, valid_iri
 from .labels import fold
-from .sparql_text import MAX_NESTING, nesting_depth
+from .sparql_text import too_deep
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -115,9 +115,8 @@ class Mapping:
 
     @classmethod
     def from_toml(cls, text: str, namespaces: Namespaces, *, source: str = "mapping") -> Mapping:
-        depth = nesting_depth(text)
-        if depth > MAX_NESTING:
-            raise MappingError(f"{source}: brackets nest {depth} deep (at most {MAX_NESTING})")
+        if (deep := too_deep(text)) is not None:
+            raise MappingError(f"{source}: the mapping {deep}")
         try:
             data = tomllib.loads(text)
         except (tomllib.TOMLDecodeError, RecursionError) as error:

@@ -34,7 +34,7 @@ from typing import Any
 
 from rdflib import URIRef, Variable
 
-from .sparql_text import MAX_NESTING, TOKEN, nesting_depth, unescape_codepoints
+from .sparql_text import TOKEN, too_deep, unescape_codepoints
 
 DEFAULT_GRAPH = "DEFAULT"
 ANY_GRAPH = "*"
@@ -105,9 +105,8 @@ def with_absolute_iris(update: str, base: str | None) -> str:
     The text is returned unchanged when it has nothing relative; otherwise it
     is returned with SPARQL's codepoint escapes undone (as a parser reads it).
     """
-    depth = nesting_depth(update)
-    if depth > MAX_NESTING:
-        raise UpdateError(f"the update nests brackets {depth} deep (at most {MAX_NESTING})")
+    if (deep := too_deep(update)) is not None:
+        raise UpdateError(f"the update {deep}")
     text = unescape_codepoints(update)
     pieces: list[str] = []
     position = 0

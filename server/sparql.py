@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 from ..graph.executor import QueryFailed, QueryJob, StreamAborted
 from ..graph.safety import RefusedOperation
 from ..graph.service_description import service_description
-from ..graph.sparql_text import MAX_NESTING, nesting_depth
+from ..graph.sparql_text import too_deep
 from ..graph.updates import (
     ANY_GRAPH,
     DEFAULT_GRAPH,
@@ -150,9 +150,8 @@ def _run_query(operation: QueryOperation) -> Response:
     _check_graph_iris("default-graph-uri", operation.default_graphs)
     _check_graph_iris("named-graph-uri", operation.named_graphs)
     res = resources()
-    depth = nesting_depth(operation.text)
-    if depth > MAX_NESTING:
-        raise BadRequest(f"the query nests brackets {depth} deep (at most {MAX_NESTING})")
+    if (deep := too_deep(operation.text)) is not None:
+        raise BadRequest(f"the query {deep}")
     try:
         res.policy.check_query(operation.text)
     except RefusedOperation as error:
