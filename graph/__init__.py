@@ -8,6 +8,7 @@ from .errors import (
     StoreBusyError,
     StoreLayoutError,
     UnknownFormatError,
+    UpdateLimitError,
     ValidationFailed,
     Violation,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "StoreLayoutError",
     "UnknownFormatError",
     "UnsupportedShapes",
+    "UpdateLimitError",
     "ValidationFailed",
     "Violation",
     "WriteTransaction",

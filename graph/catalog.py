@@ -36,9 +36,9 @@ def pick_language(values: list[Literal], preferred: str) -> str | None:
     return next(iter(by_lang.values()), None)
 
 
-def hub_page(store: Store, index: LabelIndex, generation: str, namespaces: Namespaces, language: str = "en", *,
+def hub_page(store: Store, index: LabelIndex, namespaces: Namespaces, language: str = "en", *,
              offset: int = 0, limit: int = 24) -> tuple[list[HubSummary], int]:
-    """The hubs from `offset` (at most `limit`), in label order, and how many hubs there are (`index` at `generation`)."""
+    """The hubs from `offset` (at most `limit`), in label order, and how many hubs there are (`index` at `store`'s generation)."""
     hub = namespaces.ontology + "Hub"
     shown = [iri for iri, _ in index.members(hub, language, offset=offset, limit=limit)]
     return hub_summaries(store, namespaces, shown, language), index.count_members(hub)

@@ -463,8 +463,8 @@ def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: str) 
         store.dump(buffer, RdfFormat.N_TRIPLES, from_graph=NamedNode(graph))
         for line in buffer.getvalue().decode("utf-8").splitlines(keepends=True):
             grouped.setdefault(line[:line.index(" ")], []).append(line)
-    # A subject with statements in another graph is looked up on its own: a lookup per subject, never a scan
-    # of the other graphs (which may be the rest of a large store).
+    # A subject with statements in another graph is looked up on its own: found by one query per changed graph
+    # that starts from that graph's subjects, never by a scan of the other graphs (the rest of a large store).
     excluded = ", ".join(f"<{g}>" for g in [*named, exclude_graph])
     for graph in named:
         elsewhere = store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} FILTER(isIRI(?s)) "

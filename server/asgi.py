@@ -40,7 +40,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import FileWrapper
 
 from ..config import Settings
-from . import CACHED_RESPONSE, close_resources, create_app
+from . import CACHED_RESPONSE, COMMON_HEADERS, close_resources, create_app
 from .auth import CHALLENGE
 from .cache import CachedResponse
 
@@ -375,7 +375,7 @@ async def _answer(send: Send, status: int, message: str, headers: dict[str, str]
     body = f"{status} {message}\n".encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
-        (b"access-control-allow-origin", b"*"), *((k.encode(), v.encode()) for k, v in (headers or {}).items())]})
+        *((k.lower().encode(), v.encode()) for k, v in (*COMMON_HEADERS, *(headers or {}).items()))]})
     await send({"type": "http.response.body", "body": body})
 
 

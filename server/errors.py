@@ -13,8 +13,7 @@ from typing import Any
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..graph import GraphError, ParseError, StoreBusyError, ValidationFailed
-from ..graph.errors import UpdateLimitError
+from ..graph import GraphError, ParseError, StoreBusyError, UpdateLimitError, ValidationFailed
 from .negotiation import wants_html
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from ..graph.catalog import LANGUAGES, hub_page
+from ..graph.catalog import LANGUAGES, HubSummary, hub_page
 from ..graph.library import named_queries
 from . import get_store
 from .errors import BadRequest
@@ -27,13 +27,11 @@ def preferred_language() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def _hubs(offset: int, limit: int, language: str) -> tuple[list[object], int]:
+def _hubs(offset: int, limit: int, language: str) -> tuple[list[HubSummary], int]:
     store = get_store()
     reader = store.reader()
-    generation = store.generation
-    store.labels.ensure(reader, int(generation or 0))
-    hubs, total = hub_page(reader, store.labels, generation, store.namespaces, language, offset=offset, limit=limit)
-    return list(hubs), total
+    store.labels.ensure(reader, int(store.generation or 0))
+    return hub_page(reader, store.labels, store.namespaces, language, offset=offset, limit=limit)
 
 
 @blueprint.get("/")
