@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pyoxigraph import Literal, NamedNode, Store
 
 from .iris import Namespaces
-from .labels import LabelIndex
+from .labels import DISPLAY_LANGUAGES, LabelIndex, in_preferred_language
 
-LANGUAGES = ("en", "it", "es")
+LANGUAGES = DISPLAY_LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,9 @@ class HubSummary:
 def pick_language(values: list[Literal], preferred: str) -> str | None:
     """The value in `preferred`, else English, else Italian, else Spanish, else any."""
     by_lang = {v.language or "": v.value for v in values}
-    for lang in (preferred, *LANGUAGES, ""):
-        if lang in by_lang:
-            return by_lang[lang]
+    chosen = in_preferred_language(by_lang, preferred)
+    if chosen is not None:
+        return chosen
     return next(iter(by_lang.values()), None)
 
 

@@ -58,6 +58,14 @@ CREATE INDEX IF NOT EXISTS display_order ON display (language, sortkey, resource
 """
 #: The languages of the interface: each resource has a display label (and a sort key) per language.
 DISPLAY_LANGUAGES = ("en", "it", "es")
+
+
+def in_preferred_language(by_language: dict[str, str], preferred: str) -> str | None:
+    """The text in `preferred`, else English, Italian, Spanish, else without a language tag; None if none of those."""
+    for language in (preferred, *DISPLAY_LANGUAGES, ""):
+        if language in by_language:
+            return by_language[language]
+    return None
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -278,7 +286,7 @@ def _display_rows(names: Iterable[tuple[str, str, str]]) -> list[tuple[str, str,
     rows = []
     for resource, labels in by_resource.items():
         for language in DISPLAY_LANGUAGES:
-            chosen = next((labels[tag] for tag in (language, *DISPLAY_LANGUAGES, "") if tag in labels), None)
+            chosen = in_preferred_language(labels, language)
             if chosen is None:
                 chosen = min(labels.values())
             rows.append((resource, language, chosen, fold(chosen)))
