@@ -39,6 +39,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from .sparql_text import where_in_text
+
 CHUNK_BYTES = 64 * 1024
 
 _START, _CHUNK, _ERROR, _ABORT, _DONE, _WHOLE = b"S", b"C", b"E", b"A", b"D", b"W"
@@ -203,7 +205,7 @@ class _NotAcceptable(Exception):
 
 def _classify(error: BaseException) -> tuple[int, str]:
     if isinstance(error, SyntaxError):
-        return 400, f"SPARQL syntax error: {error}"
+        return 400, "SPARQL syntax error " + where_in_text(str(error))
     if isinstance(error, ValueError):  # pyoxigraph's word for a malformed IRI or term in the request
         return 400, f"invalid request: {error}"
     if isinstance(error, _NotAcceptable):

@@ -75,3 +75,14 @@ def where_group_start(query: str) -> int | None:
         elif kind == "close":
             depth -= 1
     return None
+
+
+_POSITION = re.compile(r"^error at (\d+):(\d+):\s*")
+
+
+def where_in_text(message: str) -> str:
+    """pyoxigraph's "error at 3:14: expected …" said as "at line 3, column 14: expected …"."""
+    found = _POSITION.match(message)
+    if found is None:
+        return ": " + message
+    return f"at line {found[1]}, column {found[2]}: {message[found.end():]}"

@@ -258,6 +258,9 @@ class WriteTransaction:
             self.store.clear_graph(target)
         if source.data is not None and source.format in _NESTED_FORMATS and (deep := too_deep(source.data)) is not None:
             raise ParseError(f"the document {deep}; nothing was loaded", source=source.name)
+        json_ld = source.format == RdfFormat.JSON_LD and not source.gzipped
+        if json_ld and source.data is not None and source.data.lstrip()[:1] not in (b"{", b"["):
+            raise ParseError("a JSON-LD document is a JSON object or array; nothing was loaded", source=source.name)
         source = _linked_art_as_nquads(source)
         small = (source.size or 0) <= self.LISTED_LOAD_BYTES and not source.gzipped
         if replace or graph in self._compared:

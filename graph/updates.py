@@ -34,7 +34,7 @@ from typing import Any
 
 from rdflib import URIRef, Variable
 
-from .sparql_text import TOKEN, too_deep, unescape_codepoints
+from .sparql_text import TOKEN, too_deep, unescape_codepoints, where_in_text
 
 DEFAULT_GRAPH = "DEFAULT"
 ANY_GRAPH = "*"
@@ -215,7 +215,7 @@ def _syntax_message(update: str, base_iri: str | None, prefixes: dict[str, str] 
     try:
         Store().update(update, base_iri=base_iri, prefixes=prefixes)
     except SyntaxError as error:
-        return f"SPARQL Update syntax error: {error}"
+        return "SPARQL Update syntax error " + where_in_text(str(error))
     except Exception:  # a runtime error means the syntax was fine
         return None
     return None

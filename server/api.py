@@ -31,6 +31,8 @@ SPARQL_JSON = "application/sparql-results+json"
 CSV = "text/csv"
 TABLE_FORMATS = (ROWS, SPARQL_JSON, CSV)
 RESERVED = ("format", "page", "per_page")
+#: The last page a paginated named query answers (its OFFSET stays a number the engine reads).
+MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 1000
 
 
@@ -67,7 +69,7 @@ def _choose(query: NamedQuery) -> str:
         return chosen
     ranked = rank(request.accept_mimetypes if request.accept_mimetypes else MIMEAccept([("*/*", 1)]), offered)
     if not ranked:
-        raise NotAcceptable(f"none of the media types in Accept fits; offered: {', '.join(offered)}")
+        raise NotAcceptable(f"none of the media types in Accept ({request.headers.get('Accept', '')!r}) fits; offered: {', '.join(offered)}")
     return ranked[0]
 
 
@@ -81,8 +83,8 @@ def _page_arguments(query: NamedQuery) -> tuple[int, int] | None:
         per_page = int(request.args.get("per_page", str(query.page_size)))
     except ValueError:
         raise BadRequest("page and per_page must be integers") from None
-    if page < 1 or not 1 <= per_page <= MAX_PAGE_SIZE:
-        raise BadRequest(f"page must be 1 or more and per_page between 1 and {MAX_PAGE_SIZE}")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PAGE_SIZE:
+        raise BadRequest(f"page must be from 1 to {MAX_PAGE:,} and per_page from 1 to {MAX_PAGE_SIZE}")
     return page, per_page
 
 

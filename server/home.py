@@ -12,7 +12,7 @@ from flask import Blueprint, render_template, request
 from ..graph.catalog import LANGUAGES, HubSummary, hub_page
 from ..graph.library import named_queries
 from . import get_store
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 
 blueprint = Blueprint("home", __name__)
 
@@ -64,5 +64,7 @@ def hubs() -> str:
     language = preferred_language()
     shown, total = _hubs((page - 1) * HUBS_PER_PAGE, HUBS_PER_PAGE, language)
     last = max((total + HUBS_PER_PAGE - 1) // HUBS_PER_PAGE, 1)
+    if page > last:
+        raise NotFound(f"there {'is one page' if last == 1 else f'are {last} pages'} of hubs; page {page} is past the end")
     return render_template("hubs.html", hubs=shown, hub_count=total, page=page, last=last, language=language,
                            base_iri=get_store().namespaces.base)

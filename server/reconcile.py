@@ -141,7 +141,8 @@ def _checked_query(key: str, query: Any) -> tuple[dict[str, Any], int, list[Cond
     if isinstance(limit, bool) or not isinstance(limit, int | float) or not 1 <= limit < float("inf"):
         raise BadRequest(f"{key}.limit must be a positive number")
     conditions = []
-    properties = query.get("properties") or []
+    properties = query.get("properties")
+    properties = [] if properties is None else properties
     if not isinstance(properties, list) or len(properties) > MAX_CONDITIONS:
         raise BadRequest(f"{key}.properties must be a list of at most {MAX_CONDITIONS} conditions")
     for index, condition in enumerate(properties):
@@ -231,6 +232,10 @@ def propose_properties() -> Response:
 @blueprint.get("/reconcile/preview")
 def preview() -> Response:
     iri = request.args.get("id", "")
+    if not iri:
+        raise BadRequest("preview needs ?id= with the IRI of an entity (as reconciliation returned it)")
+    if not valid_iri(iri):
+        raise BadRequest(f"id {iri!r} is not an IRI (ids are the IRIs reconciliation returned)")
     reconciler = _reconciler()
     if not reconciler.labels_of(iri):
         raise NotFound(f"nothing with a label is known as {iri!r}")
