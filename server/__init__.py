@@ -22,6 +22,7 @@ from ..graph.safety import NetworkPolicy
 from ..graph.tokens import TokenStore
 from ..graph.updater import UpdateLimits, UpdateRunner
 from .cache import AnsweredFromCache, CachedDocuments, CachedQueries, CachedResponse, ResultCache
+from .limits import HeavyWork
 
 #: Key in `app.extensions` of the function that finds a whole cached response for a WSGI environ.
 CACHED_RESPONSE = "heritage_hubs.cached_response"
@@ -113,6 +114,8 @@ class _Resources:
         self.result_cache = ResultCache(max_bytes=settings.result_cache_mb * 1024 * 1024)
         self.tokens = TokenStore(self.store.directory)
         self.policy = NetworkPolicy(frozenset(settings.allowed_services))
+        #: Reconciliation batches, data extension and fragment counts: at most half the threads at once.
+        self.heavy = HeavyWork(settings.threads // 2)
 
 
 _RESOURCES: dict[tuple[int, Settings], _Resources] = {}

@@ -69,7 +69,8 @@ def _choose(query: NamedQuery) -> str:
         return chosen
     ranked = rank(request.accept_mimetypes if request.accept_mimetypes else MIMEAccept([("*/*", 1)]), offered)
     if not ranked:
-        raise NotAcceptable(f"none of the media types in Accept ({request.headers.get('Accept', '')!r}) fits; offered: {', '.join(offered)}")
+        asked = request.headers.get("Accept", "")
+        raise NotAcceptable(f"none of the media types in Accept ({asked!r}) fits; offered: {', '.join(offered)}")
     return ranked[0]
 
 

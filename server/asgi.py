@@ -43,6 +43,7 @@ from ..config import Settings
 from . import CACHED_RESPONSE, COMMON_HEADERS, close_resources, create_app
 from .auth import CHALLENGE
 from .cache import CachedResponse
+from .limits import CLIENT_GONE
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -341,7 +342,9 @@ class WsgiBridge:
         else:
             watch()
         try:
-            body = await loop.run_in_executor(self.pool, exchange.run, self.app, wsgi_environ(scope, request_body))
+            environ = wsgi_environ(scope, request_body)
+            environ[CLIENT_GONE] = lambda: exchange.gone
+            body = await loop.run_in_executor(self.pool, exchange.run, self.app, environ)
         except _ClientGone:
             return  # nobody to answer; the response iterator has been closed
         finally:

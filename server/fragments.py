@@ -12,6 +12,7 @@ controls in the graph `<fragment#metadata>`, which names the fragment as its
 
 from __future__ import annotations
 
+import contextlib
 import urllib.parse
 from collections.abc import Callable
 
@@ -65,6 +66,10 @@ def _term(name: str, value: str | None) -> NamedNode | Literal | None:
 
 #: The deepest page served: a page costs the pages before it (the store skips them one by one).
 MAX_PAGE = 10_000
+#: Pages up to this one are cheap (they skip at most this many pages); deeper ones take a heavy-work slot.
+CHEAP_PAGES = 100
+#: A pattern is counted up to this many triples; past that, the count is a lower bound (TPF counts are estimates).
+COUNT_CAP = 100_000
 
 
 def _estimate(predicate: NamedNode | None) -> int:
@@ -108,17 +113,23 @@ def fragment() -> Response:
     reader = store.reader()
     pattern = " ".join(_nt(t) if t is not None else f"?{v}" for t, v in ((subject, "s"), (predicate, "p"), (obj, "o")))
     count = _estimate(predicate) if subject is None and obj is None and not isinstance(predicate, Literal) else None
-    if count is None:
+    if count is None:  # counted, up to COUNT_CAP: past that the count says "at least"
         count = 0
-        for row in select(reader, f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT * WHERE {{ {pattern} }} }}",
+        for row in select(reader, f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT * WHERE {{ {pattern} }} LIMIT {COUNT_CAP} }}",
                           use_default_graph_as_union=True):
             count = int(row["n"].value)
     data: list[Triple] = []
     offset = (page - 1) * PAGE_SIZE
     variables = [v for t, v in ((subject, "s"), (predicate, "p"), (obj, "o")) if t is None]
-    query = (f"SELECT DISTINCT {' '.join('?' + v for v in variables) or '*'} WHERE {{ {pattern} }} LIMIT {PAGE_SIZE} OFFSET {offset}")
+    # One row more than a page says whether there is a next page, whatever the count says.
+    query = f"SELECT DISTINCT {' '.join('?' + v for v in variables) or '*'} WHERE {{ {pattern} }} LIMIT {PAGE_SIZE + 1} OFFSET {offset}"
+    more = False
     if variables:
-        for row in select(reader, query, use_default_graph_as_union=True):
+        # A deep page skips every row before it: few of those run at once.
+        with resources().heavy.slot("deep fragment pages") if page > CHEAP_PAGES else contextlib.nullcontext():
+            rows = list(select(reader, query, use_default_graph_as_union=True))
+        more = len(rows) > PAGE_SIZE
+        for row in rows[:PAGE_SIZE]:
             s = subject or row["s"]
             p = predicate or row["p"]
             o = obj or row["o"]
@@ -126,6 +137,7 @@ def fragment() -> Response:
     elif count:
         assert isinstance(subject, NamedNode) and isinstance(predicate, NamedNode) and obj is not None
         data.append(Triple(subject, predicate, obj))
+    count = max(count, offset + len(data) + more)
 
     base = request.base_url
     args = {k: v for k, v in request.args.items() if k in ("subject", "predicate", "object") and v}
@@ -150,7 +162,7 @@ def fragment() -> Response:
     ]
     if page > 1:
         controls.append(Triple(this, _hydra("previous"), page_url(page - 1)))
-    if offset + PAGE_SIZE < count:
+    if more:
         controls.append(Triple(this, _hydra("next"), page_url(page + 1)))
     search = BlankNode()
     controls += [
@@ -163,7 +175,7 @@ def fragment() -> Response:
         controls += [Triple(search, _hydra("mapping"), mapping), Triple(mapping, _hydra("variable"), Literal(variable)),
                      Triple(mapping, _hydra("property"), NamedNode(RDF + prop))]
     if browser:
-        return _page(data, count, page, offset, page_url)
+        return _page(data, count, page, more, page_url)
     if fmt.supports_datasets:
         quads = [Quad(t.subject, t.predicate, t.object) for t in data]
         quads += [Quad(t.subject, t.predicate, t.object, metadata) for t in controls]
@@ -177,7 +189,7 @@ def fragment() -> Response:
     return response
 
 
-def _page(data: list[Triple], count: int, page: int, offset: int, page_url: Callable[[int], NamedNode]) -> Response:
+def _page(data: list[Triple], count: int, page: int, more: bool, page_url: Callable[[int], NamedNode]) -> Response:
     """The fragment for a browser: the pattern as a form, the triples as a table (autoescaped), links to pages."""
     base = resources().store.namespaces.base
 
@@ -193,7 +205,7 @@ def _page(data: list[Triple], count: int, page: int, offset: int, page_url: Call
         "fragment.html", rows=[[cell(t.subject), cell(t.predicate), cell(t.object)] for t in data], count=count, page=page,
         subject=request.args.get("subject", ""), predicate=request.args.get("predicate", ""), object=request.args.get("object", ""),
         action=request.base_url, previous=page_url(page - 1).value if page > 1 else None,
-        next=page_url(page + 1).value if offset + PAGE_SIZE < count else None, alternates=alternates, base_iri=base)
+        next=page_url(page + 1).value if more else None, alternates=alternates, base_iri=base)
     response = Response(body, mimetype="text/html")
     response.vary.add("Accept")
     return response

@@ -22,6 +22,7 @@ from ..graph.iris import valid_iri
 from ..graph.reconcile import Condition, Reconciler
 from . import resources
 from .errors import BadRequest, NotFound, ServiceUnavailable
+from .limits import client_gone
 
 blueprint = Blueprint("reconcile", __name__)
 
@@ -36,7 +37,7 @@ MAX_EXTEND_IDS = 500
 MAX_EXTEND_PROPERTIES = 50
 MAX_CURSOR = 1000
 #: Seconds a batch may take before the rest of it is refused (503: send smaller batches).
-BATCH_SECONDS = 10.0
+BATCH_SECONDS = 5.0
 CLASS_TYPES = ("http://www.w3.org/2002/07/owl#Class", "http://www.w3.org/2000/01/rdf-schema#Class")
 PROPERTY_TYPES = ("http://www.w3.org/2002/07/owl#ObjectProperty", "http://www.w3.org/2002/07/owl#DatatypeProperty",
                   "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property")
@@ -117,17 +118,20 @@ def _reconcile_batch(queries: Any) -> dict[str, Any]:
         raise BadRequest("queries must be a JSON object of named queries, e.g. {\"q0\": {\"query\": \"Tabakalera\"}}")
     if len(queries) > MAX_QUERIES:
         raise BadRequest(f"at most {MAX_QUERIES} queries in one batch, got {len(queries)}")
-    reconciler = _reconciler()
-    answers = {}
     checked = [(key, _checked_query(key, query)) for key, query in queries.items()]  # all refused before any is scored
-    deadline = time.monotonic() + BATCH_SECONDS
-    for key, (query, limit, conditions) in checked:
-        if time.monotonic() > deadline:
-            raise ServiceUnavailable(f"the batch took more than {BATCH_SECONDS:g} s and was stopped at {key!r}; "
-                                     "send fewer queries per batch", headers={"Retry-After": "1"})
-        results = reconciler.reconcile(query.get("query", ""), types=_types(query.get("type"), key),
-                                       limit=limit, conditions=conditions)
-        answers[key] = {"result": [r.as_json() for r in results]}
+    answers = {}
+    with resources().heavy.slot("reconciliation batches"):
+        reconciler = _reconciler()
+        deadline = time.monotonic() + BATCH_SECONDS
+        for key, (query, limit, conditions) in checked:
+            if client_gone():
+                raise ServiceUnavailable("the client left; the batch was stopped")  # nobody reads this
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(f"the batch took more than {BATCH_SECONDS:g} s and was stopped at {key!r}; "
+                                         "send fewer queries per batch", headers={"Retry-After": "1"})
+            results = reconciler.reconcile(query.get("query", ""), types=_types(query.get("type"), key),
+                                           limit=limit, conditions=conditions)
+            answers[key] = {"result": [r.as_json() for r in results]}
     return answers
 
 
@@ -186,7 +190,8 @@ def _extend(query: Any) -> dict[str, Any]:
     for index, iri in enumerate(ids):
         if not valid_iri(iri):
             raise BadRequest(f"extend.ids[{index}]: {iri!r} is not an entity IRI (ids are the IRIs reconciliation returned)")
-    return _reconciler().extend(ids, properties)
+    with resources().heavy.slot("data extension requests"):
+        return _reconciler().extend(ids, properties)
 
 
 def _suggest(types: tuple[str, ...] = ()) -> Response:

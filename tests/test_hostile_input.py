@@ -76,6 +76,83 @@ def test_reconciliation_requests_are_bounded_before_they_are_scored(client: Flas
     assert client.get("/reconcile/propose_properties", query_string={"type": "Institution x"}).status_code == 400
 
 
+def test_heavy_work_takes_a_slot_and_stops_when_the_client_leaves(client: FlaskClient) -> None:
+    import json
+    import threading
+
+    from heritage_hubs.server import resources_for
+    from heritage_hubs.server.limits import CLIENT_GONE
+
+    batch = {"queries": json.dumps({f"q{n}": {"query": "Tabakalera"} for n in range(5)})}
+    # A client that has left: the batch stops before scoring anything more.
+    response = client.get("/reconcile", query_string=batch, environ_base={CLIENT_GONE: lambda: True})
+    assert response.status_code == 503
+    # Every heavy slot taken (by batches still running): the next one waits a moment, then 503 with Retry-After.
+    heavy = resources_for(client.application.config["HERITAGE_HUBS_SETTINGS"]).heavy
+    release = threading.Event()
+    holders = []
+    for _ in range(heavy.slots):
+        taken = threading.Event()
+
+        def hold(taken: threading.Event = taken) -> None:
+            with heavy.slot("test"):
+                taken.set()
+                release.wait(30)
+
+        holders.append(threading.Thread(target=hold))
+        holders[-1].start()
+        assert taken.wait(10)
+    try:
+        response = client.get("/reconcile", query_string=batch)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+        assert "busy" in response.get_data(as_text=True)
+        assert client.get("/fragments", query_string={"page": "101"}).status_code == 503  # a deep page is heavy too
+        assert client.get("/fragments").status_code == 200  # a first page is not
+    finally:
+        release.set()
+        for holder in holders:
+            holder.join()
+    assert client.get("/reconcile", query_string=batch).status_code == 200
+
+
+def test_the_asgi_front_tells_the_app_when_the_client_has_left() -> None:
+    import asyncio
+    import time as clock
+    from typing import Any
+
+    from heritage_hubs.server.asgi import WsgiBridge
+    from heritage_hubs.server.limits import CLIENT_GONE
+
+    seen: list[float] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        started = clock.monotonic()
+        while not environ[CLIENT_GONE]() and clock.monotonic() - started < 10:
+            clock.sleep(0.01)
+        seen.append(clock.monotonic() - started)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"late"]
+
+    async def exchange() -> None:
+        messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await asyncio.sleep(0.3)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"", "headers": [],
+                 "http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1)}
+        await WsgiBridge(app, threads=1, stall_seconds=5)(scope, receive, send)
+
+    asyncio.run(exchange())
+    assert seen and seen[0] < 5, seen
+
+
 def test_the_view_link_redirects_only_to_this_service(client: FlaskClient) -> None:
     assert client.get("/reconcile/view", query_string={"id": "https://evil.example/"}).status_code == 404
     ours = client.get("/reconcile/view", query_string={"id": "https://w3id.org/heritage-hubs/id/hub/tabakalera"})
