@@ -13,6 +13,7 @@ TOKEN = re.compile(
     r'|(?P<comment>#[^\r\n]*)'
     r'|(?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)'
     r"|(?P<pname>(?:[A-Za-z_][\w.-]*)?:(?:[\w.:%-]|\\[_~.\-!$&'()*+,;=/?#@%])*)"
+    r'|(?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)'  # "x"@service is a language, not a keyword
     r'|(?P<word>[A-Za-z]+)'
     r'|(?P<open>\{)|(?P<close>\})'
     r'|(?P<other>\S)',
