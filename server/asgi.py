@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from http import HTTPStatus
 from typing import IO, Any
 
 from flask import Flask
@@ -315,7 +317,7 @@ class WsgiBridge:
         loop = asyncio.get_running_loop()
         refusal = self._refusal(scope)
         if refusal is not None:  # decided from the head alone, before any of the body is read
-            await _answer(send, *refusal)
+            await _answer(send, *refusal, scope=scope)
             return
         deadline = BodyDeadline(self.stall_seconds)
         first, more = bytearray(), True
@@ -323,7 +325,7 @@ class WsgiBridge:
             try:
                 message = await asyncio.wait_for(receive(), max(deadline.remaining(len(first)), 0.001))
             except TimeoutError:
-                await _answer(send, 408, deadline.message())
+                await _answer(send, 408, deadline.message(), scope=scope)
                 return
             if message["type"] == "http.disconnect":
                 return
@@ -373,11 +375,21 @@ class WsgiBridge:
         return None
 
 
-async def _answer(send: Send, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-    """A plain-text answer from the loop; the connection is closed after it (the body may still be on its way)."""
-    body = f"{status} {message}\n".encode()
+async def _answer(send: Send, status: int, message: str, headers: dict[str, str] | None = None, *,
+                  scope: Scope | None = None) -> None:
+    """An answer from the loop; the connection is closed after it (the body may still be on its way).
+
+    Problem details (RFC 9457) for a client that takes JSON, as every other error; plain text otherwise.
+    """
+    accept = dict(scope.get("headers", ())).get(b"accept", b"") if scope is not None else b""
+    if b"json" in accept:
+        media = b"application/problem+json"
+        body = json.dumps({"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": message},
+                          ensure_ascii=False).encode()
+    else:
+        media, body = b"text/plain; charset=utf-8", f"{status} {message}\n".encode()
     await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
+        (b"content-type", media), (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
         *((k.lower().encode(), v.encode()) for k, v in (*COMMON_HEADERS, *(headers or {}).items()))]})
     await send({"type": "http.response.body", "body": body})
 

@@ -190,25 +190,41 @@ def test_cli_runs_named_queries(runner: Any, store_path: Any) -> None:
     assert result.exit_code == 1 and "keeper must be an absolute IRI" in result.stderr
 
 
-def test_fuzz_the_api_from_its_openapi_description(tmp_path: Any) -> None:
-    """schemathesis generates requests from /api/openapi.json against a live server: no 5xx."""
+def test_fuzz_the_api_from_its_openapi_description(tmp_path: Any, seeded_template: Any) -> None:
+    """schemathesis generates requests from /api/openapi.json (named queries, SPARQL, fragments, the feed, VoID,
+    reconciliation, the Graph Store with a museum's token) against a live server: no 5xx, and every status, media
+    type, header and JSON body is the one the description promises."""
+    import shutil
     import subprocess
     import sys
     from pathlib import Path
 
+    from heritage_hubs.graph import GraphStore
+    from heritage_hubs.graph.tokens import TokenStore
+
     from .conftest import start_server, stop_server
 
-    server = start_server(Path(tmp_path) / "store", extra_env={"HERITAGE_HUBS_QUERY_TIMEOUT": "10"}, workers=1)
+    store = Path(tmp_path) / "store"
+    shutil.copytree(seeded_template, store)
+    _, token = TokenStore(GraphStore(store).directory).create("museo-esempio", ["https://w3id.org/heritage-hubs/graph/institution/museo-esempio"])
+    server = start_server(store, extra_env={"HERITAGE_HUBS_QUERY_TIMEOUT": "10"}, workers=1)
     try:
         result = subprocess.run(
             [str(Path(sys.executable).parent / "st"), "run", f"{server.url}/api/openapi.json",
-             "--checks", "not_a_server_error", "--max-examples", "30", "--generation-deterministic",
+             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
+                         "response_headers_conformance",
+             "-H", f"Authorization: Bearer {token}",
+             "--max-examples", "30", "--generation-deterministic",
              "--request-timeout", "30", "--suppress-health-check", "all", "--no-color"],
             capture_output=True, text=True, timeout=900, check=False)
     finally:
         stop_server(server)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "passed" in result.stdout.lower()
+    import re
+
+    tested = re.search(r"Tested: (\d+)", result.stdout)
+    assert tested and int(tested[1]) >= 29, result.stdout[-2000:]  # every operation: queries, SPARQL, Linked Data, reconciliation, GSP
 
 
 def test_every_parameter_type_writes_a_valid_term() -> None:
