@@ -167,3 +167,68 @@ def test_comunica_joins_over_triple_pattern_fragments(server: LiveServer) -> Non
     assert over_fragments == expected
     assert ("Tabakalera", "Basque Government") not in expected  # owners are not partners
     assert ("European Heritage Hub", "Europa Nostra") in expected
+
+
+@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="needs Debian's chromium (installed by ./run)")
+def test_the_content_security_policy_holds_in_chromium(seeded_template: Path, tmp_path: Path) -> None:
+    """Every kind of page works under its CSP with no violation, and the policy blocks what an attacker would add:
+    data holding markup and a javascript: IRI shows as text, and an inline script is refused by the browser."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from heritage_hubs.graph import GraphStore
+    from heritage_hubs.graph.tokens import TokenStore
+
+    from .conftest import http_request
+
+    store = tmp_path / "store"
+    shutil.copytree(seeded_template, store)
+    graph = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
+    _, token = TokenStore(GraphStore(store).directory).create("museo-esempio", [graph])
+    hostile = (ROOT / "examples" / "museum" / "institution.ttl").read_text() + """
+<https://w3id.org/heritage-hubs/id/institution/museo-esempio>
+    <http://purl.org/dc/terms/source> <javascript:alert(document.domain)> ;
+    <http://www.w3.org/2000/01/rdf-schema#comment> "<script>alert(1)</script><img src=x onerror=alert(2)>"@en .
+"""
+    served = start_server(store, extra_env={"HERITAGE_HUBS_TILES_URL": ""})
+    try:
+        status, _, body = http_request(f"{served.url}/graph-store?graph={graph}", "PUT", body=hostile.encode(),
+                                       headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"})
+        assert status in (201, 204), body
+        pages = ["/", "/hubs", "/sparql", "/doc/hub/tabakalera", "/doc/institution/museo-esempio", "/fragments",
+                 "/feed/view", "/ontology", "/api/docs", "/dumps/", "/nowhere"]
+        errors: list[str] = []
+        dialogs: list[str] = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+                "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+            page = browser.new_page()
+            page.add_init_script("window.__violations = []; document.addEventListener('securitypolicyviolation', "
+                                 "e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            for path in pages:
+                response = page.goto(served.url + path, wait_until="networkidle")
+                assert response is not None
+                if not response.headers.get("content-type", "").startswith("text/html"):
+                    assert response.headers.get("x-content-type-options") == "nosniff", path
+                    continue
+                policy = response.headers.get("content-security-policy", "")
+                assert "script-src 'self'" in policy and "object-src 'none'" in policy, (path, policy)
+                assert response.headers.get("x-frame-options") == "DENY", path
+                assert page.evaluate("window.__violations") == [], (path, page.evaluate("window.__violations"))
+            # The museum's page: the hostile literal is text, the javascript: IRI is not a link.
+            page.goto(served.url + "/doc/institution/museo-esempio", wait_until="networkidle")
+            assert page.locator("a[href^='javascript']").count() == 0
+            assert page.get_by_text("<script>alert(1)</script>", exact=False).count() >= 1
+            # What an injected inline script would do: the browser refuses it under this policy.
+            page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; "
+                          "document.body.appendChild(s); }")
+            page.wait_for_timeout(200)
+            assert page.evaluate("window.__ran") is None
+            assert any(v.startswith("script-src") for v in page.evaluate("window.__violations"))
+            browser.close()
+        assert dialogs == [] and errors == [], (dialogs, errors)
+    finally:
+        stop_server(served)
