@@ -115,7 +115,8 @@ class _Resources:
         self.tokens = TokenStore(self.store.directory)
         self.policy = NetworkPolicy(frozenset(settings.allowed_services))
         #: Reconciliation batches, data extension and fragment counts: at most half the threads at once.
-        self.heavy = HeavyWork(settings.threads // 2)
+        slots = max(1, settings.threads // 2)
+        self.heavy = HeavyWork(slots, max(1, slots // 2) if settings.max_connections_per_client else None)
 
 
 _RESOURCES: dict[tuple[int, Settings], _Resources] = {}

@@ -87,26 +87,36 @@ def test_heavy_work_takes_a_slot_and_stops_when_the_client_leaves(client: FlaskC
     # A client that has left: the batch stops before scoring anything more.
     response = client.get("/reconcile", query_string=batch, environ_base={CLIENT_GONE: lambda: True})
     assert response.status_code == 503
-    # Every heavy slot taken (by batches still running): the next one waits a moment, then 503 with Retry-After.
-    heavy = resources_for(client.application.config["HERITAGE_HUBS_SETTINGS"]).heavy
+    # Heavy slots held by batches still running (threads with their own request, from an address each).
+    app = client.application
+    heavy = resources_for(app.config["HERITAGE_HUBS_SETTINGS"]).heavy
+    assert heavy.slots == 2 and heavy.per_client == 1  # 4 threads: half do heavy work, one client holds half of that
     release = threading.Event()
     holders = []
-    for _ in range(heavy.slots):
+
+    def hold(address: str) -> None:
         taken = threading.Event()
 
-        def hold(taken: threading.Event = taken) -> None:
-            with heavy.slot("test"):
+        def run() -> None:
+            with app.test_request_context(environ_base={"REMOTE_ADDR": address}), heavy.slot("test"):
                 taken.set()
                 release.wait(30)
 
-        holders.append(threading.Thread(target=hold))
+        holders.append(threading.Thread(target=run))
         holders[-1].start()
         assert taken.wait(10)
+
     try:
-        response = client.get("/reconcile", query_string=batch)
+        hold("127.0.0.1")  # the test client's own address
+        response = client.get("/reconcile", query_string=batch)  # one client, one slot: it may not take the other
+        assert response.status_code == 503 and "already has" in response.get_data(as_text=True)
+        assert client.get("/reconcile", query_string=batch, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
+        hold("10.0.0.2")
+        response = client.get("/reconcile", query_string=batch, environ_base={"REMOTE_ADDR": "10.0.0.9"})
         assert response.status_code == 503 and response.headers["Retry-After"] == "2"
         assert "busy" in response.get_data(as_text=True)
-        assert client.get("/fragments", query_string={"page": "101"}).status_code == 503  # a deep page is heavy too
+        deep = client.get("/fragments", query_string={"page": "101"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+        assert deep.status_code == 503  # a deep page is heavy too
         assert client.get("/fragments").status_code == 200  # a first page is not
     finally:
         release.set()
