@@ -161,8 +161,8 @@ def _run_query(operation: QueryOperation) -> Response:
     except UnknownFormatName as error:
         raise BadRequest(str(error)) from None
     if not prefs.acceptable:
-        asked = request.args.get("format") or request.headers.get("Accept", "")
-        raise NotAcceptable(f"none of the media types asked for ({asked!r}) can carry SPARQL results; "
+        asked = f"format={request.args['format']!r}" if request.args.get("format") else f"Accept: {request.headers.get('Accept', '')!r}"
+        raise NotAcceptable(f"none of the media types asked for ({asked}) can carry SPARQL results; "
                             "offered: application/sparql-results+json, …+xml, text/csv, text/tab-separated-values, "
                             "text/turtle, application/n-triples, application/ld+json, application/rdf+xml")
     dataset = bool(operation.default_graphs or operation.named_graphs)
