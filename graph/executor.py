@@ -39,7 +39,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from .sparql_text import where_in_text
+from .sparql_text import has_dataset_clause, where_in_text
 
 CHUNK_BYTES = 64 * 1024
 
@@ -168,23 +168,23 @@ def _worker_main(conn: Connection, store_root: str, memory_bytes: int, isolate: 
         try:
             options: dict[str, Any] = {"base_iri": job.base_iri, "prefixes": prefixes or None}
             if job.default_graphs is None and job.named_graphs is None:
-                options["use_default_graph_as_union"] = True
+                # The endpoint's default graph is the union of all graphs, unless the query names its own dataset.
+                options["use_default_graph_as_union"] = not has_dataset_clause(job.query)
             else:
                 options["default_graph"] = [NamedNode(g) for g in job.default_graphs or ()]
                 options["named_graphs"] = [NamedNode(g) for g in job.named_graphs or ()]
             result = directory.reader().query(job.query, **options)
             if isinstance(result, QuerySolutions | QueryBoolean):
+                # An ASK result goes in every results format: CSV and TSV carry `true` or `false`, as Oxigraph's server sends.
                 allowed = [m for m in job.solution_formats if m in solution_formats]
-                if isinstance(result, QueryBoolean):
-                    allowed = [m for m in allowed if solution_formats[m] in (QueryResultsFormat.JSON, QueryResultsFormat.XML)]
                 if not allowed:
-                    raise _NotAcceptable("SELECT and ASK results", job.solution_formats)
+                    raise _NotAcceptable("SELECT and ASK results", job.solution_formats, list(solution_formats))
                 writer = _ChunkWriter(conn, allowed[0], job.max_bytes)
                 result.serialize(writer, solution_formats[allowed[0]])  # type: ignore[arg-type]
             else:
                 allowed = [m for m in job.graph_formats if m in graph_formats]
                 if not allowed:
-                    raise _NotAcceptable("CONSTRUCT and DESCRIBE results", job.graph_formats)
+                    raise _NotAcceptable("CONSTRUCT and DESCRIBE results", job.graph_formats, list(graph_formats))
                 writer = _ChunkWriter(conn, allowed[0], job.max_bytes)
                 result.serialize(writer, graph_formats[allowed[0]])  # type: ignore[arg-type]
             writer.finish()
@@ -199,8 +199,9 @@ def _worker_main(conn: Connection, store_root: str, memory_bytes: int, isolate: 
 
 
 class _NotAcceptable(Exception):
-    def __init__(self, what: str, offered: tuple[str, ...]) -> None:
-        super().__init__(f"none of the requested media types can carry {what}: {', '.join(offered) or '(none)'}")
+    def __init__(self, what: str, asked: tuple[str, ...], possible: list[str]) -> None:
+        accepted = f"the formats the request accepts ({', '.join(asked)})" if asked else "none of the formats the request accepts"
+        super().__init__(f"{what} cannot be sent in {accepted}; ask for one of: {', '.join(possible)}")
 
 
 def _classify(error: BaseException) -> tuple[int, str]:

@@ -87,3 +87,13 @@ def where_in_text(message: str) -> str:
     if found is None:
         return ": " + message
     return f"at line {found[1]}, column {found[2]}: {message[found.end():]}"
+
+
+def has_dataset_clause(query: str) -> bool:
+    """Whether a query names its own dataset (FROM or FROM NAMED), outside strings, IRIs and comments.
+
+    Such a query's dataset replaces the endpoint's default (the union of all graphs): SPARQL 1.1 §13.2.
+    """
+    if "from" not in query.lower() and "\\u" not in query.lower():
+        return False
+    return any(m.lastgroup == "word" and m.group().upper() == "FROM" for m in TOKEN.finditer(unescape_codepoints(query)))

@@ -40,7 +40,7 @@ from .iris import DEFAULT_BASE_IRI, Namespaces, rebase, valid_iri
 from .labels import LabelIndex
 from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_utc, read_graph_info, record_change
 from .snapshots import SnapshotDirectory
-from .sparql_text import too_deep
+from .sparql_text import has_dataset_clause, too_deep
 from .statistics import DatasetStatistics, Statistics
 from .updater import UpdateFailed, UpdateRunner
 from .validation import ShapesValidator
@@ -408,8 +408,8 @@ class GraphStore:
 
     def query(self, sparql: str, **options: Any) -> QueryResult:
         """Run a SPARQL query on the current snapshot (all graphs as the default graph unless told)."""
-        if "default_graph" not in options:
-            options.setdefault("use_default_graph_as_union", True)
+        if "default_graph" not in options and "named_graphs" not in options:
+            options.setdefault("use_default_graph_as_union", not has_dataset_clause(sparql))
         return self.reader().query(sparql, **options)
 
     def graphs(self) -> list[GraphInfo]:

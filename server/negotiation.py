@@ -59,6 +59,19 @@ FORMAT_NAMES: dict[str, str] = {
     "nq": RdfFormat.N_QUADS.media_type,
 }
 
+#: Names other clients send (SPARQLWrapper, Virtuoso's and Joseki's conventions).
+EXTRA_FORMAT_NAMES: dict[str, str] = {
+    "rdf+xml": RdfFormat.RDF_XML.media_type,
+    "n3": RdfFormat.TURTLE.media_type,
+    "text/n3": RdfFormat.TURTLE.media_type,
+    "text/rdf+n3": RdfFormat.TURTLE.media_type,
+    "application/turtle": RdfFormat.TURTLE.media_type,
+    "application/x-json+ld": RdfFormat.JSON_LD.media_type,
+    "sparql-results+json": QueryResultsFormat.JSON.media_type,
+    "sparql-results+xml": QueryResultsFormat.XML.media_type,
+}
+FORMAT_NAMES.update(EXTRA_FORMAT_NAMES)
+
 HTML = "text/html"
 
 
@@ -97,34 +110,57 @@ def rank(accept: MIMEAccept, offered: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(media_type for _, _, media_type in sorted(scored))
 
 
-def preferences(accept: MIMEAccept, format_name: str | None = None) -> Preferences:
-    """The client's ranked formats; a `format` parameter overrides Accept."""
-    if format_name:
-        media_type = FORMAT_NAMES.get(format_name.lower()) or ALIASES.get(format_name.lower()) or format_name.lower()
-        if media_type not in SOLUTION_FORMATS and media_type not in GRAPH_FORMATS:
-            raise UnknownFormatName(
-                f"unknown format {format_name!r}; use one of {', '.join(sorted(FORMAT_NAMES))} or a media type we offer"
-            )
-        return Preferences(
-            solutions=(media_type,) if media_type in SOLUTION_FORMATS else (),
-            graphs=(media_type,) if media_type in GRAPH_FORMATS else (),
-            explicit=True,
+#: The same family in the other kind of answer: what a format name means for a query of the other form.
+_COUNTERPARTS: dict[str, str] = {
+    QueryResultsFormat.JSON.media_type: RdfFormat.JSON_LD.media_type,
+    QueryResultsFormat.XML.media_type: RdfFormat.RDF_XML.media_type,
+}
+_COUNTERPARTS.update({graph: solution for solution, graph in list(_COUNTERPARTS.items())})
+
+
+def format_media_type(name: str) -> str | None:
+    """The media type a `format` value names (a short name, an alias or a media type we offer), or None."""
+    key = bare(name.strip().lower())
+    media_type = FORMAT_NAMES.get(key) or ALIASES.get(key) or key
+    return media_type if media_type in SOLUTION_FORMATS or media_type in GRAPH_FORMATS else None
+
+
+def _first(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m for group in groups for m in group))
+
+
+def preferences(accept: MIMEAccept, format_names: tuple[str, ...] = ()) -> Preferences:
+    """The client's ranked formats: what `format` names first (in the family fitting each query form), then Accept.
+
+    A `format` value never makes an error of a request Accept alone would answer: SPARQLWrapper sends
+    `format=xml` with `Accept: application/rdf+xml` for a CONSTRUCT, meaning RDF/XML; `format=turtle` for a
+    SELECT falls back to what Accept asks for.
+    """
+    named = [m for m in (format_media_type(name) for name in format_names if name) if m is not None]
+    if any(format_names) and not named:
+        raise UnknownFormatName(
+            f"unknown format {format_names[0]!r}; use one of {', '.join(sorted(FORMAT_NAMES))} "
+            "or a media type we offer"
         )
     solutions, graphs = rank(accept, SOLUTION_FORMATS), rank(accept, GRAPH_FORMATS)
     if solutions and not graphs:
         # Clients that ask only for SPARQL results also for CONSTRUCT (rdflib's
         # SPARQLStore, SPARQLWrapper with XML) get the RDF format of the same
         # family, as Fuseki answers them: results XML -> RDF/XML, results JSON -> JSON-LD.
-        family = {QueryResultsFormat.XML.media_type: RdfFormat.RDF_XML.media_type,
-                  QueryResultsFormat.JSON.media_type: RdfFormat.JSON_LD.media_type}
-        graphs = tuple(family[m] for m in solutions if m in family)
-    return Preferences(solutions, graphs, explicit=bool(accept))
+        graphs = tuple(_COUNTERPARTS[m] for m in solutions if m in _COUNTERPARTS)
+    if named:
+        explicit_solutions = tuple(m if m in SOLUTION_FORMATS else _COUNTERPARTS.get(m, "") for m in named)
+        explicit_graphs = tuple(m if m in GRAPH_FORMATS else _COUNTERPARTS.get(m, "") for m in named)
+        fallback = bool(accept)  # no Accept header: the format alone decides (and our defaults after it)
+        solutions = _first(tuple(m for m in explicit_solutions if m), solutions if fallback else SOLUTION_FORMATS)
+        graphs = _first(tuple(m for m in explicit_graphs if m), graphs if fallback else GRAPH_FORMATS)
+    return Preferences(solutions, graphs, explicit=bool(accept) or bool(named))
 
 
 @functools.lru_cache(maxsize=512)
-def preferences_for_header(accept_header: str, format_name: str | None = None) -> Preferences:
+def preferences_for_header(accept_header: str, format_names: tuple[str, ...] = ()) -> Preferences:
     """`preferences` for a raw Accept header; clients repeat theirs, so the ranking is kept."""
-    return preferences(parse_accept_header(accept_header, MIMEAccept), format_name)
+    return preferences(parse_accept_header(accept_header, MIMEAccept), format_names)
 
 
 def wants_html(accept: MIMEAccept) -> bool:

@@ -157,7 +157,7 @@ def _run_query(operation: QueryOperation) -> Response:
     except RefusedOperation as error:
         raise BadRequest(str(error)) from None
     try:
-        prefs = preferences_for_header(request.headers.get("Accept", ""), request.args.get("format"))
+        prefs = preferences_for_header(request.headers.get("Accept", ""), tuple(request.args.getlist("format")))
     except UnknownFormatName as error:
         raise BadRequest(str(error)) from None
     if not prefs.acceptable:

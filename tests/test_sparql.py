@@ -87,6 +87,52 @@ def test_dataset_parameters_are_kept_not_collapsed(client: FlaskClient, store_pa
     assert [row["g"] for row in bindings(named.data)] == [core]
 
 
+CORE = "https://w3id.org/heritage-hubs/graph/core"
+ONTOLOGY = "https://w3id.org/heritage-hubs/graph/ontology"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+def _count(client: FlaskClient, query: str, *params: tuple[str, str]) -> int:
+    response = client.get("/sparql", query_string=[("query", query), *params])
+    assert response.status_code == 200, response.data
+    return int(bindings(response.data)[0]["n"])
+
+
+def test_a_query_names_its_own_dataset(client: FlaskClient, store_path: object) -> None:
+    """FROM and FROM NAMED replace the union default graph (SPARQL 1.1 §13.2); protocol parameters replace both."""
+    everything = _count(client, COUNT)
+    core = _count(client, COUNT, ("default-graph-uri", CORE))
+    ontology = _count(client, COUNT, ("default-graph-uri", ONTOLOGY))
+    assert everything > core + ontology and core > 0 and ontology > 0
+    assert _count(client, f"SELECT (COUNT(*) AS ?n) FROM <{CORE}> WHERE {{ ?s ?p ?o }}") == core
+    assert _count(client, f"select (count(*) as ?n) from <{CORE}> from <{ONTOLOGY}> where {{ ?s ?p ?o }}") == core + ontology
+    # FROM NAMED alone: an empty default graph, and only the named graphs given.
+    assert _count(client, f"SELECT (COUNT(*) AS ?n) FROM NAMED <{CORE}> WHERE {{ ?s ?p ?o }}") == 0
+    graphs = client.get("/sparql", query_string={"query": f"SELECT DISTINCT ?g FROM NAMED <{CORE}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}"})
+    assert [row["g"] for row in bindings(graphs.data)] == [CORE]
+    both = f"SELECT (COUNT(*) AS ?n) FROM <{ONTOLOGY}> FROM NAMED <{CORE}> WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} }} }}"
+    assert _count(client, both) == core + ontology
+    # The protocol's dataset wins over the query's (SPARQL 1.1 Protocol §2.1.4).
+    assert _count(client, f"SELECT (COUNT(*) AS ?n) FROM <{CORE}> WHERE {{ ?s ?p ?o }}", ("default-graph-uri", ONTOLOGY)) == ontology
+    # "from" that is not a dataset clause changes nothing.
+    assert _count(client, 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o FILTER(!sameTerm(?o, "from <x>")) } # FROM <x>') == everything
+    assert _count(client, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?from }") == everything
+
+
+def test_the_cli_query_honours_from(runner: object, store_path: object) -> None:
+    from click.testing import CliRunner
+
+    from heritage_hubs.cli import main
+
+    assert isinstance(runner, CliRunner)
+    counts = []
+    for query in (COUNT, f"SELECT (COUNT(*) AS ?n) FROM <{CORE}> WHERE {{ ?s ?p ?o }}"):
+        result = runner.invoke(main, ["--store", str(store_path), "query", query, "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        counts.append(int(result.stdout.split()[1]))
+    assert counts[0] > counts[1] > 0
+
+
 @pytest.mark.parametrize(("kwargs", "status", "fragment"), [
     ({"method": "GET", "query_string": {"query": "SELECT * WHERE { ?s ?p }"}}, 400, "at line 1, column"),
     ({"method": "GET", "query_string": [("query", "ASK {}"), ("query", "ASK {}")]}, 400, "2 'query' parameters"),
