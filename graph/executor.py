@@ -39,7 +39,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from .sparql_text import has_dataset_clause, where_in_text
+from .sparql_text import has_dataset_clause, prefix_message, undeclared_prefix, where_in_text
 
 CHUNK_BYTES = 64 * 1024
 
@@ -190,6 +190,8 @@ def _worker_main(conn: Connection, store_root: str, memory_bytes: int, isolate: 
             writer.finish()
         except BaseException as error:  # report, then serve the next query
             status, message = _classify(error)
+            if isinstance(error, SyntaxError) and (prefix := undeclared_prefix(job.query, prefixes)) is not None:
+                message = "SPARQL syntax error: " + prefix_message(prefix, prefixes)
             if writer is not None and writer.started:
                 conn.send_bytes(_ABORT + message.encode())
             else:
@@ -213,6 +215,8 @@ def _classify(error: BaseException) -> tuple[int, str]:
         return 406, str(error)
     if isinstance(error, _TooLarge):
         return 413, str(error)
+    if isinstance(error, RuntimeError):  # pyoxigraph's word for a query it cannot evaluate (an unknown function, …)
+        return 400, f"the query cannot be evaluated: {error}"
     if isinstance(error, MemoryError):
         return 503, "the query ran out of memory"
     return 500, f"the query failed: {type(error).__name__}: {error}"

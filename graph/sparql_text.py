@@ -97,3 +97,23 @@ def has_dataset_clause(query: str) -> bool:
     if "from" not in query.lower() and "\\u" not in query.lower():
         return False
     return any(m.lastgroup == "word" and m.group().upper() == "FROM" for m in TOKEN.finditer(unescape_codepoints(query)))
+
+
+def undeclared_prefix(text: str, predeclared: dict[str, str] | None = None) -> str | None:
+    """The first prefix a query or update uses without declaring it (and that is not predeclared), or None."""
+    declared = set(predeclared or ())
+    tokens = [m for m in TOKEN.finditer(unescape_codepoints(text)) if m.lastgroup != "comment"]
+    for index, token in enumerate(tokens):
+        if token.lastgroup != "pname":
+            continue
+        prefix = token.group().split(":", 1)[0]
+        if index and tokens[index - 1].lastgroup == "word" and tokens[index - 1].group().upper() == "PREFIX":
+            declared.add(prefix)
+        elif prefix not in declared:
+            return prefix
+    return None
+
+
+def prefix_message(prefix: str, predeclared: dict[str, str] | None = None) -> str:
+    known = f"; this endpoint predeclares {', '.join(sorted(predeclared))}" if predeclared else ""
+    return f"prefix '{prefix}:' is not declared: add PREFIX {prefix}: <…> before the query{known}"

@@ -34,7 +34,7 @@ from typing import Any
 
 from rdflib import URIRef, Variable
 
-from .sparql_text import TOKEN, too_deep, unescape_codepoints, where_in_text
+from .sparql_text import TOKEN, prefix_message, too_deep, undeclared_prefix, unescape_codepoints, where_in_text
 
 DEFAULT_GRAPH = "DEFAULT"
 ANY_GRAPH = "*"
@@ -159,6 +159,8 @@ def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str
 
     update = with_absolute_iris(update, None)  # callers pass text already made absolute; anything relative left is refused
 
+    if (prefix := undeclared_prefix(update, prefixes)) is not None:  # rdflib would let it through to the engine
+        raise UpdateError("SPARQL Update syntax error: " + prefix_message(prefix, prefixes))
     # The endpoint's predeclared prefixes go first as PREFIX lines (the
     # update's own declarations come later and win); rdflib's initNs would
     # lose the update's prefixes after its first operation.
@@ -170,7 +172,7 @@ def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str
     targets: set[str] = set()
     dataset_clause = False
     names: list[str] = []
-    for operation in translated.algebra:
+    for operation in getattr(translated, "algebra", ()):  # an update of only a prologue (or nothing) has no operations
         name = operation.name
         names.append(name)
         if name in ("InsertData", "DeleteData", "DeleteWhere"):
@@ -219,6 +221,38 @@ def _syntax_message(update: str, base_iri: str | None, prefixes: dict[str, str] 
     except Exception:  # a runtime error means the syntax was fine
         return None
     return None
+
+
+def without_silent_loads(update: str) -> str:
+    """`update` without its `LOAD SILENT` operations: they succeed without loading (SPARQL 1.1 Update §3.1.4 lets a
+    SILENT operation fail quietly, and this endpoint never fetches anything). A plain LOAD is left to be refused."""
+    text = unescape_codepoints(update)
+    if "load" not in text.lower():
+        return update
+    tokens = [m for m in TOKEN.finditer(text) if m.lastgroup != "comment"]
+    cuts: list[tuple[int, int]] = []
+    index = 0
+    while index < len(tokens):
+        words = [t.group().upper() if t.lastgroup == "word" else "" for t in tokens[index:index + 2]]
+        if words == ["LOAD", "SILENT"] and index + 2 < len(tokens) and tokens[index + 2].lastgroup in ("iri", "pname"):
+            end = index + 3
+            following = [t.group().upper() if t.lastgroup == "word" else "" for t in tokens[end:end + 2]]
+            if following == ["INTO", "GRAPH"] and end + 2 < len(tokens) and tokens[end + 2].lastgroup in ("iri", "pname"):
+                end += 3
+            if end < len(tokens) and tokens[end].group() == ";":
+                end += 1
+            cuts.append((tokens[index].start(), tokens[end - 1].end()))
+            index = end
+        else:
+            index += 1
+    if not cuts:
+        return update
+    pieces, position = [], 0
+    for start, end in cuts:
+        pieces.append(text[position:start])
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces).rstrip().removesuffix(";")
 
 
 def with_protocol_dataset(update: str, using: Sequence[str], using_named: Sequence[str]) -> str:

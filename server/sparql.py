@@ -29,6 +29,7 @@ from ..graph.updates import (
     graphs_to_write,
     with_absolute_iris,
     with_protocol_dataset,
+    without_silent_loads,
 )
 from . import COMMON_HEADERS, resources, settings
 from .auth import authenticate, provenance_of, require_writes
@@ -225,14 +226,17 @@ def _run_update(operation: UpdateOperation) -> Response:
     res = resources()
     store = res.store
     try:
-        res.policy.check_update(operation.text)
+        update = without_silent_loads(operation.text)
+        res.policy.check_update(update)
         # Relative IRIs resolved once, against this endpoint: the text analysed is the text that runs.
-        absolute = with_absolute_iris(operation.text, _canonical_endpoint())
+        absolute = with_absolute_iris(update, _canonical_endpoint())
         plan = analyse(absolute, prefixes=store.namespaces.prefixes())
     except RefusedOperation as error:
         raise BadRequest(str(error)) from None
     except UpdateError as error:
         raise BadRequest(str(error)) from None
+    if not plan.operations:  # only a prologue, a comment, or LOAD SILENT: done, nothing changes
+        return Response(status=204)
     if plan.has_dataset_clause and (operation.using or operation.using_named):
         raise BadRequest("using-graph-uri/using-named-graph-uri cannot be combined with USING or WITH in the update "
                          "(SPARQL 1.1 Protocol §2.2.3)")

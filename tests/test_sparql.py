@@ -283,3 +283,55 @@ def test_the_same_query_hits_the_cache_however_it_is_sent(client: FlaskClient) -
     posted = client.post("/sparql", data={"query": text}, headers={"Accept": "text/csv"})
     assert [r.headers["X-Cache"] for r in (first, again, spelled, posted)] == ["miss", "hit", "hit", "hit"]
     assert again.data == spelled.data == posted.data == first.data
+
+
+_G = "https://w3id.org/heritage-hubs/graph/"
+
+
+@pytest.mark.parametrize(("update", "status", "fragment"), [
+    ("", 204, ""),
+    ("# only a comment", 204, ""),
+    ("PREFIX x: <http://example.org/>", 204, ""),
+    ("BASE <http://example.org/>", 204, ""),
+    (f"DROP GRAPH <{_G}nowhere>", 400, "nowhere"),
+    (f"DROP SILENT GRAPH <{_G}nowhere>", 204, ""),
+    (f"CLEAR GRAPH <{_G}nowhere>", 400, "nowhere"),
+    (f"CLEAR SILENT GRAPH <{_G}nowhere>", 204, ""),
+    (f"CREATE GRAPH <{_G}core>", 400, "core"),
+    (f"CREATE SILENT GRAPH <{_G}core>", 204, ""),
+    (f"LOAD SILENT <http://127.0.0.1:9/x> INTO GRAPH <{_G}loaded>", 204, ""),
+    (f"load silent <http://127.0.0.1:9/x> ; LOAD SILENT <http://127.0.0.1:9/y> INTO GRAPH <{_G}loaded>", 204, ""),
+    (f"LOAD <http://127.0.0.1:9/x> INTO GRAPH <{_G}loaded>", 400, "LOAD is not allowed"),
+    ("LOAD SILENT <http://127.0.0.1:9/x> ; LOAD <http://127.0.0.1:9/y>", 400, "LOAD is not allowed"),
+    (f'INSERT DATA {{ GRAPH <{_G}x> {{ <a:b> schema:name "x" }} }}', 400, "prefix 'schema:' is not declared"),
+])
+def test_updates_the_standard_answers_get_its_answer(client: FlaskClient, admin_token: str, store_path: object,
+                                                     update: str, status: int, fragment: str) -> None:
+    """SPARQL 1.1 Update: an update of only a prologue does nothing; SILENT turns an error into success (LOAD SILENT
+    loads nothing here); nothing is a 500."""
+    from heritage_hubs.graph import GraphStore
+
+    before = GraphStore(store_path).generation  # type: ignore[arg-type]
+    response = client.post("/sparql", data=update, content_type="application/sparql-update",
+                           headers={"Authorization": f"Bearer {admin_token}", "Accept": "application/json"})
+    assert response.status_code == status, response.data
+    assert fragment in response.get_data(as_text=True)
+    if "loaded" in update or status != 204 or not update.strip().upper().startswith(("CREATE", "DROP", "CLEAR")):
+        assert GraphStore(store_path).generation == before  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("query", "status", "fragment"), [
+    ("SELECT * WHERE { BIND(<http://example.org/f>(1) AS ?x) }", 400, "custom function"),
+    ("SELECT * WHERE { ?s schema:name ?n }", 400, "prefix 'schema:' is not declared"),
+    ("PREFIX x: <http://x/> SELECT * WHERE { ?s zz:p ?o }", 400, "prefix 'zz:' is not declared"),
+    ("SELECT * WHERE { ?s hh:basedIn ?o } LIMIT 1", 200, ""),
+    ("SELECT (xsd:integer(\"x\") AS ?n) WHERE {}", 200, ""),
+    ("SELECT * WHERE { ?s ?p ?o } LIMIT 0", 200, ""),
+    ("ASK { FILTER(1/0) }", 200, ""),
+    ("DESCRIBE <urn:nothing>", 200, ""),
+    ("SELECT * WHERE { VALUES ?x { 1 } } ORDER BY (?x / 0)", 200, ""),
+])
+def test_no_query_is_a_500(client: FlaskClient, query: str, status: int, fragment: str) -> None:
+    response = client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/sparql-results+json, */*;q=0.1"})
+    assert response.status_code == status, response.data
+    assert fragment in response.get_data(as_text=True)
