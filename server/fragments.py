@@ -15,13 +15,14 @@ from __future__ import annotations
 import contextlib
 import urllib.parse
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Response, render_template, request
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple, parse, serialize
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple, Variable, parse, serialize
 
 from ..graph.results import select
 from . import resources
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 from .negotiation import bare, requested_rdf, wants_html
 
 blueprint = Blueprint("fragments", __name__)
@@ -39,12 +40,34 @@ def _hydra(name: str) -> NamedNode:
     return NamedNode(HYDRA + name)
 
 
-def _term(name: str, value: str | None) -> NamedNode | Literal | None:
-    """A pattern position from its explicit representation; None for a variable."""
+def genid_prefix(base: str) -> str:
+    """Where blank nodes get IRIs in fragments (RDF 1.1 §3.5 skolem IRIs): `{base}.well-known/genid/{id}`."""
+    return base + ".well-known/genid/"
+
+
+def _skolem(term: Any, genid: str) -> Any:
+    return NamedNode(genid + term.value) if isinstance(term, BlankNode) else term
+
+
+def skolemised(triple: Triple, genid: str) -> Triple:
+    """The triple with its blank nodes as skolem IRIs: a client can ask for them in the next pattern."""
+    return Triple(_skolem(triple.subject, genid), triple.predicate, _skolem(triple.object, genid))
+
+
+def _term(name: str, value: str | None) -> NamedNode | BlankNode | Literal | None:
+    """A pattern position from its explicit representation; None for a variable.
+
+    A skolem IRI of ours (or `_:id`) is the blank node it stands for, in the subject and object positions.
+    """
     if value is None or value == "" or value.startswith("?"):
         return None
-    if value.startswith("_:"):
-        raise BadRequest(f"{name}: blank nodes cannot be looked up")
+    genid = genid_prefix(resources().store.namespaces.base)
+    if name != "predicate" and (value.startswith("_:") or value.startswith(genid)):
+        label = value[2:] if value.startswith("_:") else value[len(genid):]
+        try:
+            return BlankNode(label)
+        except ValueError:
+            raise BadRequest(f"{name}: {value!r} is not a blank node of this dataset") from None
     text = value
     if value.startswith('"'):
         closing = value.rfind('"')
@@ -94,6 +117,20 @@ def _nt(term: NamedNode | Literal) -> str:
     return str(term)
 
 
+@blueprint.get("/.well-known/genid/<label>")
+def genid(label: str) -> Response:
+    """A skolem IRI from a fragment dereferences: 303 to the fragment of the statements about that blank node."""
+    iri = genid_prefix(resources().store.namespaces.base) + label
+    try:
+        BlankNode(label)
+    except ValueError:
+        raise NotFound(f"{iri} names no blank node of this dataset") from None
+    query = urllib.parse.urlencode({"subject": iri, **({"format": request.args["format"]} if "format" in request.args else {})})
+    response = Response(status=303, headers={"Location": f"{request.script_root}/fragments?{query}"})
+    response.vary.add("Accept")
+    return response
+
+
 @blueprint.get("/fragments")
 def fragment() -> Response:
     browser = wants_html(request.accept_mimetypes) and not request.args.get("format")
@@ -102,6 +139,7 @@ def fragment() -> Response:
     subject = _term("subject", request.args.get("subject"))
     predicate = _term("predicate", request.args.get("predicate"))
     obj = _term("object", request.args.get("object"))
+    assert not isinstance(predicate, BlankNode)  # _term gives blank nodes only for subjects and objects
     try:
         page = int(request.args.get("page", "1"))
     except ValueError:
@@ -111,23 +149,30 @@ def fragment() -> Response:
                          "use /sparql or a dump from /dumps/)")
     store = resources().store
     reader = store.reader()
-    pattern = " ".join(_nt(t) if t is not None else f"?{v}" for t, v in ((subject, "s"), (predicate, "p"), (obj, "o")))
+    positions = ((subject, "s"), (predicate, "p"), (obj, "o"))
+    # Blank nodes are bound by substitution (they have no syntax in a query); IRIs and literals were parsed above
+    # and are written back in N-Triples syntax.
+    pattern = " ".join(f"?{v}" if t is None or isinstance(t, BlankNode) else _nt(t) for t, v in positions)
+    substitutions = {Variable(v): t for t, v in positions if isinstance(t, BlankNode)}
     count = _estimate(predicate) if subject is None and obj is None and not isinstance(predicate, Literal) else None
-    if count is None:  # counted, up to COUNT_CAP: past that the count says "at least"
+    if count is None and not substitutions:  # counted, up to COUNT_CAP: past that the count says "at least"
         count = 0
         for row in select(reader, f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT * WHERE {{ {pattern} }} LIMIT {COUNT_CAP} }}",
                           use_default_graph_as_union=True):
             count = int(row["n"].value)
     data: list[Triple] = []
     offset = (page - 1) * PAGE_SIZE
-    variables = [v for t, v in ((subject, "s"), (predicate, "p"), (obj, "o")) if t is None]
+    variables = [v for t, v in positions if t is None or isinstance(t, BlankNode)]
+    if substitutions:  # a blank node's statements are few: counted as they are read
+        count = sum(1 for _ in select(reader, f"SELECT DISTINCT {' '.join('?' + v for v in variables)} WHERE {{ {pattern} }} "
+                                      f"LIMIT {COUNT_CAP}", use_default_graph_as_union=True, substitutions=substitutions))
     # One row more than a page says whether there is a next page, whatever the count says.
     query = f"SELECT DISTINCT {' '.join('?' + v for v in variables) or '*'} WHERE {{ {pattern} }} LIMIT {PAGE_SIZE + 1} OFFSET {offset}"
     more = False
     if variables:
         # A deep page skips every row before it: few of those run at once.
         with resources().heavy.slot("deep fragment pages") if page > CHEAP_PAGES else contextlib.nullcontext():
-            rows = list(select(reader, query, use_default_graph_as_union=True))
+            rows = list(select(reader, query, use_default_graph_as_union=True, substitutions=substitutions or None))
         more = len(rows) > PAGE_SIZE
         for row in rows[:PAGE_SIZE]:
             s = subject or row["s"]
@@ -137,7 +182,10 @@ def fragment() -> Response:
     elif count:
         assert isinstance(subject, NamedNode) and isinstance(predicate, NamedNode) and obj is not None
         data.append(Triple(subject, predicate, obj))
+    assert count is not None
     count = max(count, offset + len(data) + more)
+    genid = genid_prefix(store.namespaces.base)
+    data = [skolemised(t, genid) for t in data]
 
     base = request.base_url
     args = {k: v for k, v in request.args.items() if k in ("subject", "predicate", "object") and v}
@@ -195,7 +243,8 @@ def _page(data: list[Triple], count: int, page: int, more: bool, page_url: Calla
 
     def cell(term: object) -> dict[str, str | None]:
         if isinstance(term, NamedNode):
-            local = request.host_url + term.value[len(base):] if term.value.startswith(base + "id/") else None
+            local = (request.host_url + term.value[len(base):]
+                     if term.value.startswith((base + "id/", genid_prefix(base))) else None)
             return {"text": term.value, "href": local}
         return {"text": str(term), "href": None}
 

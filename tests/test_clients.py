@@ -275,3 +275,85 @@ def test_the_content_security_policy_holds_in_chromium(seeded_template: Path, tm
         assert dialogs == [] and errors == [], (dialogs, errors)
     finally:
         stop_server(served)
+
+
+_BLANK_RECORD = """
+@prefix hh: <https://w3id.org/heritage-hubs/ontology/> .
+@prefix crm: <http://www.cidoc-crm.org/cidoc-crm/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<https://w3id.org/heritage-hubs/id/asset/museo-esempio-bn1> a hh:TangibleAsset ;
+    rdfs:label "Printed leaflet"@en ;
+    hh:keptBy <https://w3id.org/heritage-hubs/id/institution/museo-esempio> ;
+    crm:P108i_was_produced_by [ a crm:E12_Production ;
+        crm:P4_has_time-span [ a crm:E52_Time-Span ;
+            crm:P82a_begin_of_the_begin "1945-04-25T00:00:00Z"^^xsd:dateTime ;
+            crm:P82b_end_of_the_end "1945-04-25T23:59:59Z"^^xsd:dateTime ] ] .
+"""
+
+
+@pytest.mark.skipif(not COMUNICA.exists() and not os.environ.get("CI"), reason="Comunica is installed by ./run (npm ci)")
+def test_comunica_over_fragments_follows_every_blank_node_path(seeded_template: Path, tmp_path: Path) -> None:
+    """Every path through blank nodes in the data (the bundled hubs' formations and time-spans, and an imported
+    museum's production events), found by SPARQL and asked of Comunica over /fragments: the same answers."""
+    import shutil
+    import urllib.parse
+
+    from heritage_hubs.graph import GraphStore
+    from heritage_hubs.graph.tokens import TokenStore
+
+    from .conftest import http_request
+
+    store = tmp_path / "store"
+    shutil.copytree(seeded_template, store)
+    graph = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
+    _, token = TokenStore(GraphStore(store).directory).create("museo-esempio", [graph])
+    served = start_server(store)
+    try:
+        body = ((ROOT / "examples" / "museum" / "institution.ttl").read_text() + _BLANK_RECORD).encode()
+        status, _, answer = http_request(f"{served.url}/graph-store?graph={urllib.parse.quote(graph, safe='')}", "PUT", body=body,
+                                         headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"})
+        assert status in (201, 204), answer
+
+        def sparql(query: str) -> list[dict[str, dict[str, str]]]:
+            status, _, data = http_request(f"{served.url}/sparql?" + urllib.parse.urlencode({"query": query}),
+                                           headers={"Accept": "application/sparql-results+json"})
+            assert status == 200, data
+            return list(json.loads(data)["results"]["bindings"])
+
+        data_graphs = '!CONTAINS(STR(?g), "/graph/shapes") && !CONTAINS(STR(?g), "/graph/ontology")'
+        paths = [(r["p1"]["value"], r["p2"]["value"]) for r in sparql(
+            f"SELECT DISTINCT ?p1 ?p2 WHERE {{ GRAPH ?g {{ ?s ?p1 ?b . ?b ?p2 ?o }} "
+            f"FILTER(isBlank(?b) && !isBlank(?s) && !isBlank(?o) && {data_graphs}) }}")]
+        paths += [(r["p1"]["value"], r["p2"]["value"], r["p3"]["value"]) for r in sparql(
+            f"SELECT DISTINCT ?p1 ?p2 ?p3 WHERE {{ GRAPH ?g {{ ?s ?p1 ?b . ?b ?p2 ?c . ?c ?p3 ?o }} "
+            f"FILTER(isBlank(?b) && isBlank(?c) && !isBlank(?s) && !isBlank(?o) && {data_graphs}) }}")]
+        assert any("P108i_was_produced_by" in p[0] for p in paths) and any("P95i_was_formed_by" in p[0] for p in paths)
+        branches = []
+        for index, path in enumerate(paths):
+            hops = [f"?s <{path[0]}> ?b{index}_0"] + [f"?b{index}_{n - 1} <{p}> ?b{index}_{n}" for n, p in enumerate(path[1:-1], 1)]
+            hops.append(f"?b{index}_{len(path) - 2} <{path[-1]}> ?o")
+            branches.append("{ " + " . ".join(hops) + f' BIND("{index}" AS ?path) }}')
+        query = "SELECT ?path ?s ?o WHERE { " + " UNION ".join(branches) + " }"
+        # Paths between things that are not blank themselves (a path starting inside a formation is another path's tail).
+        expected = {(r["path"]["value"], r["s"]["value"], r["o"]["value"]) for r in sparql(query)
+                    if r["s"]["type"] != "bnode" and r["o"]["type"] != "bnode"}
+        result = subprocess.run([str(COMUNICA), f"{served.url}/fragments", "-q", query, "-t", "application/sparql-results+json"],
+                                capture_output=True, text=True, timeout=600, check=False)
+        assert result.returncode == 0, result.stderr[-2000:]
+        genid = "https://w3id.org/heritage-hubs/.well-known/genid/"
+        found = {(b["path"]["value"], b["s"]["value"], b["o"]["value"]) for b in json.loads(result.stdout)["results"]["bindings"]
+                 if not b["s"]["value"].startswith(genid) and not b["o"]["value"].startswith(genid)}
+        assert len(expected) >= 10
+        assert found == expected
+        # A skolem IRI from a fragment dereferences to the statements about it.
+        status, headers, page = http_request(f"{served.url}/fragments?" + urllib.parse.urlencode(
+            {"subject": "https://w3id.org/heritage-hubs/id/hub/tabakalera", "predicate": "http://www.cidoc-crm.org/cidoc-crm/P95i_was_formed_by"}),
+            headers={"Accept": "application/n-triples"})
+        skolem = next(line.split()[2].strip("<>") for line in page.decode().splitlines() if "P95i_was_formed_by" in line)
+        assert skolem.startswith(genid)
+        status, headers, data = http_request(served.url + skolem[len("https://w3id.org/heritage-hubs"):],
+                                             headers={"Accept": "application/n-triples"})
+        assert status == 200 and "E66_Formation" in data.decode(), data[:300]
+    finally:
+        stop_server(served)
