@@ -347,12 +347,12 @@ def test_comunica_over_fragments_follows_every_blank_node_path(seeded_template: 
         assert len(expected) >= 10
         assert found == expected
         # A skolem IRI from a fragment dereferences to the statements about it.
-        status, headers, page = http_request(f"{served.url}/fragments?" + urllib.parse.urlencode(
+        status, _, page = http_request(f"{served.url}/fragments?" + urllib.parse.urlencode(
             {"subject": "https://w3id.org/heritage-hubs/id/hub/tabakalera", "predicate": "http://www.cidoc-crm.org/cidoc-crm/P95i_was_formed_by"}),
             headers={"Accept": "application/n-triples"})
         skolem = next(line.split()[2].strip("<>") for line in page.decode().splitlines() if "P95i_was_formed_by" in line)
         assert skolem.startswith(genid)
-        status, headers, data = http_request(served.url + skolem[len("https://w3id.org/heritage-hubs"):],
+        status, _, data = http_request(served.url + skolem[len("https://w3id.org/heritage-hubs"):],
                                              headers={"Accept": "application/n-triples"})
         assert status == 200 and "E66_Formation" in data.decode(), data[:300]
     finally:
