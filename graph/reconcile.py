@@ -15,13 +15,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyoxigraph import Literal, NamedNode, Store
+from pyoxigraph import Literal, NamedNode, Store, Variable
 
 from .labels import LABEL_PROPERTIES, LabelIndex, fold, score
 
 NAME_WEIGHT = 0.7  # with property conditions, the label makes 70 % of the score and the conditions 30 %
 COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
 DESCRIPTION = "http://purl.org/dc/terms/description"
+
+
+FALLS_WITHIN = NamedNode("http://www.cidoc-crm.org/cidoc-crm/P89_falls_within")
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,10 @@ class Reconciler:
         return ours or list(types)[:3]
 
     def _holds(self, iri: str, condition: Condition) -> bool:
+        """Whether `iri` has a value of the condition's property that matches: the same IRI, a label, or, for a place,
+        a place it falls within (crm:P89_falls_within, transitively: a museum in Turin's Quartieri Militari is in Turin)."""
         objects = [q.object for q in self.store.quads_for_pattern(NamedNode(iri), NamedNode(condition.property), None, None)]
+        objects += self._within(objects)
         for wanted in condition.values:
             if isinstance(wanted, dict):
                 if any(isinstance(o, NamedNode) and o.value == wanted.get("id") for o in objects):
@@ -125,6 +131,20 @@ class Reconciler:
                         fold(label) == text for label, _ in self.labels_of(found.value))):
                     return True
         return False
+
+    def _within(self, places: Sequence[Any], most: int = 50) -> list[NamedNode]:
+        """The places the given ones fall within, transitively (at most `most` of them: a bounded walk)."""
+        found: list[NamedNode] = []
+        frontier = [p for p in places if isinstance(p, NamedNode)]
+        seen = set(frontier)
+        while frontier and len(found) < most:
+            place = frontier.pop()
+            for quad in self.store.quads_for_pattern(place, FALLS_WITHIN, None, None):
+                if isinstance(quad.object, NamedNode) and quad.object not in seen:
+                    seen.add(quad.object)
+                    found.append(quad.object)
+                    frontier.append(quad.object)
+        return found
 
     # ------------------------------------------------------------ data extension
 
@@ -150,12 +170,19 @@ class Reconciler:
         return {"meta": [{"id": p, "name": self.label(p)} for p in properties], "rows": rows}
 
     def propose_properties(self, type_iri: str, limit: int = 20) -> list[dict[str, str]]:
-        """The properties instances of `type_iri` use most."""
+        """The properties instances of `type_iri` (or of any of its subclasses) use most, from up to 500 of them."""
         counts: dict[str, int] = {}
         rdf_type = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-        for index, quad in enumerate(self.store.quads_for_pattern(None, rdf_type, NamedNode(type_iri), None)):
-            if index >= 500:
+        classes = [row["c"] for row in self.store.query(  # type: ignore[union-attr]
+            "SELECT DISTINCT ?c ?type WHERE { ?c <http://www.w3.org/2000/01/rdf-schema#subClassOf>* ?type }",
+            use_default_graph_as_union=True, substitutions={Variable("type"): NamedNode(type_iri)})] or [NamedNode(type_iri)]
+        seen: set[Any] = set()
+        for quad in (q for cls in classes for q in self.store.quads_for_pattern(None, rdf_type, cls, None)):
+            if quad.subject in seen:
+                continue
+            if len(seen) >= 500:
                 break
+            seen.add(quad.subject)
             for statement in self.store.quads_for_pattern(quad.subject, None, None, None):
                 prop = statement.predicate.value
                 if prop not in LABEL_PROPERTIES and statement.predicate != rdf_type:

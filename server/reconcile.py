@@ -230,8 +230,20 @@ def propose_properties() -> Response:
     limit = request.args.get("limit", "20")
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT * 2:
         raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT * 2}")
-    found = _reconciler().propose_properties(_property(type_iri, "type"), int(limit))
+    found = _reconciler().propose_properties(_type(type_iri), int(limit))
     return _json({"type": type_iri, "limit": int(limit), "properties": found})
+
+
+def _type(identifier: str) -> str:
+    """A type identifier expanded to an IRI: an IRI, a prefixed name (hh:Hub), or a name of ours (Hub); else 400."""
+    ontology = resources().store.namespaces.ontology
+    expanded = _expand(identifier)
+    if ":" not in identifier and valid_iri(ontology + identifier):
+        expanded = ontology + identifier
+    if not valid_iri(expanded):
+        raise BadRequest(f"type: {identifier!r} is not a type IRI, a prefixed name with a known prefix, or a class name "
+                         f"of the ontology ({ontology}…)")
+    return expanded
 
 
 @blueprint.get("/reconcile/preview")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from jsonschema import Draft7Validator
+from pyoxigraph import RdfFormat
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
@@ -85,6 +86,35 @@ def test_typed_queries_and_property_conditions(client: FlaskClient) -> None:
     assert turin["match"] is True and turin["score"] == 100
     assert wrong["match"] is False and wrong["score"] < turin["score"]
     assert {"id": f"property:{HH}basedIn", "value": False} in wrong["features"]
+
+
+def test_places_match_what_they_fall_within_and_other_names_are_found(client: FlaskClient, store_path: Path) -> None:
+    """A museum in Turin's Quartieri Militari is in Turin; acronyms and other names (skos:altLabel) are searchable."""
+    museum = (Path(__file__).parent.parent / "examples" / "museum" / "institution.ttl").read_bytes()
+    GraphStore(store_path).load(RdfSource.from_bytes(museum, RdfFormat.TURTLE), graph=BASE + "graph/institution/museo-esempio")
+    answers = _batch(client, {
+        "museum": {"query": "Museo Diffuso della Resistenza", "properties": [{"pid": "hh:basedIn", "v": "Turin"}]},
+        "by-id": {"query": "Museo Diffuso della Resistenza", "properties": [{"pid": "hh:basedIn", "v": {"id": BASE + "id/place/turin"}}]},
+        "acronym": {"query": "ISTORETO"},
+        "novecento": {"query": "Polo del Novecento", "type": HH + "Hub"},
+    })
+    for key in ("museum", "by-id"):
+        first = answers[key]["result"][0]
+        assert first["id"] == BASE + "id/institution/museo-diffuso-resistenza", answers[key]
+        assert {"id": f"property:{HH}basedIn", "value": True} in first["features"]
+    assert answers["acronym"]["result"][0]["id"] == BASE + "id/institution/istoreto"
+    assert answers["novecento"]["result"][0]["id"] == BASE + "id/hub/polo-del-900"
+
+
+@pytest.mark.parametrize("type_id", ["Institution", "hh:Institution", HH + "Institution", HH + "HeritageAsset", HH + "Hub"])
+def test_proposed_properties_count_the_subclasses(client: FlaskClient, type_id: str) -> None:
+    response = client.get("/reconcile/propose_properties", query_string={"type": type_id})
+    assert response.status_code == 200, response.data
+    proposed = [p["id"] for p in response.get_json()["properties"]]
+    assert proposed, type_id
+    if "Institution" in type_id:
+        assert HH + "basedIn" in proposed and HH + "institutionKind" in proposed
+    assert client.get("/reconcile/propose_properties", query_string={"type": "not a type"}).status_code == 400
 
 
 def test_suggest_preview_view_and_extend(client: FlaskClient, store_path: Path, tmp_path: Path) -> None:
