@@ -1,13 +1,14 @@
 """Linked Art: heritage assets as Linked Art JSON-LD, and Linked Art records read as CIDOC-CRM triples.
 
-Output (:func:`describe_object`) follows the Linked Art object patterns: a
-`HumanMadeObject` with `identified_by` (a `Name` per label, with its language,
-and the inventory number as an `Identifier`), `classified_as` (its themes and
-original function), `referred_to_by` (descriptions as `LinguisticObject`s), `member_of`
-(the collection of the institution that keeps it), `former_or_current_keeper`,
-`current_owner`, `current_location`, `produced_by` (a date of creation) and
-`equivalent` (sameAs links). Only tangible assets have a Linked Art form:
-Linked Art describes objects, not practices.
+Output (:func:`describe`): a Linked Art record for every kind of thing that has
+one here, each following the Linked Art API 1.0 schemas: tangible assets as
+`HumanMadeObject`, hubs and institutions as `Group`, people as `Person`, concepts as `Type`,
+places as `Place`, the collection a hub or institution keeps as a `Set`
+(`{base}id/collection/{kind}-{slug}`) and what an object shows as a
+`VisualItem` `about` its themes (`{base}id/visual/{slug}`). Names are
+classified as primary (or alternate) names, descriptions as brief texts.
+Intangible assets and the rest have no Linked Art form: Linked Art describes
+things, not practices.
 
 Input (:func:`to_nquads`): a JSON-LD document that uses the Linked Art
 context is expanded by PyLD with the context shipped in `cromulent` (the
@@ -104,46 +105,219 @@ def _language(code: str) -> list[dict[str, str]]:
     return [{"id": AAT + known[0], "type": "Language", "_label": known[1]}] if known else []
 
 
-def describe_object(store: Store, iri: str, ontology: str) -> dict[str, Any]:
-    """The Linked Art JSON-LD of a tangible heritage asset."""
+PRIMARY_NAME = {"id": AAT + "300404670", "type": "Type", "_label": "Primary Name"}
+ALTERNATE_NAME = {"id": AAT + "300264273", "type": "Type", "_label": "Alternate Name"}
+ACCESSION_NUMBER = {"id": AAT + "300312355", "type": "Type", "_label": "Accession Number"}
+BRIEF_TEXT = {"id": AAT + "300418049", "type": "Type", "_label": "Brief Text"}
+DESCRIPTION = {"id": AAT + "300435416", "type": "Type", "_label": "Description", "classified_as": [BRIEF_TEXT]}
+COLLECTION = {"id": AAT + "300025976", "type": "Type", "_label": "Collection"}
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
+GROUP_TYPES = ("Hub", "Institution", "Archive", "Museum", "University", "NGO", "PublicBody", "Business", "CitizenAssociation",
+               "Community")
+
+
+def collection_of(keeper: str, base: str) -> str:
+    """The IRI of the collection (a Linked Art Set) of what a hub or institution keeps: {base}id/collection/{kind}-{slug}."""
+    return base + "id/collection/" + keeper[len(base) + 3:].replace("/", "-")
+
+
+def keeper_of_collection(iri: str, base: str) -> str | None:
+    """The hub or institution a collection IRI is of (the inverse of collection_of), or None."""
+    prefix = base + "id/collection/"
+    if not iri.startswith(prefix):
+        return None
+    kind, dash, slug = iri[len(prefix):].partition("-")
+    return f"{base}id/{kind}/{slug}" if dash and kind and slug else None
+
+
+def visual_of(asset: str, base: str) -> str:
+    """The IRI of what a tangible asset shows (a Linked Art VisualItem, `about` its themes): {base}id/visual/{slug}."""
+    return base + "id/visual/" + asset.rsplit("/", 1)[-1]
+
+
+def _names(store: Store, subject: NamedNode) -> list[dict[str, Any]]:
+    """Every label as a Name: rdfs:label and skos:prefLabel are primary names, skos:altLabel alternate ones."""
+    found = []
+    for prop, kind in ((RDFS_LABEL, PRIMARY_NAME), (SKOS_PREF, PRIMARY_NAME), (SKOS + "altLabel", ALTERNATE_NAME)):
+        for o in _objects(store, subject, prop):
+            if isinstance(o, Literal):
+                name: dict[str, Any] = {"type": "Name", "content": o.value, "classified_as": [kind]}
+                if _language(o.language or ""):
+                    name["language"] = _language(o.language or "")
+                found.append(name)
+    unique: dict[tuple[str, str], dict[str, Any]] = {}
+    for name in found:
+        unique.setdefault((name["content"], json.dumps(name.get("language"))), name)
+    return list(unique.values())
+
+
+def _statements(store: Store, subject: NamedNode, ontology: str) -> list[dict[str, Any]]:
+    found = []
+    for prop in (ontology + "description", "http://purl.org/dc/terms/description", RDFS_COMMENT, SKOS + "definition"):
+        for o in _objects(store, subject, prop):
+            if isinstance(o, Literal):
+                statement: dict[str, Any] = {"type": "LinguisticObject", "content": o.value, "classified_as": [DESCRIPTION]}
+                if _language(o.language or ""):
+                    statement["language"] = _language(o.language or "")
+                found.append(statement)
+    return found
+
+
+def _record(store: Store, iri: str, kind: str) -> dict[str, Any]:
+    """What every record has: context, id, type, a _label, its names."""
     subject = NamedNode(iri)
-    types = {o.value for o in _objects(store, subject, RDF_TYPE.value) if isinstance(o, NamedNode)}
-    if ontology + "TangibleAsset" not in types:
+    record: dict[str, Any] = {"@context": CONTEXT_URL, "id": iri, "type": kind,
+                              "_label": _label(store, iri) or iri.rsplit("/", 1)[-1]}
+    names = _names(store, subject)
+    if names:
+        record["identified_by"] = names
+    return record
+
+
+def _refs(store: Store, subject: NamedNode, predicates: tuple[str, ...], kind: str) -> list[dict[str, Any]]:
+    return [_reference(store, o.value, kind) for p in predicates for o in _objects(store, subject, p) if isinstance(o, NamedNode)]
+
+
+def _types_of(store: Store, iri: str) -> set[str]:
+    return {o.value for o in _objects(store, NamedNode(iri), RDF_TYPE.value) if isinstance(o, NamedNode)}
+
+
+def _in_scheme(store: Store, concept: str, scheme_suffix: str) -> bool:
+    return any(isinstance(o, NamedNode) and o.value.endswith(scheme_suffix)
+               for o in _objects(store, NamedNode(concept), SKOS + "inScheme"))
+
+
+def _timespan(store: Store, node: Any) -> dict[str, Any] | None:
+    for span in _objects(store, node, CRM + "P4_has_time-span"):
+        found: dict[str, Any] = {"type": "TimeSpan"}
+        for prop in ("P82a_begin_of_the_begin", "P82b_end_of_the_end"):
+            for value in _objects(store, span, CRM + prop):
+                if isinstance(value, Literal):
+                    found[prop.split("_", 1)[1]] = value.value
+        return found if len(found) > 1 else None
+    return None
+
+
+def linked_art_kind(store: Store, iri: str, ontology: str, base: str) -> str | None:
+    """The Linked Art class of the record `iri` has here (HumanMadeObject, Group, Person, Type, Place, Set, VisualItem), or None."""
+    keeper = keeper_of_collection(iri, base)
+    if keeper is not None:
+        return "Set" if _types_of(store, keeper) & {ontology + t for t in GROUP_TYPES} else None
+    if iri.startswith(base + "id/visual/"):
+        asset = base + "id/asset/" + iri.rsplit("/", 1)[-1]
+        return "VisualItem" if ontology + "TangibleAsset" in _types_of(store, asset) and _themes(store, asset, ontology) else None
+    types = _types_of(store, iri)
+    if ontology + "TangibleAsset" in types:
+        return "HumanMadeObject"
+    if types & {ontology + t for t in GROUP_TYPES}:
+        return "Group"
+    if SKOS + "Concept" in types:
+        return "Type"
+    if ontology + "Place" in types:
+        return "Place"
+    if ontology + "Person" in types:
+        return "Person"
+    return None
+
+
+def _themes(store: Store, asset: str, ontology: str) -> list[str]:
+    return [o.value for o in _objects(store, NamedNode(asset), CRM + "P2_has_type")
+            if isinstance(o, NamedNode) and _in_scheme(store, o.value, "/scheme/themes")]
+
+
+def describe(store: Store, iri: str, ontology: str, base: str) -> dict[str, Any]:
+    """The Linked Art record of `iri`, whatever its kind; NotAnObject when Linked Art has no record for it."""
+    kind = linked_art_kind(store, iri, ontology, base)
+    if kind == "HumanMadeObject":
+        return describe_object(store, iri, ontology, base)
+    if kind is None:
+        raise NotAnObject(f"<{iri}> has no Linked Art form here (objects, hubs and institutions, concepts, places, "
+                          "collections and what objects show have one)")
+    subject = NamedNode(iri)
+    if kind == "Set":
+        keeper = keeper_of_collection(iri, base) or ""
+        keeper_label = _label(store, keeper) or keeper
+        return {"@context": CONTEXT_URL, "id": iri, "type": "Set", "_label": f"Collection of {keeper_label}",
+                "identified_by": [{"type": "Name", "content": f"Collection of {keeper_label}", "classified_as": [PRIMARY_NAME]}],
+                "classified_as": [COLLECTION]}
+    if kind == "VisualItem":
+        asset = base + "id/asset/" + iri.rsplit("/", 1)[-1]
+        asset_label = _label(store, asset) or asset
+        return {"@context": CONTEXT_URL, "id": iri, "type": "VisualItem", "_label": f"What {asset_label} shows",
+                "identified_by": [{"type": "Name", "content": f"What {asset_label} shows", "classified_as": [PRIMARY_NAME]}],
+                "about": [_reference(store, theme, "Type") for theme in _themes(store, asset, ontology)]}
+    record = _record(store, iri, kind)
+    statements = _statements(store, subject, ontology)
+    if statements:
+        record["referred_to_by"] = statements
+    if kind == "Group":
+        classes = _refs(store, subject, (ontology + "hubType", ontology + "institutionKind"), "Type")
+        if classes:
+            record["classified_as"] = classes
+        residence = _refs(store, subject, (ontology + "basedIn",), "Place")
+        if residence:
+            record["residence"] = residence
+        for formation in _objects(store, subject, CRM + "P95i_was_formed_by"):
+            formed: dict[str, Any] = {"type": "Formation"}
+            if (span := _timespan(store, formation)) is not None:
+                formed["timespan"] = span
+            founders = [_reference(store, o.value, linked_art_kind(store, o.value, ontology, base) or "Group")
+                        for o in _objects(store, formation, CRM + "P14_carried_out_by") if isinstance(o, NamedNode)]
+            if founders:
+                formed["carried_out_by"] = founders
+            record["formed_by"] = formed
+            break
+    elif kind == "Type":
+        broader = _refs(store, subject, (SKOS + "broader",), "Type")
+        if broader:
+            record["broader"] = broader
+    elif kind == "Place":
+        within = _refs(store, subject, (CRM + "P89_falls_within",), "Place")
+        if within:
+            record["part_of"] = within
+        for wkt in _objects(store, subject, CRM + "P168_place_is_defined_by"):
+            if isinstance(wkt, Literal):
+                record["defined_by"] = wkt.value
+                break
+    equivalents = [{"id": o.value, "type": kind} for p in EQUIVALENTS for o in _objects(store, subject, p) if isinstance(o, NamedNode)]
+    if equivalents:
+        record["equivalent"] = equivalents
+    return record
+
+
+def describe_object(store: Store, iri: str, ontology: str, base: str = "") -> dict[str, Any]:
+    """The Linked Art record of a tangible heritage asset.
+
+    Each property goes to the Linked Art term with its meaning, or nowhere: hh:keptBy (P50 has current keeper) is
+    `current_custodian`; hh:ownedBy (P51 former or current owner) and hh:locatedIn (P53 former or current
+    location) have no Linked Art term (which has only current owner and location) and are left out; themes are
+    what the object shows (`shows` a VisualItem `about` them), other types classify it.
+    """
+    subject = NamedNode(iri)
+    if ontology + "TangibleAsset" not in _types_of(store, iri):
         raise NotAnObject(f"<{iri}> is not a tangible asset; Linked Art describes objects")
-    record: dict[str, Any] = {"@context": CONTEXT_URL, "id": iri, "type": "HumanMadeObject"}
-    label = _label(store, iri)
-    if label:
-        record["_label"] = label
-    names = [{"type": "Name", "content": o.value, "language": _language(o.language or "")}
-             for o in _objects(store, subject, RDFS_LABEL) if isinstance(o, Literal)]
-    for name in names:
-        if not name["language"]:
-            del name["language"]
-    identifiers = [{"type": "Identifier", "content": o.value,
-                    "classified_as": [{"id": AAT + "300312355", "type": "Type", "_label": "accession number"}]}
+    base = base or iri[: iri.index("id/") if "id/" in iri else 0]
+    record = _record(store, iri, "HumanMadeObject")
+    identifiers = [{"type": "Identifier", "content": o.value, "classified_as": [ACCESSION_NUMBER]}
                    for o in _objects(store, subject, ontology + "inventoryNumber") if isinstance(o, Literal)]
-    if names or identifiers:
-        record["identified_by"] = names + identifiers
-    concepts = [_reference(store, o.value, "Type") for p in (CRM + "P2_has_type", ontology + "originalFunction")
-                for o in _objects(store, subject, p) if isinstance(o, NamedNode)]
-    if concepts:
-        record["classified_as"] = concepts
-    descriptions = [{"type": "LinguisticObject", "content": o.value, "language": _language(o.language or ""),
-                     "classified_as": [{"id": AAT + "300435416", "type": "Type", "_label": "Description"}]}
-                    for o in _objects(store, subject, ontology + "description") if isinstance(o, Literal)]
-    if descriptions:
-        record["referred_to_by"] = descriptions
+    if identifiers:
+        record["identified_by"] = record.get("identified_by", []) + identifiers
+    themes = _themes(store, iri, ontology)
+    types = [_reference(store, o.value, "Type") for o in _objects(store, subject, CRM + "P2_has_type")
+             if isinstance(o, NamedNode) and o.value not in themes]
+    if types:
+        record["classified_as"] = types
+    statements = _statements(store, subject, ontology)
+    if statements:
+        record["referred_to_by"] = statements
     keepers = [o.value for o in _objects(store, subject, ontology + "keptBy") if isinstance(o, NamedNode)]
     if keepers:
-        record["member_of"] = [{"id": f"{k}#collection", "type": "Set",
-                                "_label": f"Collection of {_label(store, k) or k}"} for k in keepers]
-        record["former_or_current_keeper"] = [_reference(store, k, "Group") for k in keepers]
-    owners = [_reference(store, o.value, "Group") for o in _objects(store, subject, ontology + "ownedBy") if isinstance(o, NamedNode)]
-    if owners:
-        record["current_owner"] = owners
-    places = [_reference(store, o.value, "Place") for o in _objects(store, subject, ontology + "locatedIn") if isinstance(o, NamedNode)]
-    if places:
-        record["current_location"] = places[0]
+        record["member_of"] = [{"id": collection_of(k, base), "type": "Set", "_label": f"Collection of {_label(store, k) or k}"}
+                               for k in keepers]
+        record["current_custodian"] = [_reference(store, k, "Group") for k in keepers]
+    if themes:
+        record["shows"] = [{"id": visual_of(iri, base), "type": "VisualItem", "_label": f"What {record['_label']} shows"}]
     created = [o.value for o in _objects(store, subject, "http://purl.org/dc/terms/created") if isinstance(o, Literal)]
     if created:
         day = created[0][:10]

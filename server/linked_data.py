@@ -47,9 +47,19 @@ def _iri(kind: str, slug: str) -> str:
     return resources().store.namespaces.thing(kind, slug)
 
 
-def _extension_for_request(kind: str) -> str:
-    """The document format the request asks for: Linked Art for an asset when its profile is named, else by Accept."""
-    if kind == "asset" and _wants_linked_art():
+#: Kinds that exist only as Linked Art records, derived from others: a keeper's collection, what an object shows.
+LINKED_ART_ONLY = ("collection", "visual")
+
+
+def _has_linked_art(iri: str) -> bool:
+    store = resources().store
+    return linked_art.linked_art_kind(store.reader(), iri, store.namespaces.ontology, store.namespaces.base) is not None
+
+
+def _extension_for_request(kind: str, iri: str) -> str:
+    """The document format the request asks for: Linked Art when its profile is named and the thing has a Linked Art
+    record, else by Accept (a JSON-LD request with the profile then gets plain JSON-LD, never a 303 to a 406)."""
+    if kind in LINKED_ART_ONLY or (_wants_linked_art() and _has_linked_art(iri)):
         return LINKED_ART
     if wants_html(request.accept_mimetypes):
         return "html"
@@ -67,10 +77,12 @@ def _describe_or_404(iri: str) -> Description:
 @blueprint.route("/id/<kind>/<slug>", methods=["GET", "HEAD"])
 def identifier(kind: str, slug: str) -> Response:
     iri = _iri(kind, slug)
-    extension = _extension_for_request(kind)
     store = resources().store
-    if not is_known(store.reader(), iri, metadata_graph=store.namespaces.metadata_graph):
+    known = _has_linked_art(iri) if kind in LINKED_ART_ONLY else is_known(store.reader(), iri,
+                                                                          metadata_graph=store.namespaces.metadata_graph)
+    if not known:
         raise NotFound(f"nothing is known about <{iri}>")
+    extension = _extension_for_request(kind, iri)
     response = Response(status=303, headers={"Location": f"/doc/{kind}/{slug}.{extension}"})
     response.vary.add("Accept")
     return response
@@ -82,9 +94,11 @@ def document(kind: str, name: str) -> Response:
     if dot and extension not in EXTENSIONS and extension != LINKED_ART:
         raise NotFound(f"unknown document format .{extension}; use one of {', '.join('.' + e for e in EXTENSIONS)}")
     negotiated = not dot
-    if negotiated:
-        extension = _extension_for_request(kind)
     iri = _iri(kind, slug)
+    if negotiated:
+        extension = _extension_for_request(kind, iri)
+    if kind in LINKED_ART_ONLY and extension != LINKED_ART:
+        raise NotFound(f"/doc/{kind}/{slug} exists only as Linked Art: /doc/{kind}/{slug}.{LINKED_ART}")
     store = resources().store
     language = request.accept_languages.best_match(LANGUAGES) or "en"
     # Documents change only with the store: cache them per generation, like small query results.
@@ -93,7 +107,10 @@ def document(kind: str, name: str) -> Response:
     if cached is not None:
         response = Response(cached.body, headers=list(cached.headers))
     else:
-        response = _render(_describe_or_404(iri), kind, slug, extension)
+        if kind in LINKED_ART_ONLY and not _has_linked_art(iri):
+            raise NotFound(f"nothing is known about <{iri}>")
+        description = Description(NamedNode(iri)) if kind in LINKED_ART_ONLY else _describe_or_404(iri)
+        response = _render(description, kind, slug, extension)
         resources().result_cache.put(key, CachedResponse((("Content-Type", response.content_type),), response.get_data()))
     if negotiated:
         response.vary.add("Accept")
@@ -102,8 +119,10 @@ def document(kind: str, name: str) -> Response:
         [f'</doc/{kind}/{slug}.{ext}>; rel="alternate"; type="{fmt.media_type if fmt else "text/html"}"'
          for ext, fmt in EXTENSIONS.items() if ext != extension]
         + ([f'</doc/{kind}/{slug}.{LINKED_ART}>; rel="alternate"; type="application/ld+json"; profile="{linked_art.PROFILE}"']
-           if kind == "asset" and extension != LINKED_ART else [])
+           if extension != LINKED_ART and _has_linked_art(iri) else [])
         + [f'<{iri}>; rel="describes"' if extension != "html" else f'<{iri}>; rel="cite-as"'])
+    if kind in LINKED_ART_ONLY:
+        response.headers["Link"] = f'<{iri}>; rel="describes"'
     response.set_etag(f"{store.generation}-{extension}", weak=True)
     current = store.path / "CURRENT"
     response.last_modified = datetime.fromtimestamp(os.stat(current).st_mtime, UTC)
@@ -115,7 +134,8 @@ def _render(description: Description, kind: str, slug: str, extension: str) -> R
     store = resources().store
     if extension == LINKED_ART:
         try:
-            record = linked_art.describe_object(store.reader(), description.subject.value, store.namespaces.ontology)
+            record = linked_art.describe(store.reader(), description.subject.value, store.namespaces.ontology,
+                                         store.namespaces.base)
         except linked_art.NotAnObject as error:
             raise NotAcceptable(f"{error}; this resource is available as text/html, {offered_list(tuple(_EXTENSION_OF))}") from None
         return Response(json.dumps(record, ensure_ascii=False, indent=1),

@@ -10,6 +10,8 @@ from flask.testing import FlaskClient
 
 from heritage_hubs.graph import GraphStore, RdfSource, linked_art
 
+from .conftest import CONFORMANCE, needs_conformance
+
 BASE = "https://w3id.org/heritage-hubs/"
 CRM = rdflib.Namespace("http://www.cidoc-crm.org/cidoc-crm/")
 LA = linked_art.MEDIA_TYPE
@@ -29,7 +31,7 @@ def test_assets_negotiate_linked_art_and_it_expands_to_crm(client: FlaskClient) 
     record = json.loads(explicit.data)
     assert record["type"] == "HumanMadeObject" and record["id"] == ASSET
     assert {n["type"] for n in record["identified_by"]} >= {"Name"}
-    assert all(k["type"] == "Group" for k in record["former_or_current_keeper"])
+    assert all(k["type"] == "Group" for k in record["current_custodian"])
     assert record["member_of"][0]["type"] == "Set"
     graph = _crm(explicit.data)
     subject = rdflib.URIRef(ASSET)
@@ -42,7 +44,10 @@ def test_assets_negotiate_linked_art_and_it_expands_to_crm(client: FlaskClient) 
 
 def test_intangible_assets_have_no_linked_art_form(client: FlaskClient) -> None:
     response = client.get("/doc/asset/memory-of-the-resistance.linked-art.json")
-    assert response.status_code == 406 and b"tangible" in response.data
+    assert response.status_code == 406 and b"no Linked Art form" in response.data
+    # Asked for at /id with the Linked Art profile: plain JSON-LD, never a 303 to a 406.
+    see_other = client.get("/id/asset/memory-of-the-resistance", headers={"Accept": LA})
+    assert see_other.status_code == 303 and see_other.headers["Location"].endswith(".jsonld")
 
 
 def test_a_museum_loads_a_linked_art_record(client: FlaskClient, museum_token: str, store_path: Path) -> None:
@@ -86,12 +91,97 @@ def test_linked_art_patterns_for_an_imported_record(client: FlaskClient, store_p
                                 graph=BASE + "graph/institution/museo-esempio")
     out = json.loads(client.get("/doc/asset/museo-esempio-x.linked-art.json").data)
     assert {n["content"] for n in out["identified_by"]} == {"Bandiera", "Flag", "ME-X"}
-    assert [c["id"] for c in out["classified_as"]] == [BASE + "id/concept/resistance"]
+    assert "classified_as" not in out  # a theme is what the object shows, not what kind of object it is
+    assert out["shows"] == [{"id": BASE + "id/visual/museo-esempio-x", "type": "VisualItem", "_label": "What Flag shows"}]
+    visual = json.loads(client.get("/doc/visual/museo-esempio-x.linked-art.json").data)
+    assert [t["id"] for t in visual["about"]] == [BASE + "id/concept/resistance"]
     assert out["referred_to_by"][0]["type"] == "LinguisticObject" and out["referred_to_by"][0]["content"] == "Sample record."
-    assert out["member_of"] == [{"id": BASE + "id/hub/polo-del-900#collection", "type": "Set",
+    assert out["member_of"] == [{"id": BASE + "id/collection/hub-polo-del-900", "type": "Set",
                                  "_label": "Collection of Polo del '900"}]
+    assert out["current_custodian"][0]["id"] == BASE + "id/hub/polo-del-900"
     assert out["equivalent"] == [{"id": "https://collections.example.org/object/x", "type": "HumanMadeObject"}]
-    assert out["current_location"]["id"] == BASE + "id/place/turin"
+    assert "current_location" not in out  # hh:locatedIn is P53 (former or current): Linked Art has no such term
     assert out["produced_by"]["timespan"]["begin_of_the_begin"] == "1945-04-25T00:00:00Z"
     graph = _crm(json.dumps(out).encode())
-    assert (rdflib.URIRef(BASE + "id/asset/museo-esempio-x"), CRM.P2_has_type, rdflib.URIRef(BASE + "id/concept/resistance")) in graph
+    assert (rdflib.URIRef(BASE + "id/asset/museo-esempio-x"), CRM.P65_shows_visual_item,
+            rdflib.URIRef(BASE + "id/visual/museo-esempio-x")) in graph
+
+
+SCHEMAS = CONFORMANCE / "linked-art-1.0" / "schema"
+SCHEMA_OF = {"HumanMadeObject": "object.json", "Group": "group.json", "Person": "person.json", "Type": "concept.json",
+             "Place": "place.json",
+             "Set": "set.json", "VisualItem": "image.json"}
+
+
+@needs_conformance(SCHEMAS)
+def test_every_linked_art_record_is_valid_and_every_reference_dereferences(client: FlaskClient, store_path: Path) -> None:
+    """Every record the service produces (the bundled data and an imported museum), validated against the Linked Art
+    API 1.0 JSON Schemas; every id of ours a record references answers, with the Linked Art profile, a record of the
+    type the reference says."""
+    from jsonschema import Draft202012Validator, FormatChecker
+    from referencing import Registry, Resource
+
+    resources = [Resource.from_contents(json.loads(path.read_text())) for path in sorted(SCHEMAS.glob("*.json"))]
+    registry = Registry().with_resources((str(r.contents["$id"]), r) for r in resources)  # type: ignore[index]
+    validators = {name: Draft202012Validator(json.loads((SCHEMAS / name).read_text()), registry=registry,
+                                             format_checker=FormatChecker()) for name in set(SCHEMA_OF.values())}
+    museum = Path(__file__).parent.parent / "examples" / "museum"
+    store = GraphStore(store_path)
+    store.load(RdfSource.from_path(museum / "institution.ttl"), graph=BASE + "graph/institution/museo-esempio")
+    from click.testing import CliRunner
+
+    from heritage_hubs.cli import main
+
+    runner_result = CliRunner().invoke(main, ["--store", str(store_path), "import-csv", str(museum / "records.csv"), "--mapping",
+                                              str(museum / "mapping.toml"), "--graph", BASE + "graph/institution/museo-esempio"])
+    assert runner_result.exit_code == 0, runner_result.output
+
+    things = {str(r["s"].value) for r in store.query(  # type: ignore[index]
+        "SELECT DISTINCT ?s WHERE { ?s a ?t FILTER(isIRI(?s) && STRSTARTS(STR(?s), 'https://w3id.org/heritage-hubs/id/')) }")}
+    queue = sorted(things)
+    seen: dict[str, str] = {}
+    checked = 0
+    while queue:
+        iri = queue.pop()
+        if iri in seen:
+            continue
+        path = iri[len(BASE) - 1:]
+        response = client.get(path, headers={"Accept": LA})
+        if response.status_code == 303 and response.headers["Location"].endswith(".linked-art.json"):
+            record = json.loads(client.get(response.headers["Location"]).data)
+        else:
+            seen[iri] = ""
+            continue
+        kind = record["type"]
+        seen[iri] = kind
+        errors = sorted(validators[SCHEMA_OF[kind]].iter_errors(record), key=lambda e: list(e.path))
+        assert not errors, f"{iri} ({kind}): " + "; ".join(f"{list(e.path)}: {e.message[:200]}" for e in errors[:5])
+        checked += 1
+        assert any(linked_art.PRIMARY_NAME in name.get("classified_as", []) for name in record.get("identified_by", [])
+                   if name["type"] == "Name"), f"{iri} has no primary name"
+        for statement in record.get("referred_to_by", []):
+            assert statement["classified_as"] == [linked_art.DESCRIPTION], statement  # a description, itself a brief text
+        # Every reference of ours in the record: it must have a Linked Art record of the type it is referenced as.
+        for ref in _references(record):
+            if ref["id"].startswith(BASE) and ref["id"] != iri:
+                answer = client.get(ref["id"][len(BASE) - 1:], headers={"Accept": LA})
+                assert answer.status_code == 303 and answer.headers["Location"].endswith(".linked-art.json"), ref
+                target = json.loads(client.get(answer.headers["Location"]).data)
+                assert target["type"] == ref["type"], (iri, ref, target["type"])
+                queue.append(ref["id"])
+    kinds = set(seen.values()) - {""}
+    assert kinds == set(SCHEMA_OF), kinds
+    assert checked >= 60
+
+
+def _references(value: object) -> list[dict[str, str]]:
+    found: list[dict[str, str]] = []
+    if isinstance(value, dict):
+        if "id" in value and "type" in value and len(value) <= 4 and "@context" not in value:
+            found.append(value)  # type: ignore[arg-type]
+        for item in value.values():
+            found += _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _references(item)
+    return found
