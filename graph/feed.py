@@ -129,13 +129,13 @@ class ChangeFeed:
 
     # ------------------------------------------------------------ IRIs
 
-    @property
-    def stream_iri(self) -> str:
-        return self.base + "feed"
+    def stream_iri(self, server: str) -> str:
+        """The stream's IRI: the URL a client is given (`{server}/feed`), so a client finds the stream it asked for."""
+        return server + "/feed"
 
-    def member_iri(self, page_size: int, seq: int) -> str:
-        """A version's IRI: canonical, and dereferenceable to the page that holds it."""
-        return f"{self.base}feed/page/{seq // page_size}#m{seq}"
+    def member_iri(self, server: str, page_size: int, seq: int) -> str:
+        """A version's IRI: stable, and dereferenceable to the page that holds it."""
+        return f"{server}/feed/page/{seq // page_size}#m{seq}"
 
     # ------------------------------------------------------------ database
 
@@ -282,21 +282,23 @@ class ChangeFeed:
         hypermedia controls, so they point at the serving host (members keep
         canonical IRIs).
         """
-        stream, view = NamedNode(self.stream_iri), NamedNode(server + "/feed/view")
-        policy_time, policy_versions, description = BlankNode(), BlankNode(), BlankNode()
+        stream, view = NamedNode(self.stream_iri(server)), NamedNode(server + "/feed/view")
+        policy_time, policy_versions = BlankNode(), BlankNode()
         triples = [
             Triple(stream, RDF_TYPE, NamedNode(LDES + "EventStream")),
             Triple(stream, NamedNode(LDES + "timestampPath"), TIMESTAMP_PATH),
             Triple(stream, NamedNode(LDES + "versionOfPath"), VERSION_OF_PATH),
+            # A member typed as:Delete says its resource is gone (LDES §4.3: version delete path and object).
+            Triple(stream, NamedNode(LDES + "versionDeletePath"), RDF_TYPE),
+            Triple(stream, NamedNode(LDES + "versionDeleteObject"), NamedNode(AS + "Delete")),
             Triple(stream, NamedNode(TREE + "view"), view),
             Triple(view, RDF_TYPE, NamedNode(TREE + "Node")),
-            Triple(view, NamedNode(TREE + "viewDescription"), description),
-            Triple(description, RDF_TYPE, NamedNode(TREE + "ViewDescription")),
-            Triple(description, NamedNode(LDES + "retentionPolicy"), policy_time),
+            # What the view promises to keep: members of the last N days, and at least the latest version of each.
+            Triple(view, NamedNode(LDES + "retentionPolicy"), policy_time),
             Triple(policy_time, RDF_TYPE, NamedNode(LDES + "DurationAgoPolicy")),
             Triple(policy_time, NamedNode(TREE + "value"),
                    Literal(f"P{self.policy.retention_days}D", datatype=NamedNode(XSD + "duration"))),
-            Triple(description, NamedNode(LDES + "retentionPolicy"), policy_versions),
+            Triple(view, NamedNode(LDES + "retentionPolicy"), policy_versions),
             Triple(policy_versions, RDF_TYPE, NamedNode(LDES + "LatestVersionSubset")),
             Triple(policy_versions, NamedNode(LDES + "amount"), Literal("1", datatype=NamedNode(XSD + "integer"))),
         ]
@@ -312,7 +314,7 @@ class ChangeFeed:
 
     def page_triples(self, page: Page, server: str) -> Iterator[Triple]:
         """A page: its node, the relation to the next page, and its members with their statements."""
-        stream, node = NamedNode(self.stream_iri), NamedNode(f"{server}/feed/page/{page.number}")
+        stream, node = NamedNode(self.stream_iri(server)), NamedNode(f"{server}/feed/page/{page.number}")
         yield Triple(node, RDF_TYPE, NamedNode(TREE + "Node"))
         yield Triple(node, NamedNode(DCT + "isPartOf"), stream)
         if page.next_time is not None:
@@ -324,7 +326,7 @@ class ChangeFeed:
             yield Triple(relation, NamedNode(TREE + "value"), Literal(page.next_time, datatype=NamedNode(XSD + "dateTime")))
         size = self.page_size()
         for member in page.members:
-            version = NamedNode(self.member_iri(size, member.seq))
+            version = NamedNode(self.member_iri(server, size, member.seq))
             resource = NamedNode(member.resource)
             yield Triple(stream, NamedNode(TREE + "member"), version)
             yield Triple(version, VERSION_OF_PATH, resource)

@@ -97,7 +97,7 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
                              "https://linkeddatafragments.org/specification/triple-pattern-fragments/", "Triple Pattern Fragments")[1]
     feed, described = _data_service(dataset, server + "/feed", "https://w3id.org/ldes/specification",
                                     "Change feed (Linked Data Event Stream)")
-    triples += [*described, Triple(feed, dcat("servesDataset"), NamedNode(base + "feed"))]
+    triples += [*described, Triple(feed, dcat("servesDataset"), NamedNode(server + "/feed"))]
     for iri, count in sorted(stats.classes.items()):
         partition = BlankNode()
         triples += [Triple(dataset, void("classPartition"), partition), Triple(partition, void("class"), NamedNode(iri)),

@@ -63,10 +63,13 @@ class Harvester:
             status, _, body = _get(self.root)
             assert status == 200
             stream = rdflib.Graph().parse(data=body, format="turtle")
-            view = stream.value(rdflib.URIRef(BASE + "feed"), TREE.view)
+            # The stream is the URL the harvester was given: it finds it there.
+            view = stream.value(rdflib.URIRef(self.root), TREE.view)
             assert view is not None
-            assert stream.value(rdflib.URIRef(BASE + "feed"), LDES.timestampPath) == PROV.generatedAtTime
-            assert stream.value(rdflib.URIRef(BASE + "feed"), LDES.versionOfPath) == DCT.isVersionOf
+            assert stream.value(rdflib.URIRef(self.root), LDES.timestampPath) == PROV.generatedAtTime
+            assert stream.value(rdflib.URIRef(self.root), LDES.versionOfPath) == DCT.isVersionOf
+            assert stream.value(rdflib.URIRef(self.root), LDES.versionDeleteObject) == AS.Delete
+            assert stream.value(view, LDES.retentionPolicy) is not None  # on the view itself (no tree:ViewDescription)
             assert stream.value(None, rdflib.RDF.type, LDES.DurationAgoPolicy) is not None
             first = stream.value(stream.value(view, TREE.relation), TREE.node)
             url = str(first)
@@ -87,7 +90,7 @@ class Harvester:
             url = following
 
     def _apply(self, page: rdflib.Graph) -> None:
-        members = [m for m in page.objects(rdflib.URIRef(BASE + "feed"), TREE.member) if m not in self.processed]
+        members = [m for m in page.objects(rdflib.URIRef(self.root), TREE.member) if m not in self.processed]
         members.sort(key=lambda m: (str(page.value(m, PROV.generatedAtTime)), int(str(m).rsplit("#m", 1)[1])))
         for member in members:
             self.processed.add(member)

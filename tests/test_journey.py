@@ -134,7 +134,7 @@ def test_a_museum_links_its_records(server: LiveServer) -> None:
     # The changes are in the change feed for harvesters.
     status, _, body = _request(server, "GET", "/feed", headers={"Accept": "text/turtle"})
     stream = rdflib.Graph().parse(data=body, format="turtle")
-    page = str(stream.value(stream.value(stream.value(rdflib.URIRef(BASE + "feed"), rdflib.URIRef("https://w3id.org/tree#view")),
+    page = str(stream.value(stream.value(stream.value(rdflib.URIRef(server.url + "/feed"), rdflib.URIRef("https://w3id.org/tree#view")),
                                          rdflib.URIRef("https://w3id.org/tree#relation")), rdflib.URIRef("https://w3id.org/tree#node")))
     assert page.startswith(server.url)
     status, _, body = _request(server, "GET", page.removeprefix(server.url), headers={"Accept": "text/turtle"})
