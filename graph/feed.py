@@ -126,6 +126,7 @@ class ChangeFeed:
         self.policy = policy or FeedPolicy.from_environment()
         self._file = SqliteFile(self.path, _SCHEMA)
         self._page_size: int | None = None  # read once: it never changes after the feed is created
+        self._page_starts: tuple[int, list[tuple[int, str]]] | None = None
 
     # ------------------------------------------------------------ IRIs
 
@@ -265,6 +266,23 @@ class ChangeFeed:
         # The relation's value is a lower bound for every member on the next page: the last time on this one.
         return Page(number, members, members[-1].time if following is not None else None, following is not None)
 
+    def page_starts(self, generation: int) -> list[tuple[int, str]]:
+        """Every page as of `generation` with the time of its first member (a lower bound for all of its members).
+
+        The root view relates to each page, so a client resuming from saved state reaches every page that was not
+        immutable when it last read it, whatever became of the pages in between. Computed once per generation.
+        """
+        if not self.path.exists():
+            return []
+        cached = self._page_starts
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        rows = self._reader().execute("SELECT seq / ?, MIN(time) FROM members WHERE generation <= ? GROUP BY seq / ? ORDER BY 1",
+                                      (self.page_size(), generation, self.page_size())).fetchall()
+        starts = [(int(number), str(time)) for number, time in rows]
+        self._page_starts = (generation, starts)
+        return starts
+
     def statistics(self, generation: int) -> tuple[int, int]:
         """(members, resources) visible at `generation`."""
         if not self.path.exists():
@@ -302,14 +320,22 @@ class ChangeFeed:
             Triple(policy_versions, RDF_TYPE, NamedNode(LDES + "LatestVersionSubset")),
             Triple(policy_versions, NamedNode(LDES + "amount"), Literal("1", datatype=NamedNode(XSD + "integer"))),
         ]
-        first = self.first_page(generation)
-        if first is not None:
+        # A relation to every page (the first plainly, the others from the time their members start), so that a
+        # client that resumes reaches every page it has not seen as immutable: it does not re-read those.
+        for index, (number, start) in enumerate(self.page_starts(generation)):
             relation = BlankNode()
             triples += [
                 Triple(view, NamedNode(TREE + "relation"), relation),
-                Triple(relation, RDF_TYPE, NamedNode(TREE + "Relation")),
-                Triple(relation, NamedNode(TREE + "node"), NamedNode(f"{server}/feed/page/{first}")),
+                Triple(relation, NamedNode(TREE + "node"), NamedNode(f"{server}/feed/page/{number}")),
             ]
+            if index == 0:
+                triples.append(Triple(relation, RDF_TYPE, NamedNode(TREE + "Relation")))
+            else:
+                triples += [
+                    Triple(relation, RDF_TYPE, NamedNode(TREE + "GreaterThanOrEqualToRelation")),
+                    Triple(relation, NamedNode(TREE + "path"), TIMESTAMP_PATH),
+                    Triple(relation, NamedNode(TREE + "value"), Literal(start, datatype=NamedNode(XSD + "dateTime"))),
+                ]
         return triples
 
     def page_triples(self, page: Page, server: str) -> Iterator[Triple]:

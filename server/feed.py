@@ -1,7 +1,8 @@
 """/feed: the change feed as a Linked Data Event Stream (see graph/feed.py).
 
 `/feed` (and `/feed/view`, the root view it names) describes the stream, its
-timestamp and version paths, the retention policy and the first page.
+timestamp, version and deletion paths, the retention policies and a relation
+to every page.
 `/feed/page/{n}` is a page of members with a `tree:GreaterThanOrEqualToRelation`
 to the next page. A page that a later page follows never changes again and
 is served `Cache-Control: immutable`; the newest page is `no-cache` with an
