@@ -127,3 +127,18 @@ def test_every_class_is_covered_by_a_shape(ontology: rdflib.Graph) -> None:
 def test_ontology_files_are_the_packaged_ones() -> None:
     root = Path(__file__).parent.parent / "ontology"
     assert {p.name for p in ontology_paths()} <= {p.name for p in root.glob("*.ttl")}
+
+
+def test_no_axiom_is_said_about_a_term_we_do_not_own(ontology: rdflib.Graph) -> None:
+    """Merged with anyone's data, our ontology must not change what their terms mean: every subClassOf, subPropertyOf,
+    domain, range, inverseOf or equivalence has one of our terms as its subject. Our concepts are CRM types by their
+    own typing (not `skos:Concept rdfs:subClassOf crm:E55_Type`, which would make every concept anywhere one)."""
+    ours = "https://w3id.org/heritage-hubs/"
+    axioms = (RDFS.subClassOf, RDFS.subPropertyOf, RDFS.domain, RDFS.range, OWL.inverseOf, OWL.equivalentClass,
+              OWL.equivalentProperty)
+    foreign = sorted({(str(s), str(p)) for p in axioms for s in ontology.subjects(p, None)
+                      if isinstance(s, rdflib.URIRef) and not str(s).startswith(ours)})
+    assert foreign == []
+    crm_type = rdflib.URIRef("http://www.cidoc-crm.org/cidoc-crm/E55_Type")
+    concepts = set(ontology.subjects(RDF.type, SKOS.Concept))
+    assert len(concepts) > 30 and all((c, RDF.type, crm_type) in ontology for c in concepts)
