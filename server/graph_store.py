@@ -29,7 +29,7 @@ from ..graph.iris import valid_iri
 from . import resources
 from .auth import authenticate, provenance_of, require_write
 from .errors import BadRequest, NotFound, UnsupportedMediaType
-from .negotiation import bare, requested_rdf
+from .negotiation import bare, requested_rdf, wants_html
 
 blueprint = Blueprint("graph_store", __name__)
 
@@ -78,9 +78,15 @@ def _handle(graph: str) -> Response:
 
 def _read(graph: str) -> Response:
     store = resources().store
-    fmt = requested_rdf("graphs are served as ", FORMATS)
     if not store.has_graph(graph):
         raise NotFound(f"there is no graph <{graph}>")
+    name = store.namespaces.graph_name(graph)
+    if name is not None and wants_html(request.accept_mimetypes):
+        # A person at a graph's IRI gets what the graph is (title, provenance, licence, counts), not its triples.
+        response = Response(status=303, headers={"Location": f"/doc/graph/{name}.html"})
+        response.vary.add("Accept")
+        return response
+    fmt = requested_rdf("graphs are served as ", FORMATS)
     output = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the response is
     prefixes = store.namespaces.prefixes() if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
     store.serialize_graph(output, graph, fmt, prefixes=prefixes)
@@ -90,6 +96,8 @@ def _read(graph: str) -> Response:
     response.headers["Content-Type"] = f"{bare(fmt.media_type)}; charset=utf-8"
     response.vary.add("Accept")
     response.set_etag(f"{store.generation}-{fmt.file_extension}", weak=True)
+    if name is not None:
+        response.headers["Link"] = f'</doc/graph/{name}>; rel="describedby"'
     response.make_conditional(request)
     return response
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,15 @@ blueprint = Blueprint("harvest", __name__)
 
 VOCABULARIES = ("http://www.cidoc-crm.org/cidoc-crm/", "http://www.w3.org/2004/02/skos/core#", "http://purl.org/dc/terms/",
                 "http://www.w3.org/2003/01/geo/wgs84_pos#", "http://xmlns.com/foaf/0.1/")
+
+
+@blueprint.get("/dataset")
+def dataset() -> Response:
+    """The dataset's IRI ({base}dataset): 303 to its description."""
+    query = urllib.parse.urlencode({"format": request.args["format"]}) if "format" in request.args else ""
+    response = Response(status=303, headers={"Location": "/.well-known/void" + ("?" + query if query else "")})
+    response.vary.add("Accept")
+    return response
 
 
 @blueprint.get("/.well-known/void")

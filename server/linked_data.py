@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, render_template, request
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, serialize
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, serialize
 
 from ..graph import linked_art
 from ..graph.catalog import LANGUAGES
@@ -41,7 +41,14 @@ def _wants_linked_art() -> bool:
                for value, quality in request.accept_mimetypes)
 
 
+_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+
+
 def _iri(kind: str, slug: str) -> str:
+    if kind == "shapes":  # the SHACL shapes: {base}ontology/shapes/{Name}, described like any resource
+        if not _SHAPE.match(slug):
+            raise NotFound(f"/doc/shapes/{slug} is not a shape of this dataset")
+        return resources().store.namespaces.ontology + "shapes/" + slug
     if not _SEGMENT.match(kind) or not _SEGMENT.match(slug):
         raise NotFound(f"/id/{kind}/{slug} is not an identifier of this dataset")
     return resources().store.namespaces.thing(kind, slug)
@@ -85,6 +92,41 @@ def identifier(kind: str, slug: str) -> Response:
     extension = _extension_for_request(kind, iri)
     response = Response(status=303, headers={"Location": f"/doc/{kind}/{slug}.{extension}"})
     response.vary.add("Accept")
+    return response
+
+
+@blueprint.route("/doc/graph/<path:name>", methods=["GET", "HEAD"])
+def graph_document(name: str) -> Response:
+    """What the metadata says of a named graph (title, provenance, licence, counts), for people and machines.
+
+    The graph's IRI answers with its content (Graph Store Protocol) and points here with `rel="describedby"`.
+    """
+    stem, dot, extension = name.rpartition(".") if "." in name.rsplit("/", 1)[-1] else (name, "", "")
+    if dot and extension not in EXTENSIONS:
+        raise NotFound(f"unknown document format .{extension}; use one of {', '.join('.' + e for e in EXTENSIONS)}")
+    store = resources().store
+    try:
+        iri = store.namespaces.graph(stem)
+    except ValueError:
+        raise NotFound(f"/doc/graph/{name} names no graph") from None
+    if not store.has_graph(iri):
+        raise NotFound(f"there is no graph <{iri}>")
+    if not dot:
+        extension = "html" if wants_html(request.accept_mimetypes) else \
+            _EXTENSION_OF[requested_rdf("a graph's description is available as text/html, ", tuple(_EXTENSION_OF))]
+    description = describe(store.reader(), iri)
+    # What every graph's description says, whether or not the metadata has more (the metadata graph itself).
+    info = next((g for g in store.graphs() if g.iri == iri), None)
+    void = "http://rdfs.org/ns/void#"
+    description.outgoing += [Quad(NamedNode(iri), RDF_TYPE, NamedNode(void + "Dataset"))]
+    if info is not None:
+        description.outgoing.append(Quad(NamedNode(iri), NamedNode(void + "triples"),
+                                         Literal(str(info.triples), datatype=NamedNode("http://www.w3.org/2001/XMLSchema#integer"))))
+    response = _render(description, "graph", stem, extension)
+    if not dot:
+        response.vary.add("Accept")
+        response.headers["Content-Location"] = f"/doc/graph/{stem}.{extension}"
+    response.headers["Link"] = f'<{iri}>; rel="describes"'
     return response
 
 

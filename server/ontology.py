@@ -41,11 +41,50 @@ def ontology() -> Response:
     return response
 
 
+def _see_other(location: str) -> Response:
+    response = Response(status=303, headers={"Location": location})
+    response.vary.add("Accept")
+    return response
+
+
+@blueprint.get("/ontology/")
+def namespace() -> Response:
+    """The namespace IRI `{base}ontology/` is the ontology's too."""
+    return _see_other("/ontology")
+
+
+@blueprint.get("/ontology/shapes")
+def shapes() -> Response:
+    """The SHACL shapes: the shapes graph as RDF, or (for a browser) the graph's description."""
+    store = resources().store
+    if wants_html(request.accept_mimetypes):
+        return _see_other("/doc/graph/shapes")
+    fmt = requested_rdf("the shapes are available as text/html, ")
+    triples = [q.triple for q in store.reader().quads_for_pattern(None, None, None, NamedNode(store.namespaces.shapes_graph))]
+    body = serialize(triples, format=fmt, prefixes=store.namespaces.prefixes() if fmt == RdfFormat.TURTLE else None)
+    response = Response(body, content_type=f"{bare(fmt.media_type)}; charset=utf-8")
+    response.vary.add("Accept")
+    return response
+
+
+@blueprint.get("/ontology/shapes/<name>")
+def shape(name: str) -> Response:
+    """A shape's IRI: 303 to its document, like any resource's."""
+    store = resources().store
+    iri = store.namespaces.ontology + "shapes/" + name
+    if not _TERM.match(name) or not any(store.reader().quads_for_pattern(NamedNode(iri), None, None, None)):
+        raise NotFound(f"<{iri}> is not a shape of this dataset")
+    return _see_other(f"/doc/shapes/{name}")
+
+
 @blueprint.get("/ontology/<term>")
 def term(term: str) -> Response:
     store = resources().store
     iri = store.namespaces.ontology + term
-    if not _TERM.match(term) or not any(store.reader().quads_for_pattern(NamedNode(iri), None, None, None)):
+    reader = store.reader()
+    if any(reader.quads_for_pattern(None, NamedNode("http://www.w3.org/2002/07/owl#versionIRI"), NamedNode(iri), None)):
+        return _see_other("/ontology")  # the version IRI of the ontology (this version is the one served)
+    if not _TERM.match(term) or not any(reader.quads_for_pattern(NamedNode(iri), None, None, None)):
         raise NotFound(f"<{iri}> is not a term of the ontology")
     target = f"/ontology#{term}" if wants_html(request.accept_mimetypes) else "/ontology"
     response = Response(status=303, headers={"Location": target})

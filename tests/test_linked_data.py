@@ -151,3 +151,52 @@ def test_repeated_requests_are_answered_before_flask_and_unchanged(client: Flask
     etag = first[3].headers["ETag"]
     assert client.get("/doc/hub/tabakalera.nt", headers={"If-None-Match": etag}).status_code == 304
     assert len(entered) == len(requests) + 3
+
+
+def test_every_iri_in_a_dump_and_in_void_dereferences(client: FlaskClient, store_path: Path) -> None:
+    """A crawl: every IRI of ours that the dump or VoID holds (resources, terms, shapes, schemes, graphs, the dataset,
+    the ontology's namespace and version) answers 200, or 303 to 200, with RDF that mentions it; a graph's IRI gives
+    its content and points with rel="describedby" to a description that mentions it."""
+    import gzip
+    import re
+
+    from heritage_hubs.graph import GraphStore
+
+    base = "https://w3id.org/heritage-hubs/"
+    store = GraphStore(store_path)
+    dumped = client.get("/dumps/all.nq.gz")
+    dump = gzip.decompress(dumped.data).decode()
+    dumped.close()
+    void = client.get("/.well-known/void", headers={"Accept": "application/n-triples"}).get_data(as_text=True)
+    iris = set(re.findall(r"<(" + re.escape(base) + r"[^>]*)>", dump + void))
+    iris -= {i for i in iris if "#" in i and i.split("#", 1)[0] in iris}  # a fragment is its document's
+    assert len(iris) > 150
+    failures = []
+    for iri in sorted(iris):
+        path = iri[len(base) - 1:]
+        response = client.get(path, headers={"Accept": "text/turtle"})
+        hops = 0
+        while response.status_code == 303 and hops < 3:
+            response = client.get(response.headers["Location"].replace("http://localhost", ""), headers={"Accept": "text/turtle"})
+            hops += 1
+        if response.status_code == 200 and store.has_graph(iri):
+            described = re.search(r"<([^>]+)>; rel=\"describedby\"", response.headers.get("Link", ""))
+            assert described, iri
+            response.close()  # the graph's content, streamed from a temporary file
+            response = client.get(described[1], headers={"Accept": "text/turtle"})
+        if response.status_code != 200:
+            failures.append(f"{iri}: {response.status_code}")
+            continue
+        graph = rdflib.Graph().parse(data=response.data, format="turtle", publicID="http://localhost" + path)
+        term = rdflib.URIRef(iri)
+        mentioned = (term, None, None) in graph or (None, None, term) in graph or (None, term, None) in graph
+        if iri.endswith("/"):  # a namespace: its document defines the terms in it
+            mentioned = any(str(s).startswith(iri) for s in graph.subjects())
+        if not mentioned:
+            failures.append(f"{iri}: its document does not mention it")
+    assert failures == [], "\n".join(failures)
+    # A person at a graph's IRI reads what the graph is.
+    page = client.get("/graph/core", headers={"Accept": "text/html"})
+    assert page.status_code == 303 and page.headers["Location"] == "/doc/graph/core.html"
+    html = client.get("/doc/graph/core.html").get_data(as_text=True)
+    assert "Heritage hubs of the seed article" in html
