@@ -15,12 +15,13 @@ from .iris import Namespaces, rebase
 from .provenance import Provenance
 from .store import GraphStore, rebased_source
 from .validation import ShapesValidator
+from .void import PROJECT
 
 ONTOLOGY_FILES = ("heritage-hubs.ttl", "crm-alignment.ttl", "vocabularies.ttl")
 SHAPES_FILE = "shapes.ttl"
 DATA_FILES = ("hubs.ttl",)
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-PUBLISHER = "heritage-hubs"
+PUBLISHER = PROJECT  # its agent is <{base}id/agent/heritage-hubs> (data/hubs.ttl), which VoID names
 SEED_SOURCE = "https://w3id.org/heritage-hubs/id/source/article"
 
 

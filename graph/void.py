@@ -14,6 +14,7 @@ import fcntl
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
@@ -24,6 +25,10 @@ from .statistics import Statistics
 XSD_INTEGER = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+FOAF = "http://xmlns.com/foaf/0.1/"
+#: The project as a publisher: its name in provenance, and its agent's IRI under the base (described in data/hubs.ttl).
+PROJECT = "heritage-hubs"
+PUBLISHER_PATH = "id/agent/heritage-hubs"
 
 
 def _integer(value: int) -> Literal:
@@ -46,23 +51,64 @@ def _iri_or_literal(value: str) -> NamedNode | Literal:
     return NamedNode(value) if "://" in value else Literal(value)
 
 
-def _data_service(dataset: NamedNode, url: str, conforms_to: str, title: str | None = None) -> tuple[BlankNode, list[Triple]]:
-    """A `dcat:DataService` of the dataset: where it answers and the specification it follows."""
+def _data_service(dataset: NamedNode, url: str, conforms_to: str, title: str, description: str) -> tuple[BlankNode, list[Triple]]:
+    """A `dcat:DataService` of the dataset: where it answers, the specification it follows, its title and description."""
     service = BlankNode()
     triples = [
         Triple(dataset, dcat("accessService"), service),
         Triple(service, RDF_TYPE, dcat("DataService")),
         Triple(service, dcat("endpointURL"), NamedNode(url)),
         Triple(service, dct("conformsTo"), NamedNode(conforms_to)),
+        Triple(service, dct("title"), Literal(title, language="en")),
+        Triple(service, dct("description"), Literal(description, language="en")),
+        Triple(service, dcat("servesDataset"), dataset),
     ]
-    if title is not None:
-        triples.append(Triple(service, dct("title"), Literal(title, language="en")))
     return service, triples
 
 
-def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[GraphInfo], vocabularies: list[str]) -> list[Triple]:
-    """VoID + DCAT triples about the dataset; `server` is where its endpoints and dumps are served."""
+def _distribution(dataset: NamedNode, server: str, dump: str, title: str, description: str) -> list[Triple]:
+    """A gzipped N-Quads dump as a `dcat:Distribution` (DCAT-AP: title, description, access and download URLs)."""
+    distribution = BlankNode()
+    return [
+        Triple(dataset, dcat("distribution"), distribution),
+        Triple(distribution, RDF_TYPE, dcat("Distribution")),
+        Triple(distribution, dct("title"), Literal(title, language="en")),
+        Triple(distribution, dct("description"), Literal(description, language="en")),
+        Triple(distribution, dcat("accessURL"), NamedNode(server + "/dumps/")),
+        Triple(distribution, dcat("downloadURL"), NamedNode(server + dump)),
+        Triple(distribution, dcat("mediaType"), NamedNode("https://www.iana.org/assignments/media-types/application/n-quads")),
+        Triple(distribution, dcat("compressFormat"), NamedNode("https://www.iana.org/assignments/media-types/application/gzip")),
+        Triple(distribution, dct("license"), NamedNode(LICENSE)),
+    ]
+
+
+def namespace_of(iri: str) -> str:
+    """The namespace of a term: its IRI up to the last '#' or '/'."""
+    return iri[: max(iri.rfind("#"), iri.rfind("/")) + 1]
+
+
+def publisher_agent(info: GraphInfo, base: str, known: Callable[[str], bool]) -> NamedNode | None:
+    """The publisher of a graph as an agent IRI (DCAT-AP): an IRI given as such, the institution whose graph it is,
+    or the project itself for what it seeds; None when none of those is known."""
+    if info.publisher and "://" in info.publisher:
+        return NamedNode(info.publisher)
+    name = info.iri[len(base) + len("graph/"):] if info.iri.startswith(base + "graph/") else ""
+    if name.startswith("institution/") and known(f"{base}id/{name}"):
+        return NamedNode(f"{base}id/{name}")
+    if info.publisher == PROJECT or name in ("core", "ontology", "shapes", "metadata"):
+        return NamedNode(base + PUBLISHER_PATH)
+    return None
+
+
+def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[GraphInfo], vocabularies: list[str],
+                     names: Callable[[str], str | None] = lambda iri: None, metadata_graph: str | None = None) -> list[Triple]:
+    """VoID + DCAT (DCAT-AP 3) triples about the dataset; `server` is where its endpoints and dumps are served.
+
+    `names` gives an agent's name (publishers are agents with a name, DCAT-AP); `metadata_graph` is described as
+    the graph of provenance it is.
+    """
     dataset = NamedNode(base + "dataset")
+    project = NamedNode(base + PUBLISHER_PATH)
     triples = [
         Triple(dataset, RDF_TYPE, void("Dataset")),
         Triple(dataset, RDF_TYPE, dcat("Dataset")),
@@ -70,6 +116,7 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
         Triple(dataset, dct("description"), Literal(
             "A linked-open-data knowledge graph of heritage hubs: cultural centres, research centres, community spaces and "
             "digital platforms that keep tangible and intangible heritage alive, aligned with CIDOC-CRM.", language="en")),
+        Triple(dataset, dct("publisher"), project),
         Triple(dataset, dct("license"), NamedNode(LICENSE)),
         Triple(dataset, void("uriSpace"), Literal(base + "id/")),
         Triple(dataset, void("sparqlEndpoint"), NamedNode(server + "/sparql")),
@@ -81,23 +128,19 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
         Triple(dataset, void("rootResource"), NamedNode(base + "id/hub/polo-del-900")),
         Triple(dataset, void("exampleResource"), NamedNode(base + "id/hub/tabakalera")),
     ]
-    for vocabulary in vocabularies:
+    # Every namespace the data uses a class or property of, and the ones named by the caller.
+    used = {namespace_of(iri) for iri in (*stats.classes, *stats.properties)}
+    for vocabulary in sorted(set(vocabularies) | used):
         triples.append(Triple(dataset, void("vocabulary"), NamedNode(vocabulary)))
-    distribution = BlankNode()
-    triples += [
-        Triple(dataset, dcat("distribution"), distribution),
-        Triple(distribution, RDF_TYPE, dcat("Distribution")),
-        Triple(distribution, dcat("downloadURL"), NamedNode(server + "/dumps/all.nq.gz")),
-        Triple(distribution, dcat("mediaType"), NamedNode("https://www.iana.org/assignments/media-types/application/n-quads")),
-        Triple(distribution, dcat("compressFormat"), NamedNode("https://www.iana.org/assignments/media-types/application/gzip")),
-        Triple(distribution, dct("license"), NamedNode(LICENSE)),
-    ]
-    triples += _data_service(dataset, server + "/sparql", "https://www.w3.org/TR/sparql11-protocol/")[1]
+    triples += _distribution(dataset, server, "/dumps/all.nq.gz", "All graphs (N-Quads, gzip)",
+                             "Every named graph of the dataset in one gzipped N-Quads file, remade after each write.")
+    triples += _data_service(dataset, server + "/sparql", "https://www.w3.org/TR/sparql11-protocol/", "SPARQL endpoint",
+                             "SPARQL 1.1 queries over every graph (the default graph is their union), with a time limit.")[1]
     triples += _data_service(dataset, server + "/fragments",
-                             "https://linkeddatafragments.org/specification/triple-pattern-fragments/", "Triple Pattern Fragments")[1]
-    feed, described = _data_service(dataset, server + "/feed", "https://w3id.org/ldes/specification",
-                                    "Change feed (Linked Data Event Stream)")
-    triples += [*described, Triple(feed, dcat("servesDataset"), NamedNode(server + "/feed"))]
+                             "https://linkeddatafragments.org/specification/triple-pattern-fragments/", "Triple Pattern Fragments",
+                             "Pages of the triples matching a pattern, for Linked Data Fragments clients such as Comunica.")[1]
+    triples += _data_service(dataset, server + "/feed", "https://w3id.org/ldes/specification", "Change feed (Linked Data Event Stream)",
+                             "Every change as a version of the resource it changed, for harvesters that keep a copy in step.")[1]
     for iri, count in sorted(stats.classes.items()):
         partition = BlankNode()
         triples += [Triple(dataset, void("classPartition"), partition), Triple(partition, void("class"), NamedNode(iri)),
@@ -106,20 +149,30 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
         partition = BlankNode()
         triples += [Triple(dataset, void("propertyPartition"), partition), Triple(partition, void("property"), NamedNode(iri)),
                     Triple(partition, void("triples"), _integer(count))]
+    agents: set[NamedNode] = {project}
     for info in graphs:
         graph = NamedNode(info.iri)
         name = info.iri.rsplit("/graph/", 1)[-1]
+        metadata = info.iri == metadata_graph
+        title = info.title or ("Provenance of the named graphs" if metadata else f"Graph {name}")
+        description = ("What is known of each named graph: title, publisher, sources, licence, last change and size."
+                       if metadata else f"The statements of the named graph <{info.iri}>"
+                       + (f", from {', '.join(info.sources)}." if info.sources else "."))
         triples += [
             Triple(dataset, void("subset"), graph),
             Triple(graph, RDF_TYPE, void("Dataset")),
             Triple(graph, RDF_TYPE, dcat("Dataset")),
+            Triple(graph, dct("title"), Literal(title)),
+            Triple(graph, dct("description"), Literal(description, language="en")),
             Triple(graph, void("triples"), _integer(info.triples)),
             Triple(graph, void("dataDump"), NamedNode(f"{server}/dumps/graph/{name}.nq.gz")),
         ]
-        if info.title:
-            triples.append(Triple(graph, dct("title"), Literal(info.title)))
-        if info.publisher:
-            triples.append(Triple(graph, dct("publisher"), _iri_or_literal(info.publisher)))
+        triples += _distribution(graph, server, f"/dumps/graph/{name}.nq.gz", f"{title} (N-Quads, gzip)",
+                                 f"The named graph <{info.iri}> as a gzipped N-Quads file.")
+        agent = publisher_agent(info, base, lambda iri: names(iri) is not None)
+        if agent is not None:
+            triples.append(Triple(graph, dct("publisher"), agent))
+            agents.add(agent)
         if info.license:
             triples.append(Triple(graph, dct("license"), NamedNode(info.license)))
         if info.modified:
@@ -127,6 +180,9 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
             triples.append(Triple(graph, dct("modified"), modified))
         for source in info.sources:
             triples.append(Triple(graph, dct("source"), _iri_or_literal(source)))
+    for agent in sorted(agents, key=lambda a: a.value):
+        triples += [Triple(agent, RDF_TYPE, NamedNode(FOAF + "Agent")),
+                    Triple(agent, NamedNode(FOAF + "name"), Literal(names(agent.value) or PROJECT))]
     return triples
 
 

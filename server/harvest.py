@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
-from pyoxigraph import RdfFormat
+from pyoxigraph import Literal, NamedNode, RdfFormat
 
 from ..graph.void import DumpFiles, describe_dataset, serialize_description
 from . import resources
@@ -42,9 +42,19 @@ def dataset() -> Response:
 def void() -> Response:
     store = resources().store
     server = request.host_url.rstrip("/")
-    triples = describe_dataset(base=store.namespaces.base, server=server, stats=store.dataset_statistics(),
-                               graphs=[g for g in store.graphs() if g.iri != store.namespaces.metadata_graph],
-                               vocabularies=[store.namespaces.ontology, *VOCABULARIES])
+    reader = store.reader()
+
+    def name_of(iri: str) -> str | None:
+        """An agent's name: foaf:name or a label, when the store knows it."""
+        for prop in ("http://xmlns.com/foaf/0.1/name", "http://www.w3.org/2000/01/rdf-schema#label"):
+            for quad in reader.quads_for_pattern(NamedNode(iri), NamedNode(prop), None, None):
+                if isinstance(quad.object, Literal):
+                    return quad.object.value
+        return None
+
+    triples = describe_dataset(base=store.namespaces.base, server=server, stats=store.dataset_statistics(), graphs=store.graphs(),
+                               vocabularies=[store.namespaces.ontology, *VOCABULARIES], names=name_of,
+                               metadata_graph=store.namespaces.metadata_graph)
     prefixes = {**store.namespaces.prefixes(), "void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#"}
     if wants_html(request.accept_mimetypes):
         turtle = serialize_description(triples, RdfFormat.TURTLE, prefixes).decode()

@@ -7,12 +7,16 @@ read from the store, and the graphs table lists a bounded number of graphs.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from ..graph.catalog import LANGUAGES, HubSummary, hub_page
 from ..graph.library import named_queries
 from . import get_store
 from .errors import BadRequest, NotFound
+from .negotiation import DOCUMENT_FORMATS, bare, wants_html
+
+#: What a Linked Data client asks for.
+RDF_MEDIA_TYPES = frozenset(bare(f.media_type) for f in DOCUMENT_FORMATS)
 
 blueprint = Blueprint("home", __name__)
 
@@ -35,7 +39,13 @@ def _hubs(offset: int, limit: int, language: str) -> tuple[list[HubSummary], int
 
 
 @blueprint.get("/")
-def index() -> str:
+def index() -> str | Response:
+    accept = request.accept_mimetypes
+    if not wants_html(accept) and any(bare(value) in RDF_MEDIA_TYPES for value, _ in accept):
+        # A Linked Data client at the service's root (the project's homepage IRI) gets the dataset's description.
+        response = Response(status=303, headers={"Location": "/.well-known/void"})
+        response.vary.add("Accept")
+        return response
     store = get_store()
     language = preferred_language()
     hubs, total = _hubs(0, HOME_HUBS, language)

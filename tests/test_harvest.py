@@ -87,3 +87,34 @@ def test_dumps_follow_changes_and_per_graph_dumps_keep_their_graph(client: Flask
     assert {q.graph_name for q in quads} == {NamedNode("https://w3id.org/heritage-hubs/graph/institution/museo-esempio")}
     assert client.get("/dumps/graph/metadata.nq.gz").status_code == 404
     assert client.get("/dumps/graph/nothing-here.nq.gz").status_code == 404
+
+
+def test_the_description_satisfies_dcat_ap(client: FlaskClient) -> None:
+    """What DCAT-AP 3 (the profile European portals harvest) asks of the description: titles and descriptions on every
+    dataset, distribution and data service, publishers as named agents (IRIs, not literals), an access URL on every
+    distribution; and VoID: every graph a subset (the metadata graph too), every namespace used a vocabulary."""
+    from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, VOID
+
+    graph = rdflib.Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "text/turtle"}).data, format="turtle")
+    datasets = set(graph.subjects(RDF.type, DCAT.Dataset))
+    distributions = set(graph.subjects(RDF.type, DCAT.Distribution))
+    services = set(graph.subjects(RDF.type, DCAT.DataService))
+    assert len(datasets) >= 5 and len(distributions) == len(datasets) and len(services) == 3
+    for node in datasets | distributions | services:
+        assert graph.value(node, DCTERMS.title) is not None, node
+        assert graph.value(node, DCTERMS.description) is not None, node
+    for distribution in distributions:
+        assert graph.value(distribution, DCAT.accessURL) is not None and graph.value(distribution, DCAT.downloadURL) is not None
+    publishers = set(graph.objects(None, DCTERMS.publisher))
+    assert publishers and all(isinstance(p, rdflib.URIRef) and graph.value(p, FOAF.name) for p in publishers), publishers
+    dataset = rdflib.URIRef("https://w3id.org/heritage-hubs/dataset")
+    subsets = {str(s) for s in graph.objects(dataset, VOID.subset)}
+    assert "https://w3id.org/heritage-hubs/graph/metadata" in subsets
+    vocabularies = {str(v) for v in graph.objects(dataset, VOID.vocabulary)}
+    used = {str(t) for t in (*graph.objects(None, VOID["class"]), *graph.objects(None, VOID.property))}
+    for term in used:
+        cut = max(term.rfind("#"), term.rfind("/")) + 1
+        assert term[:cut] in vocabularies, term
+    # The publisher is a resource of the dataset: it dereferences like any other.
+    publisher = next(iter(publishers))
+    assert client.get(str(publisher).removeprefix("https://w3id.org/heritage-hubs"), headers={"Accept": "text/turtle"}).status_code == 303
