@@ -39,6 +39,9 @@ from pyoxigraph import Store
 from .errors import StoreBusyError, StoreLayoutError
 
 _CURRENT = "CURRENT"
+#: Old snapshots a publish removes at most (more are left for the next publishes): two per write keeps up with
+#: any rate of writes, and a write never pays for a backlog.
+GARBAGE_PER_PUBLISH = 2
 _SNAPSHOTS = "snapshots"
 _LOCK = "write.lock"
 _MARKER = "HERITAGE_HUBS_STORE"
@@ -193,18 +196,20 @@ class SnapshotDirectory:
         name = self.next_name()
         os.replace(work, self.snapshots / name)
         self._publish_name(name)
-        self.collect_garbage()
+        self.collect_garbage(most=GARBAGE_PER_PUBLISH)
         return name
 
     def discard(self, work: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
-    def collect_garbage(self) -> None:
-        """Remove old snapshots beyond the newest `keep`.
+    def collect_garbage(self, most: int | None = None) -> None:
+        """Remove old snapshots beyond the newest `keep` (at most `most` of them, oldest first).
 
         A snapshot may still be read until every reader has noticed its
         successor, so it goes only when its successor was published longer
-        ago than the grace period (longer than any query may run).
+        ago than the grace period (longer than any query may run). A publish
+        removes a few at most: it holds the write lock, and removing one costs
+        tens of milliseconds at a million triples.
         """
         current = self.current_name()
         names = sorted((p for p in self.snapshots.iterdir() if p.name.isdigit()), key=lambda p: p.name)
@@ -214,3 +219,7 @@ class SnapshotDirectory:
                 continue
             if now - successor.stat().st_mtime > self.grace_seconds:
                 shutil.rmtree(path, ignore_errors=True)
+                if most is not None:
+                    most -= 1
+                    if most <= 0:
+                        return
