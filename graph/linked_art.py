@@ -136,32 +136,29 @@ def visual_of(asset: str, base: str) -> str:
     return base + "id/visual/" + asset.rsplit("/", 1)[-1]
 
 
-def _names(store: Store, subject: NamedNode) -> list[dict[str, Any]]:
-    """Every label as a Name: rdfs:label and skos:prefLabel are primary names, skos:altLabel alternate ones."""
-    found = []
-    for prop, kind in ((RDFS_LABEL, PRIMARY_NAME), (SKOS_PREF, PRIMARY_NAME), (SKOS + "altLabel", ALTERNATE_NAME)):
+def _texts(store: Store, subject: NamedNode, kinds: tuple[tuple[str, dict[str, Any]], ...], type_name: str) -> list[dict[str, Any]]:
+    """The literals of the given properties as Linked Art `Name`s or `LinguisticObject`s, each classified and in its
+    language, without repeats."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for prop, kind in kinds:
         for o in _objects(store, subject, prop):
             if isinstance(o, Literal):
-                name: dict[str, Any] = {"type": "Name", "content": o.value, "classified_as": [kind]}
+                text: dict[str, Any] = {"type": type_name, "content": o.value, "classified_as": [kind]}
                 if _language(o.language or ""):
-                    name["language"] = _language(o.language or "")
-                found.append(name)
-    unique: dict[tuple[str, str], dict[str, Any]] = {}
-    for name in found:
-        unique.setdefault((name["content"], json.dumps(name.get("language"))), name)
-    return list(unique.values())
+                    text["language"] = _language(o.language or "")
+                found.setdefault((o.value, json.dumps(text.get("language"))), text)
+    return list(found.values())
+
+
+def _names(store: Store, subject: NamedNode) -> list[dict[str, Any]]:
+    """Every label as a Name: rdfs:label and skos:prefLabel are primary names, skos:altLabel alternate ones."""
+    return _texts(store, subject, ((RDFS_LABEL, PRIMARY_NAME), (SKOS_PREF, PRIMARY_NAME), (SKOS + "altLabel", ALTERNATE_NAME)), "Name")
 
 
 def _statements(store: Store, subject: NamedNode, ontology: str) -> list[dict[str, Any]]:
-    found = []
-    for prop in (ontology + "description", "http://purl.org/dc/terms/description", RDFS_COMMENT, SKOS + "definition"):
-        for o in _objects(store, subject, prop):
-            if isinstance(o, Literal):
-                statement: dict[str, Any] = {"type": "LinguisticObject", "content": o.value, "classified_as": [DESCRIPTION]}
-                if _language(o.language or ""):
-                    statement["language"] = _language(o.language or "")
-                found.append(statement)
-    return found
+    """Descriptions and definitions as statements, classified as descriptions (brief texts)."""
+    properties = (ontology + "description", "http://purl.org/dc/terms/description", RDFS_COMMENT, SKOS + "definition")
+    return _texts(store, subject, tuple((prop, DESCRIPTION) for prop in properties), "LinguisticObject")
 
 
 def _record(store: Store, iri: str, kind: str) -> dict[str, Any]:
