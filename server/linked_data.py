@@ -19,6 +19,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, serialize
 from ..graph import linked_art
 from ..graph.catalog import LANGUAGES
 from ..graph.describe import RDF_TYPE, Description, coordinates, describe, is_known
+from ..graph.tabular import slug as slugify
 from . import resources
 from .cache import CachedResponse
 from .errors import NotAcceptable, NotFound
@@ -83,6 +84,11 @@ def _describe_or_404(iri: str) -> Description:
 
 @blueprint.route("/id/<kind>/<slug>", methods=["GET", "HEAD"])
 def identifier(kind: str, slug: str) -> Response:
+    normal = slugify(slug)
+    if kind not in ("shapes",) and normal != slug and _SEGMENT.match(normal):
+        # Identifiers are made from slugs (a spreadsheet's ME-0001 becomes me-0001): the identifier as written leads there.
+        response = Response(status=301, headers={"Location": f"/id/{kind}/{normal}"})
+        return response
     iri = _iri(kind, slug)
     store = resources().store
     known = _has_linked_art(iri) if kind in LINKED_ART_ONLY else is_known(store.reader(), iri,

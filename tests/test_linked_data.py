@@ -204,3 +204,20 @@ def test_every_iri_in_a_dump_and_in_void_dereferences(client: FlaskClient, store
     assert page.status_code == 303 and page.headers["Location"] == "/doc/graph/core.html"
     html = client.get("/doc/graph/core.html").get_data(as_text=True)
     assert "Heritage hubs of the seed article" in html
+
+
+def test_an_identifier_as_written_in_a_spreadsheet_leads_to_its_resource(client: FlaskClient, store_path: Path) -> None:
+    """The import makes identifiers from slugs (ME-0001 becomes me-0001); the identifier as written redirects there."""
+    from click.testing import CliRunner
+
+    from heritage_hubs.cli import main
+
+    museum = Path(__file__).parent.parent / "examples" / "museum"
+    GraphStore(store_path).load(RdfSource.from_path(museum / "institution.ttl"),
+                                graph="https://w3id.org/heritage-hubs/graph/institution/museo-esempio")
+    result = CliRunner().invoke(main, ["--store", str(store_path), "import-csv", str(museum / "records.csv"), "--mapping",
+                                       str(museum / "mapping.toml"), "--graph", "institution/museo-esempio"])
+    assert result.exit_code == 0, result.output
+    moved = client.get("/id/asset/museo-esempio-ME-0001", headers={"Accept": "text/turtle"})
+    assert moved.status_code == 301 and moved.headers["Location"] == "/id/asset/museo-esempio-me-0001"
+    assert client.get(moved.headers["Location"], headers={"Accept": "text/turtle"}).status_code == 303

@@ -251,3 +251,32 @@ def test_every_parameter_type_writes_a_valid_term() -> None:
     for name, bad in (("c", "Torino"), ("c", "Torino@"), ("e", "2023-02-30"), ("d", "1e3"), ("f", "Not A Slug")):
         with pytest.raises(ParameterError):
             query.bind({**{"a": "https://example.org/x", "b": "x", "c": "x@en", "d": "1", "e": "2024-01-01", "f": "x"}, name: bad})
+
+
+def test_named_queries_see_what_a_museum_contributes(client: FlaskClient, museum_token: str) -> None:
+    """A museum can only write its own graph: it links itself to a hub with hh:partnerOf and types its records with
+    themes (the example mapping's themes column, crm:P2_has_type). The ready-made questions see both."""
+    import io
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent / "examples" / "museum"
+    graph = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
+    museum = (root / "institution.ttl").read_text() + \
+        "\ninst:museo-esempio hh:partnerOf <https://w3id.org/heritage-hubs/id/hub/polo-del-900> .\n"
+    auth = {"Authorization": f"Bearer {museum_token}"}
+    assert client.put("/graph-store", query_string={"graph": graph}, data=museum, content_type="text/turtle",
+                      headers=auth).status_code in (201, 204)
+    imported = client.post("/import/csv", query_string={"graph": graph}, headers=auth, content_type="multipart/form-data",
+                           data={"file": (io.BytesIO((root / "records.csv").read_bytes()), "records.csv"),
+                                 "mapping": (io.BytesIO((root / "mapping.toml").read_bytes()), "mapping.toml")})
+    assert imported.status_code in (200, 201), imported.data
+    museo = f"{ID}institution/museo-esempio"
+
+    partners = client.get("/api/queries/hub-partners", query_string={"hub": f"{ID}hub/polo-del-900"}).get_json()
+    assert museo in {row["institution"] for row in partners}
+    network = client.get("/api/queries/institution-network").get_json()
+    assert museo in {row["institution"] for row in network}
+    themed = client.get("/api/queries/assets-by-theme", query_string={"theme": "resistance"}).get_json()
+    assert {f"{ID}asset/museo-esempio-me-0001", f"{ID}asset/museo-esempio-me-0002"} <= {row["asset"] for row in themed}
+    # The bundled narratives still count.
+    assert any(row.get("narrative") for row in themed)

@@ -112,3 +112,30 @@ def test_unsupported_features_are_refused_not_ignored(feature: str) -> None:
     """
     with pytest.raises(UnsupportedShapes):
         ShapesValidator.from_turtle(shapes)
+
+
+def test_a_partnership_is_said_only_by_an_institution_or_a_hub(client: object, museum_token: str) -> None:
+    """hh:partnerOf is for institutions and hh:hasPartner for hubs, whoever writes them (a museum could link an asset)."""
+    from flask.testing import FlaskClient
+
+    assert isinstance(client, FlaskClient)
+    base = "https://w3id.org/heritage-hubs/"
+    graph = base + "graph/institution/museo-esempio"
+    auth = {"Authorization": f"Bearer {museum_token}"}
+    museum = (Path(__file__).parent.parent / "examples" / "museum" / "institution.ttl").read_text()
+    wrong = museum + (f"\n<{base}id/asset/museo-esempio-x> a hh:TangibleAsset ; rdfs:label \"x\"@en ;\n"
+                      f"    hh:partnerOf <{base}id/hub/polo-del-900> ; hh:hasPartner inst:museo-esempio .\n")
+    response = client.put("/graph-store", query_string={"graph": graph}, data=wrong, content_type="text/turtle", headers=auth)
+    assert response.status_code == 422, response.data
+    text = response.get_data(as_text=True)
+    assert "only an hh:Institution can be hh:partnerOf a hub" in text and "only an hh:Hub can have an hh:hasPartner" in text
+    right = museum + f"\ninst:museo-esempio hh:partnerOf <{base}id/hub/polo-del-900> .\n"  # a museum is an institution
+    assert client.put("/graph-store", query_string={"graph": graph}, data=right, content_type="text/turtle",
+                      headers=auth).status_code in (201, 204)
+    # pyshacl reads the same shapes the same way.
+    data = rdflib.Graph()
+    for path in (*ontology_paths(), *data_paths()):
+        data.parse(path)
+    data.parse(data=wrong, format="turtle")
+    messages = {str(v.message) for v in validate_with_pyshacl(data, shapes_graph())}
+    assert {"only an hh:Institution can be hh:partnerOf a hub", "only an hh:Hub can have an hh:hasPartner"} <= messages
