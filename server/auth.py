@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from flask import request
 
 from ..graph import DEFAULT_GRAPH, Provenance
+from ..graph.iris import valid_iri
 from ..graph.tokens import Token, TokenError
 from ..graph.updates import ANY_GRAPH
 from . import resources
-from .errors import Forbidden, Unauthorized
+from .errors import BadRequest, Forbidden, Unauthorized
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="heritage-hubs"'}
 
@@ -50,6 +51,31 @@ def require_writes(token: Token, graphs: Iterable[str]) -> None:
                         detail={"forbiddenGraphs": forbidden, "allowedGraphs": list(token.graphs)})
 
 
+#: Query parameters of a Graph Store write or a spreadsheet import that describe the graph written.
+DESCRIPTION_PARAMETERS = ("title", "publisher", "license", "source")
+MAX_TITLE_CHARS = 500
+
+
 def provenance_of(token: Token, action: str, sources: tuple[str, ...] = ()) -> Provenance:
-    """The provenance of a write: the token's institution as the agent."""
-    return Provenance(agent=resources().store.namespaces.thing("institution", token.institution), action=action, sources=sources)
+    """The provenance of a write: the token's institution as the agent, and what the request says of the graph.
+
+    `?title=…&publisher=IRI&license=IRI&source=IRI` (source repeatable) set the graph's description in the
+    metadata graph; what a write does not say stays as it was, and the sources follow the latest write that gives
+    some. 400 for a title over 500 characters or a value that should be an IRI and is not.
+    """
+    args = request.args
+    title = args.get("title") or None
+    if title is not None and len(title) > MAX_TITLE_CHARS:
+        raise BadRequest(f"title is longer than {MAX_TITLE_CHARS} characters")
+    iris: dict[str, str | None] = {}
+    for name in ("publisher", "license"):
+        value = args.get(name) or None
+        if value is not None and not valid_iri(value):
+            raise BadRequest(f"{name} must be an absolute IRI, got {value!r}")
+        iris[name] = value
+    given = tuple(v for v in args.getlist("source") if v)
+    for value in given:
+        if not valid_iri(value):
+            raise BadRequest(f"source must be an absolute IRI, got {value!r}")
+    return Provenance(agent=resources().store.namespaces.thing("institution", token.institution), action=action,
+                      sources=given or sources, title=title, publisher=iris["publisher"], license=iris["license"])

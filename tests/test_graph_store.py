@@ -131,3 +131,35 @@ def test_a_write_that_waits_too_long_for_another_gets_503_and_retry_after(
     response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=RECORD,
                           headers={**_auth(museum_token), "Content-Type": "text/turtle"})
     assert response.status_code == 201
+
+
+def test_a_museum_describes_its_graph_over_http(client: FlaskClient, museum_token: str, store_path: Path) -> None:
+    """Title, publisher, licence and sources of a graph are set by the writes themselves (query parameters of a
+    Graph Store write or an import); what a write does not say stays, and the sources follow the latest write."""
+    import rdflib
+
+    from heritage_hubs.graph import GraphStore
+
+    base = "https://w3id.org/heritage-hubs/"
+    graph = base + "graph/institution/museo-esempio"
+    museum = (Path(__file__).parent.parent / "examples" / "museum" / "institution.ttl").read_text()
+    auth = {"Authorization": f"Bearer {museum_token}"}
+    first = {"graph": graph, "title": "Collezioni del Museo Esempio", "license": "https://creativecommons.org/licenses/by/4.0/",
+             "source": "https://museo-esempio.example/catalogo"}
+    assert client.put("/graph-store", query_string=first, data=museum, content_type="text/turtle", headers=auth).status_code in (201, 204)
+    later = {"graph": graph, "source": "https://museo-esempio.example/catalogo/2026"}
+    extra = f'<{base}id/institution/museo-esempio> <http://www.w3.org/2000/01/rdf-schema#comment> "aggiornato"@it .'
+    assert client.post("/graph-store", query_string=later, data=extra, content_type="text/turtle", headers=auth).status_code == 204
+    void = rdflib.Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "text/turtle"}).data, format="turtle")
+    subject = rdflib.URIRef(graph)
+    dct = rdflib.Namespace("http://purl.org/dc/terms/")
+    assert str(void.value(subject, dct.title)) == "Collezioni del Museo Esempio"
+    assert void.value(subject, dct.license) == rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")
+    assert set(void.objects(subject, dct.source)) == {rdflib.URIRef("https://museo-esempio.example/catalogo/2026")}
+    assert void.value(subject, dct.publisher) == rdflib.URIRef(base + "id/institution/museo-esempio")
+    # A value that should be an IRI and is not: 400, nothing written.
+    before = GraphStore(store_path).generation
+    refused = client.post("/graph-store", query_string={"graph": graph, "license": "CC BY"}, data=extra,
+                          content_type="text/turtle", headers=auth)
+    assert refused.status_code == 400 and b"license must be an absolute IRI" in refused.data
+    assert GraphStore(store_path).generation == before
