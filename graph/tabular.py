@@ -53,6 +53,7 @@ from typing import Any
 
 from pyoxigraph import Literal, NamedNode, RdfFormat, Store, Triple
 
+from .authorities import AUTHORITIES
 from .errors import GraphError
 from .iris import Namespaces, is_absolute_iri, valid_iri
 from .labels import fold
@@ -63,7 +64,9 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _NT = RdfFormat.N_TRIPLES
-_COLUMN_KEYS = {"property", "language", "lookup", "date", "iri", "datatype", "separator", "ignore"}
+_COLUMN_KEYS = {"property", "language", "lookup", "date", "iri", "authority", "datatype", "separator", "ignore"}
+#: What an authority column fills when it names no property.
+SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
 
 
 class MappingError(GraphError):
@@ -101,6 +104,7 @@ class Column:
     lookup: str | None = None
     date: str | None = None
     iri: str | None = None
+    authority: str | None = None
     datatype: str | None = None
     separator: str | None = None
     ignore: bool = False
@@ -130,12 +134,16 @@ class Mapping:
             if not isinstance(spec, dict) or set(spec) - _COLUMN_KEYS:
                 raise MappingError(f"{source}: columns.{name}: unknown keys {sorted(set(spec) - _COLUMN_KEYS)}; "
                                    f"use {', '.join(sorted(_COLUMN_KEYS))}")
-            if not spec.get("ignore") and "property" not in spec:
+            if not spec.get("ignore") and "property" not in spec and "authority" not in spec:
                 raise MappingError(f"{source}: columns.{name} needs a 'property' (or 'ignore = true')")
-            if sum(1 for k in ("language", "lookup", "date", "iri", "datatype") if k in spec) > 1:
-                raise MappingError(f"{source}: columns.{name}: use one of language, lookup, date, iri, datatype")
+            if sum(1 for k in ("language", "lookup", "date", "iri", "authority", "datatype") if k in spec) > 1:
+                raise MappingError(f"{source}: columns.{name}: use one of language, lookup, date, iri, authority, datatype")
+            if "authority" in spec and spec["authority"] not in AUTHORITIES:
+                raise MappingError(f"{source}: columns.{name}: unknown authority {spec['authority']!r}; "
+                                   f"known: {', '.join(sorted(AUTHORITIES))}")
+            prop = expand(spec["property"]) if "property" in spec else (SAME_AS if "authority" in spec else None)
             columns[name] = Column(
-                name=name, property=expand(spec["property"]) if "property" in spec else None, language=spec.get("language"),
+                name=name, property=prop, language=spec.get("language"), authority=spec.get("authority"),
                 lookup=expand(spec["lookup"]) if "lookup" in spec else None, date=spec.get("date"), iri=spec.get("iri"),
                 datatype=expand(spec["datatype"]) if "datatype" in spec else None, separator=spec.get("separator"),
                 ignore=bool(spec.get("ignore", False)))
@@ -260,6 +268,8 @@ def _object(value: str, column: Column, lookups: dict[str, dict[str, str]], base
         if found is None:
             raise ValueError(f"no concept labelled {value!r} in <{column.lookup}>")
         return NamedNode(found)
+    if column.authority:
+        return NamedNode(AUTHORITIES[column.authority].iri(value))  # ValueError: not that authority's syntax
     if column.iri:
         target = column.iri.replace("{value}", slug(value))
         return NamedNode(target if target.startswith(("http://", "https://")) else base + target)

@@ -17,8 +17,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store, Triple, serialize
 
+from .authorities import AUTHORITIES, authority_of
 from .provenance import DCAT, DCT, VOID, GraphInfo
 from .statistics import Statistics
 
@@ -101,11 +102,12 @@ def publisher_agent(info: GraphInfo, base: str, known: Callable[[str], bool]) ->
 
 
 def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[GraphInfo], vocabularies: list[str],
-                     names: Callable[[str], str | None] = lambda iri: None, metadata_graph: str | None = None) -> list[Triple]:
+                     names: Callable[[str], str | None] = lambda iri: None, metadata_graph: str | None = None,
+                     links: dict[tuple[str, str], int] | None = None) -> list[Triple]:
     """VoID + DCAT (DCAT-AP 3) triples about the dataset; `server` is where its endpoints and dumps are served.
 
     `names` gives an agent's name (publishers are agents with a name, DCAT-AP); `metadata_graph` is described as
-    the graph of provenance it is.
+    the graph of provenance it is; `links` counts the links to each authority file by property (see count_links).
     """
     dataset = NamedNode(base + "dataset")
     project = NamedNode(base + PUBLISHER_PATH)
@@ -149,6 +151,20 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
         partition = BlankNode()
         triples += [Triple(dataset, void("propertyPartition"), partition), Triple(partition, void("property"), NamedNode(iri)),
                     Triple(partition, void("triples"), _integer(count))]
+    for (authority, predicate), count in sorted((links or {}).items()):
+        # The links to each authority file, by property, as VoID linksets.
+        linkset, target = BlankNode(), BlankNode()
+        triples += [
+            Triple(dataset, void("subset"), linkset),
+            Triple(linkset, RDF_TYPE, void("Linkset")),
+            Triple(linkset, void("subjectsTarget"), dataset),
+            Triple(linkset, void("objectsTarget"), target),
+            Triple(linkset, void("linkPredicate"), NamedNode(predicate)),
+            Triple(linkset, void("triples"), _integer(count)),
+            Triple(target, RDF_TYPE, void("Dataset")),
+            Triple(target, dct("title"), Literal(AUTHORITIES[authority].name)),
+            Triple(target, void("uriSpace"), Literal(AUTHORITIES[authority].namespace)),
+        ]
     agents: set[NamedNode] = {project}
     for info in graphs:
         graph = NamedNode(info.iri)
@@ -184,6 +200,27 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
         triples += [Triple(agent, RDF_TYPE, NamedNode(FOAF + "Agent")),
                     Triple(agent, NamedNode(FOAF + "name"), Literal(names(agent.value) or PROJECT))]
     return triples
+
+
+LINK_PROPERTIES = ("http://www.w3.org/2002/07/owl#sameAs", "http://www.w3.org/2004/02/skos/core#exactMatch",
+                   "http://www.w3.org/2004/02/skos/core#closeMatch")
+
+
+def count_links(store: Store, metadata_graph: str | None = None) -> dict[tuple[str, str], int]:
+    """How many statements link to each authority file, by property (owl:sameAs, skos:exactMatch, skos:closeMatch).
+
+    Reads the statements of those three properties only (an index lookup each), not the store.
+    """
+    counts: dict[tuple[str, str], int] = {}
+    hidden = NamedNode(metadata_graph) if metadata_graph else None
+    for predicate in LINK_PROPERTIES:
+        for quad in store.quads_for_pattern(None, NamedNode(predicate), None, None):
+            if quad.graph_name == hidden or not isinstance(quad.object, NamedNode):
+                continue
+            authority = authority_of(quad.object.value)
+            if authority is not None:
+                counts[(authority.key, predicate)] = counts.get((authority.key, predicate), 0) + 1
+    return counts
 
 
 def serialize_description(triples: list[Triple], fmt: RdfFormat, prefixes: dict[str, str]) -> bytes:

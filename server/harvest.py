@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, request, send_file
 from pyoxigraph import Literal, NamedNode, RdfFormat
 
-from ..graph.void import DumpFiles, describe_dataset, serialize_description
+from ..graph.void import DumpFiles, count_links, describe_dataset, serialize_description
 from . import resources
 from .errors import NotFound
 from .negotiation import bare, requested_rdf, wants_html
@@ -54,7 +54,8 @@ def void() -> Response:
 
     triples = describe_dataset(base=store.namespaces.base, server=server, stats=store.dataset_statistics(), graphs=store.graphs(),
                                vocabularies=[store.namespaces.ontology, *VOCABULARIES], names=name_of,
-                               metadata_graph=store.namespaces.metadata_graph)
+                               metadata_graph=store.namespaces.metadata_graph,
+                               links=count_links(reader, store.namespaces.metadata_graph))
     prefixes = {**store.namespaces.prefixes(), "void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#"}
     if wants_html(request.accept_mimetypes):
         turtle = serialize_description(triples, RdfFormat.TURTLE, prefixes).decode()

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, serialize
 
 from ..graph import linked_art
+from ..graph.authorities import authority_of
 from ..graph.catalog import LANGUAGES
 from ..graph.describe import RDF_TYPE, Description, coordinates, describe, is_known
 from ..graph.tabular import slug as slugify
@@ -85,10 +86,11 @@ def _describe_or_404(iri: str) -> Description:
 @blueprint.route("/id/<kind>/<slug>", methods=["GET", "HEAD"])
 def identifier(kind: str, slug: str) -> Response:
     normal = slugify(slug)
-    if kind not in ("shapes",) and normal != slug and _SEGMENT.match(normal):
-        # Identifiers are made from slugs (a spreadsheet's ME-0001 becomes me-0001): the identifier as written leads there.
-        response = Response(status=301, headers={"Location": f"/id/{kind}/{normal}"})
-        return response
+    if kind not in ("shapes",) and normal != slug and _SEGMENT.match(kind) and _SEGMENT.match(normal):
+        store = resources().store
+        if is_known(store.reader(), store.namespaces.thing(kind, normal), metadata_graph=store.namespaces.metadata_graph):
+            # Identifiers are made from slugs (a spreadsheet's ME-0001 becomes me-0001): the identifier as written leads there.
+            return Response(status=301, headers={"Location": f"/id/{kind}/{normal}"})
     iri = _iri(kind, slug)
     store = resources().store
     known = _has_linked_art(iri) if kind in LINKED_ART_ONLY else is_known(store.reader(), iri,
@@ -245,8 +247,10 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         assert isinstance(term, NamedNode)
         # Only web IRIs become links: a javascript: or data: IRI in someone's data is shown, never followed.
         href = local(term) if term.value.startswith(("http://", "https://")) else None
-        return {"kind": "iri", "href": href, "iri": term.value,
-                "label": description.label_of(term, language) or curie(term.value)}
+        authority = authority_of(term.value)
+        label = description.label_of(term, language) or (
+            f"{authority.name}: {term.value[len(authority.namespace):].rstrip('/')}" if authority else curie(term.value))
+        return {"kind": "iri", "href": href, "iri": term.value, "label": label}
 
     def graph_name(quad: object) -> str:
         name = str(getattr(getattr(quad, "graph_name", None), "value", ""))

@@ -57,6 +57,8 @@ KNOWN_ANSWERS: list[tuple[str, dict[str, str], Any]] = [
     ("recent-changes", {}, lambda r: {x["graph"].rsplit("/", 1)[-1] for x in r} == {"core", "ontology", "shapes"}),
     ("recent-changes", {"since": "2999-01-01"}, lambda r: r == []),
     ("narratives-about-hub", {"lang": "es", "hub": f"{ID}hub/tabakalera"}, lambda r: r[0]["title"] == "Las mujeres de la fábrica de tabacos"),
+    # The bundled data links to no authority yet; a museum's links are listed in the test of authority columns below.
+    ("linked-to-authority", {}, lambda r: r == []),
 ]
 #: CONSTRUCT queries, whose known answers are checked as RDF below.
 RDF_QUERIES = {"hub-card"}
@@ -280,3 +282,43 @@ def test_named_queries_see_what_a_museum_contributes(client: FlaskClient, museum
     assert {f"{ID}asset/museo-esempio-me-0001", f"{ID}asset/museo-esempio-me-0002"} <= {row["asset"] for row in themed}
     # The bundled narratives still count.
     assert any(row.get("narrative") for row in themed)
+
+
+def test_authority_links_from_a_spreadsheet_are_checked_shown_counted_and_listed(client: FlaskClient, museum_token: str) -> None:
+    """A column with `authority = "wikidata"` takes identifiers as people write them: a bad one is a row error and
+    nothing is loaded; good ones become the authority's IRIs, named on pages, counted in VoID, listed by a named query."""
+    import io
+    from pathlib import Path
+
+    import rdflib
+
+    root = Path(__file__).parent.parent / "examples" / "museum"
+    graph = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
+    auth = {"Authorization": f"Bearer {museum_token}"}
+    assert client.put("/graph-store", query_string={"graph": graph}, data=(root / "institution.ttl").read_text(),
+                      content_type="text/turtle", headers=auth).status_code in (201, 204)
+    mapping = (root / "mapping.toml").read_text() + '\n[columns.wikidata]\nauthority = "wikidata"\n'
+    lines = (root / "records.csv").read_text().splitlines()
+
+    def records(ids: list[str]) -> bytes:
+        rows = [lines[0] + ",wikidata"] + [f"{line},{ids[i] if i < len(ids) else ''}" for i, line in enumerate(lines[1:])]
+        return ("\n".join(rows) + "\n").encode()
+
+    def send(ids: list[str]) -> object:
+        return client.post("/import/csv", query_string={"graph": graph}, headers=auth,
+                           content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(records(ids)), "records.csv"), "mapping": (io.BytesIO(mapping.encode()), "mapping.toml")})
+
+    refused = send(["Q42", "42"])
+    assert refused.status_code == 422 and b"not a Wikidata identifier" in refused.data and b"row 3" in refused.data
+    accepted = send(["Q42", " Q1 "])
+    assert accepted.status_code == 200, accepted.data
+    page = client.get("/doc/asset/museo-esempio-me-0001", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "Wikidata: Q42" in page and 'href="http://www.wikidata.org/entity/Q42"' in page
+    void = rdflib.Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "text/turtle"}).data, format="turtle")
+    vo = rdflib.Namespace("http://rdfs.org/ns/void#")
+    linksets = list(void.subjects(rdflib.RDF.type, vo.Linkset))
+    wikidata = [ls for ls in linksets if str(void.value(void.value(ls, vo.objectsTarget), vo.uriSpace)) == "http://www.wikidata.org/entity/"]
+    assert len(wikidata) == 1 and int(void.value(wikidata[0], vo.triples)) == 2  # type: ignore[arg-type]
+    rows = client.get("/api/queries/linked-to-authority", query_string={"authority": "wikidata"}).get_json()
+    assert {row["link"] for row in rows} == {"http://www.wikidata.org/entity/Q42", "http://www.wikidata.org/entity/Q1"}
