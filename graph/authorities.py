@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -52,3 +53,36 @@ def authority_of(iri: str) -> Authority | None:
         if iri.startswith(authority.namespace):
             return authority
     return None
+
+
+def _class(chars: set[str]) -> str:
+    escaped = "".join("\\" + c if c in "]\\^-[" else c for c in sorted(chars))
+    return f"[^{escaped}]"
+
+
+def _not_starting_with(prefixes: list[str]) -> str:
+    """A regex (no look-ahead: SPARQL's and SHACL's dialect) matching the start of any string that starts with none
+    of `prefixes`: at each step of their common trie, the string ends, or goes where no prefix goes."""
+    trie: dict[str, Any] = {}
+    for prefix in prefixes:
+        node = trie
+        for char in prefix:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a whole prefix ends here
+
+    def walk(node: dict[str, Any]) -> str:
+        branches = ["$", _class({c for c in node if c})]
+        for char, child in sorted(node.items()):
+            if char and "" not in child:
+                branches.append(re.escape(char) + "(" + walk(child) + ")")
+        return "|".join(branches)
+
+    return "^(" + walk(trie) + ")"
+
+
+def shacl_pattern() -> str:
+    """The `sh:pattern` a link to an authority file must match: a well-formed identifier of that file, or any IRI
+    outside every authority's namespace (ontology/shapes.ttl holds it; a test keeps the two equal)."""
+    valid = "|".join(re.escape(a.namespace) + "(" + a.syntax.pattern + ")" + re.escape(a.template.split("{id}", 1)[1])
+                     for a in AUTHORITIES.values())
+    return f"^({valid})$|{_not_starting_with([a.namespace for a in AUTHORITIES.values()])}"

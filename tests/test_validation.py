@@ -139,3 +139,36 @@ def test_a_partnership_is_said_only_by_an_institution_or_a_hub(client: object, m
     data.parse(data=wrong, format="turtle")
     messages = {str(v.message) for v in validate_with_pyshacl(data, shapes_graph())}
     assert {"only an hh:Institution can be hh:partnerOf a hub", "only an hh:Hub can have an hh:hasPartner"} <= messages
+
+
+def test_links_to_authority_files_are_checked_by_shacl(client: object, museum_token: str) -> None:
+    """owl:sameAs / skos:exactMatch / skos:closeMatch to an authority file must name an entry in its syntax; the
+    pattern in the shapes is the one graph/authorities.py generates, and pyshacl reads it the same way."""
+    from flask.testing import FlaskClient
+
+    from heritage_hubs.graph.authorities import shacl_pattern
+
+    assert isinstance(client, FlaskClient)
+    shapes = shapes_graph()
+    patterns = {str(p) for p in shapes.objects(rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/shapes/AuthorityLinkShape"),
+                                                rdflib.URIRef("http://www.w3.org/ns/shacl#pattern"))}
+    assert patterns == {shacl_pattern()}
+    base = "https://w3id.org/heritage-hubs/"
+    graph = base + "graph/institution/museo-esempio"
+    auth = {"Authorization": f"Bearer {museum_token}"}
+    museum = (Path(__file__).parent.parent / "examples" / "museum" / "institution.ttl").read_text()
+    links = {"owl:sameAs <http://www.wikidata.org/entity/42>": 422, "owl:sameAs <http://www.wikidata.org/entity/Q42>": 200,
+             "skos:exactMatch <https://sws.geonames.org/Torino/>": 422, "skos:closeMatch <http://vocab.getty.edu/aat/300404670>": 200,
+             "owl:sameAs <https://www.museo-esempio.example/about>": 200}
+    for link, status in links.items():
+        body = ("@prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+                + museum + f"\ninst:museo-esempio {link} .\n")
+        response = client.put("/graph-store", query_string={"graph": graph}, data=body, content_type="text/turtle", headers=auth)
+        assert (response.status_code == 422) == (status == 422) and response.status_code < 500, (link, response.data)
+        if status == 422:
+            assert b"authority file" in response.data
+    data = rdflib.Graph()
+    for path in (*ontology_paths(), *data_paths()):
+        data.parse(path)
+    data.add((rdflib.URIRef(base + "id/hub/tabakalera"), rdflib.OWL.sameAs, rdflib.URIRef("http://www.wikidata.org/entity/x1")))
+    assert any("authority file" in str(v.message) for v in validate_with_pyshacl(data, shapes))
