@@ -78,6 +78,11 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
 
     security_headers = page_security_headers(settings.tiles_url)
 
+    @app.context_processor
+    def _base_iri() -> dict[str, str]:
+        # Every page's footer names the canonical base (pages that pass their own keep theirs, error pages included).
+        return {"base_iri": resources_for(settings).store.namespaces.base}
+
     @app.after_request
     def _cors(response: Response) -> Response:
         # Everything we serve is public to read; writes need a bearer token,

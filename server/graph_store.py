@@ -139,7 +139,14 @@ def _check_writable(graph: str) -> Provenance:
 def _write(graph: str, *, replace: bool) -> Response:
     provenance = _check_writable(graph)
     created = resources().store.write_graph(_sources(), graph=graph, replace=replace, provenance=provenance)
-    return Response(status=201 if created else 204)
+    return _created(graph) if created else Response(status=204)
+
+
+def _created(graph: str) -> Response:
+    """201 for a graph that did not exist: a line of text saying so (not an empty "HTML" page), and where it is."""
+    response = Response(f"created the graph <{graph}>\n", status=201, content_type="text/plain; charset=utf-8")
+    response.headers["Location"] = graph
+    return response
 
 
 def _delete(graph: str) -> Response:
@@ -156,6 +163,4 @@ def _create() -> Response:
     graph = store.namespaces.graph(f"new/{uuid.uuid4().hex}")
     provenance = _check_writable(graph)
     store.write_graph(_sources(), graph=graph, replace=False, provenance=provenance)
-    response = Response(status=201)
-    response.headers["Location"] = graph
-    return response
+    return _created(graph)

@@ -163,3 +163,16 @@ def test_a_museum_describes_its_graph_over_http(client: FlaskClient, museum_toke
                           content_type="text/turtle", headers=auth)
     assert refused.status_code == 400 and b"license must be an absolute IRI" in refused.data
     assert GraphStore(store_path).generation == before
+
+
+def test_a_created_graph_is_said_in_text_with_its_location(client: FlaskClient, admin_token: str) -> None:
+    graph = "https://w3id.org/heritage-hubs/graph/institution/new-one"
+    response = client.put("/graph-store", query_string={"graph": graph}, data="<a:b> <a:c> <a:d> .", content_type="text/turtle",
+                          headers={"Authorization": f"Bearer {admin_token}"})
+    assert response.status_code == 201 and response.mimetype == "text/plain" and response.headers["Location"] == graph
+    assert graph in response.get_data(as_text=True)
+
+
+def test_error_pages_name_the_canonical_base(client: FlaskClient) -> None:
+    page = client.get("/nowhere", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "canonical base <code>https://w3id.org/heritage-hubs/</code>" in page
