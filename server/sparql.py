@@ -18,6 +18,7 @@ from pyoxigraph import RdfFormat, serialize
 from werkzeug.datastructures import MultiDict
 
 from ..graph.executor import QueryFailed, QueryJob, StreamAborted
+from ..graph.library import NamedQuery, ParameterError
 from ..graph.safety import RefusedOperation
 from ..graph.service_description import service_description
 from ..graph.sparql_text import too_deep
@@ -272,6 +273,15 @@ def _describe_service() -> Response:
     return response
 
 
+def _with_defaults(query: NamedQuery) -> str:
+    """A named query as an example to run: its parameters bound to their defaults (a VALUES block), so that it
+    answers what its summary says instead of every combination of unbound variables."""
+    try:
+        return query.text(query.bind({}))
+    except ParameterError:  # a parameter without a default: the text as written
+        return query.query
+
+
 def _editor() -> Response:
     from ..graph.library import example_queries
 
@@ -282,7 +292,7 @@ def _editor() -> Response:
         endpoint=request.base_url,
         prefixes=store.namespaces.prefixes(),
         examples=examples,
-        examples_json=[{"name": q.name, "summary": q.summary, "query": q.query} for q in examples],
+        examples_json=[{"name": q.name, "summary": q.summary, "query": _with_defaults(q)} for q in examples],
         base_iri=store.namespaces.base,
     )
     response = Response(body, status=200, mimetype="text/html")

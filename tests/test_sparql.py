@@ -194,6 +194,15 @@ def test_browsers_get_the_query_editor(client: FlaskClient) -> None:
     assert "vendor/yasgui/yasgui.min.js" in page
     assert "Partner institutions of each hub" in page
     assert "cdn" not in page.lower()
+    # The examples run as their summaries say: parameters bound to their defaults, not left as free variables.
+    import re
+
+    config = json.loads(re.search(r'<script id="editor-config" type="application/json">(.*?)</script>', page, re.S).group(1))
+    with_defaults = [e for e in config["examples"] if "VALUES" in e["query"]]
+    assert with_defaults, config["examples"][:1]
+    for example in with_defaults:
+        answer = client.get("/sparql", query_string={"query": example["query"]}, headers={"Accept": "application/sparql-results+json"})
+        assert answer.status_code == 200, (example["name"], answer.data)
 
 
 class TestUpdates:
