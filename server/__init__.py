@@ -46,10 +46,11 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     if test_config:
         app.config.from_mapping(test_config)
 
-    from . import api, errors, feed, fragments, graph_store, harvest, home, imports, linked_data, ontology, reconcile, sparql
+    from . import api, browse, errors, feed, fragments, graph_store, harvest, home, imports, linked_data, ontology, reconcile, sparql
 
     errors.register(app)
     app.register_blueprint(home.blueprint)
+    app.register_blueprint(browse.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(linked_data.blueprint)

@@ -69,3 +69,21 @@ def test_a_new_hub_appears_after_the_write_that_adds_it(client: FlaskClient, sto
         graph="https://w3id.org/heritage-hubs/graph/extra")
     after = CARD.findall(client.get("/hubs").get_data(as_text=True))
     assert after[-1] == ("/id/hub/zz", "Zz Last Hub")
+
+
+def test_visitors_find_things_by_name_and_browse_them(client: FlaskClient, museum_token: str) -> None:
+    """A search box and lists by kind: names in any language and alternative names are found, the page escapes what
+    it shows, and lists page like /hubs."""
+    found = client.get("/search", query_string={"q": "tabakal"}).get_data(as_text=True)  # an unfinished word
+    assert 'href="/doc/hub/tabakalera"' in found and "Hub" in found
+    assert 'href="/doc/institution/istoreto"' in client.get("/search", query_string={"q": "ISTORETO"}).get_data(as_text=True)
+    hostile = client.get("/search", query_string={"q": "<script>alert(1)</script>"})
+    assert hostile.status_code == 200 and "<script>alert" not in hostile.get_data(as_text=True)
+    assert client.get("/search", query_string={"q": "x" * 201}).status_code == 400
+    assert 'action="/search"' in client.get("/hubs").get_data(as_text=True)  # the box in every header
+    institutions = client.get("/browse/institutions").get_data(as_text=True)
+    assert 'href="/doc/institution/istoreto"' in institutions and "page 1 of 1" in institutions
+    assert client.get("/browse/assets").status_code == 200
+    assert client.get("/browse/nothing").status_code == 404
+    assert client.get("/browse/places", query_string={"page": "99"}).status_code == 404
+    assert client.get("/browse/places", query_string={"page": "x"}).status_code == 400
