@@ -112,6 +112,12 @@ _PLACE_LINKS = (
 
 def coordinates(store: Store, iri: str, ontology: str = "https://w3id.org/heritage-hubs/ontology/") -> tuple[float, float] | None:
     """WGS84 (lat, long) of a resource: its own, or of the nearest place it is in (a few hops)."""
+    found = located_at(store, iri, ontology)
+    return None if found is None else (found[0], found[1])
+
+
+def located_at(store: Store, iri: str, ontology: str = "https://w3id.org/heritage-hubs/ontology/") -> tuple[float, float, str] | None:
+    """(lat, long, whose point it is): the resource's own WGS84 point, or that of the nearest place it is in."""
     links = [NamedNode(link.replace("https://w3id.org/heritage-hubs/ontology/", ontology)) for link in _PLACE_LINKS]
     frontier = [NamedNode(iri)]
     seen: set[NamedNode] = set()
@@ -125,7 +131,7 @@ def coordinates(store: Store, iri: str, ontology: str = "https://w3id.org/herita
             long = next(iter(store.quads_for_pattern(node, GEO_LONG, None, None)), None)
             if lat is not None and long is not None and isinstance(lat.object, Literal) and isinstance(long.object, Literal):
                 try:
-                    return float(lat.object.value), float(long.object.value)
+                    return float(lat.object.value), float(long.object.value), node.value
                 except ValueError:
                     pass
             for link in links:

@@ -12,6 +12,7 @@ import json
 import os
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, serialize
@@ -19,7 +20,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, serialize
 from ..graph import linked_art
 from ..graph.authorities import authority_of
 from ..graph.catalog import LANGUAGES
-from ..graph.describe import RDF_TYPE, Description, coordinates, describe, is_known
+from ..graph.describe import RDF_TYPE, Description, describe, is_known, located_at
 from ..graph.tabular import slug as slugify
 from . import resources
 from .cache import CachedResponse
@@ -221,6 +222,15 @@ def _group_of(predicate_iri: str) -> str:
     return "Other statements"
 
 
+def _label_in(store: Any, iri: str, language: str) -> str | None:
+    """A label of `iri` from the store, in `language` if it has one."""
+    labels = [q.object for q in store.quads_for_pattern(NamedNode(iri), NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None, None)
+              if isinstance(q.object, Literal)]
+    for literal in sorted(labels, key=lambda lit: (lit.language != language, lit.language != "en", lit.value)):
+        return literal.value
+    return None
+
+
 def _page(description: Description, kind: str, slug: str, language: str) -> dict[str, object]:
     store = resources().store
     base = store.namespaces.base
@@ -261,7 +271,12 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         return {"predicate": show(predicate), "object": show(quad.object), "graph": graph_name(quad)}  # type: ignore[attr-defined]
 
     subject = description.subject
-    located = coordinates(store.reader(), subject.value, store.namespaces.ontology)
+    found = located_at(store.reader(), subject.value, store.namespaces.ontology)
+    located = None if found is None else (found[0], found[1])
+    # A thing without a point of its own is shown at the place it is in, and the page says so.
+    located_by = None if found is None or found[2] == subject.value else {
+        "href": local(NamedNode(found[2])), "label": description.label_of(NamedNode(found[2]), language)
+        or _label_in(store.reader(), found[2], language) or found[2]}
     types = [show(q.object) for q in description.outgoing if q.predicate == RDF_TYPE]
     rows = sorted((row(q) for q in description.outgoing if q.predicate != RDF_TYPE),
                   key=lambda r: str(r["predicate"]["label"] or r["predicate"]["iri"]))  # type: ignore[index]
@@ -288,5 +303,6 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         "language": language,
         "base_iri": base,
         "coordinates": located,
+        "located_by": located_by,
         "tiles_url": current_app.config["HERITAGE_HUBS_SETTINGS"].tiles_url,
     }

@@ -182,6 +182,7 @@ def test_pages_in_chromium(server: LiveServer, tmp_path: Path) -> None:
         assert page.url.endswith("/doc/hub/tabakalera.html")
         assert page.locator("h1").inner_text() == "Tabakalera"
         page.wait_for_selector(".leaflet-interactive")  # the map drew its marker
+        assert page.locator(".tiles-missing").is_visible()  # no tiles here: the page says so, the point is in text
         links = {a for a in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)") if a.startswith(server.url)}
         page.screenshot(path=str(tmp_path / "tabakalera.png"), full_page=True)
         browser.close()

@@ -221,3 +221,12 @@ def test_an_identifier_as_written_in_a_spreadsheet_leads_to_its_resource(client:
     moved = client.get("/id/asset/museo-esempio-ME-0001", headers={"Accept": "text/turtle"})
     assert moved.status_code == 301 and moved.headers["Location"] == "/id/asset/museo-esempio-me-0001"
     assert client.get(moved.headers["Location"], headers={"Accept": "text/turtle"}).status_code == 303
+
+
+def test_a_map_says_whose_point_it_shows_and_its_coordinates(client: FlaskClient) -> None:
+    """A hub has no point of its own: its page says it is shown at the place it is in, with the coordinates in text
+    (what a visitor still reads when no map tile loads); a place with its own point says nothing of the kind."""
+    hub = client.get("/doc/hub/tabakalera", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "No point of its own: shown at" in hub and "(WGS84)" in hub and "tiles-missing" in hub
+    place = client.get("/doc/place/turin", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "No point of its own" not in place and "45.0" in place
