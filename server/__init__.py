@@ -80,9 +80,17 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
     security_headers = page_security_headers(settings.tiles_url)
 
     @app.context_processor
-    def _base_iri() -> dict[str, str]:
-        # Every page's footer names the canonical base (pages that pass their own keep theirs, error pages included).
-        return {"base_iri": resources_for(settings).store.namespaces.base}
+    def _page_globals() -> dict[str, Any]:
+        # Every page's footer names the canonical base, and its words are in the visitor's language (pages that pass
+        # their own base or language keep theirs; error pages get these).
+        from flask import request
+
+        from ..graph.catalog import LANGUAGES
+        from .i18n import translate
+
+        language = request.accept_languages.best_match(LANGUAGES) or "en"
+        return {"base_iri": resources_for(settings).store.namespaces.base, "language": language,
+                "t": lambda text: translate(text, language)}
 
     @app.after_request
     def _cors(response: Response) -> Response:

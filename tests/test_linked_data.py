@@ -65,8 +65,9 @@ def test_html_page_links_stay_on_the_serving_host(client: FlaskClient) -> None:
     assert 'rel="describedby"' in page
     assert "Las mujeres de la fábrica de tabacos" in page  # incoming narrative, Spanish label
     sections = [h2.split("</h2>")[0] for h2 in page.split("<h2>")[1:]]
-    assert sections[0] == "Narratives about it"
-    assert sections.index("Names and description") < sections.index("Place and time") < sections.index("Sources and links")
+    assert sections[0] == "Narraciones sobre esto"  # the interface speaks the visitor's language too
+    assert sections.index("Nombres y descripción") < sections.index("Lugar y tiempo") < sections.index("Fuentes y enlaces")
+    assert '<html lang="es">' in page
 
 
 def test_labels_are_escaped(client: FlaskClient, store_path: Path, tmp_path: Path) -> None:

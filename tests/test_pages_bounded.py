@@ -35,7 +35,7 @@ def test_home_shows_a_bounded_number_of_hubs_in_label_order(client: FlaskClient,
     assert len(cards) == home.HOME_HUBS
     labels = [label for _, label in cards]
     assert labels == sorted(labels, key=fold)
-    assert f"All {total} hubs" in page
+    assert f"Tutti gli hub ({total})" in page
     assert "Polo " in page  # the generated hubs' Italian labels
 
 
