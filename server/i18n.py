@@ -108,7 +108,8 @@ UI: dict[str, dict[str, str]] = {
         "Places": "Lugares",
         "Narratives": "Narraciones",
         "Activities": "Actividades",
-        "Names of hubs, institutions, assets, places, people, themes": "Nombres de centros, instituciones, bienes, lugares, personas, temas",
+        "Names of hubs, institutions, assets, places, people, themes":
+            "Nombres de centros, instituciones, bienes, lugares, personas, temas",
         "results for": "resultados para",
         "Nothing is called": "Nada se llama",
         "Try fewer words, or browse below.": "Prueba con menos palabras, o explora abajo.",
