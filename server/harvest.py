@@ -9,14 +9,13 @@ harvester can skip an unchanged dump or resume a broken download.
 
 from __future__ import annotations
 
-import html
 import json
 import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, request, send_file
-from pyoxigraph import Literal, NamedNode, RdfFormat
+from flask import Blueprint, Response, render_template, request, send_file
+from pyoxigraph import Literal, NamedNode
 
 from ..graph.void import DumpFiles, count_links, describe_dataset, serialize_description
 from . import resources
@@ -58,11 +57,7 @@ def void() -> Response:
                                links=count_links(reader, store.namespaces.metadata_graph))
     prefixes = {**store.namespaces.prefixes(), "void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#"}
     if wants_html(request.accept_mimetypes):
-        turtle = serialize_description(triples, RdfFormat.TURTLE, prefixes).decode()
-        page = (f"<!doctype html><html lang=en><meta charset=utf-8><title>VoID · heritage-hubs</title>"
-                f"<link rel=alternate type=text/turtle href='/.well-known/void?format=turtle'>"
-                f"<h1>Dataset description (VoID, DCAT)</h1><pre>{html.escape(turtle)}</pre></html>")
-        response = Response(page, mimetype="text/html")
+        response = Response(_void_page(triples, prefixes), mimetype="text/html")
     else:
         fmt = requested_rdf("the description is RDF: ")
         response = Response(serialize_description(triples, fmt, prefixes), content_type=f"{bare(fmt.media_type)}; charset=utf-8")
@@ -70,6 +65,32 @@ def void() -> Response:
     response.set_etag(f"void-{store.generation}", weak=True)
     response.make_conditional(request)
     return response
+
+
+def _void_page(triples: list[Any], prefixes: dict[str, str]) -> str:
+    """The description as a page to read: figures, access, graphs, links to authorities, classes, vocabularies."""
+    store = resources().store
+    stats = store.dataset_statistics()
+    void_ns, dct = "http://rdfs.org/ns/void#", "http://purl.org/dc/terms/"
+    description = next((str(t.object.value) for t in triples
+                        if t.subject.value == store.namespaces.base + "dataset" and t.predicate.value == dct + "description"), "")
+
+    def curie(iri: str) -> str:
+        for prefix, namespace in sorted(prefixes.items(), key=lambda item: -len(item[1])):
+            if iri.startswith(namespace):
+                return f"{prefix}:{iri[len(namespace):]}"
+        return iri
+
+    graphs = [{"name": g.iri.rsplit("/graph/", 1)[-1], "title": g.title, "triples": g.triples, "modified": g.modified}
+              for g in store.graphs()]
+    from ..graph.authorities import AUTHORITIES
+
+    links = [{"authority": AUTHORITIES[key].name, "property": curie(prop), "count": count}
+             for (key, prop), count in sorted(count_links(store.reader(), store.namespaces.metadata_graph).items())]
+    classes = sorted(((iri, curie(iri), n) for iri, n in stats.classes.items()), key=lambda c: (-c[2], c[1]))
+    vocabularies = sorted({str(t.object.value) for t in triples if t.predicate.value == void_ns + "vocabulary"})
+    return render_template("void.html", description=description, stats=stats, graphs=graphs, links=links, classes=classes,
+                           vocabularies=vocabularies)
 
 
 @blueprint.get("/dumps/")

@@ -241,7 +241,8 @@ def test_the_content_security_policy_holds_in_chromium(seeded_template: Path, tm
                                        headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"})
         assert status in (201, 204), body
         pages = ["/", "/hubs", "/sparql", "/doc/hub/tabakalera", "/doc/institution/museo-esempio", "/fragments",
-                 "/feed/view", "/ontology", "/api/docs", "/dumps/", "/nowhere"]
+                 "/feed/view", "/ontology", "/api/docs", "/dumps/", "/nowhere", "/.well-known/void", "/search?q=tab",
+                 "/browse/institutions", "/doc/graph/core"]
         errors: list[str] = []
         dialogs: list[str] = []
         with sync_playwright() as playwright:

@@ -118,3 +118,12 @@ def test_the_description_satisfies_dcat_ap(client: FlaskClient) -> None:
     # The publisher is a resource of the dataset: it dereferences like any other.
     publisher = next(iter(publishers))
     assert client.get(str(publisher).removeprefix("https://w3id.org/heritage-hubs"), headers={"Accept": "text/turtle"}).status_code == 303
+
+
+def test_the_description_reads_as_a_page(client: FlaskClient) -> None:
+    """A browser at /.well-known/void reads figures, access points, graphs with their descriptions and dumps, and
+    classes, not a dump of Turtle; machines still get RDF."""
+    page = client.get("/.well-known/void", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "<pre>" not in page and 'href="/doc/graph/core.html"' in page and 'href="/dumps/graph/core.nq.gz"' in page
+    assert "hh:Hub" in page and "SPARQL endpoint" in page and '<html lang="en">' in page
+    assert client.get("/.well-known/void", headers={"Accept": "text/turtle"}).mimetype == "text/turtle"
