@@ -12,10 +12,9 @@ A page removed by the retention policy answers 410 Gone.
 
 from __future__ import annotations
 
-import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, render_template, request
 from pyoxigraph import RdfFormat, Triple, serialize
 
 from . import resources
@@ -32,18 +31,11 @@ def _generation() -> int:
     return int(resources().store.generation or 0)
 
 
-def _respond(triples: Iterable[Triple], etag: str, cache_control: str, title: str) -> Response:
+def _respond(triples: Iterable[Triple], etag: str, cache_control: str, page: Callable[[], str]) -> Response:
     store = resources().store
     prefixes = {**store.namespaces.prefixes(), **PREFIXES}
     if wants_html(request.accept_mimetypes):
-        turtle = serialize(triples, format=RdfFormat.TURTLE, prefixes=prefixes) or b""
-        page = (f"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-                f"<title>{html.escape(title)} · heritage-hubs</title>"
-                f"<link rel=alternate type=text/turtle href='{html.escape(request.path)}?format=turtle'>"
-                f"<h1>{html.escape(title)}</h1><p>A Linked Data Event Stream; read it as Turtle, JSON-LD or N-Triples "
-                f"(<a href='{html.escape(request.path)}?format=turtle'>Turtle</a>).</p>"
-                f"<pre>{html.escape(turtle.decode())}</pre></html>")
-        response = Response(page, mimetype="text/html")
+        response = Response(page(), mimetype="text/html")
         etag += "-html"
     else:
         fmt = requested_rdf("the feed is served as ", FORMATS)
@@ -63,7 +55,13 @@ def stream() -> Response:
     feed = resources().store.feed
     generation = _generation()
     triples = feed.stream_triples(generation, request.host_url.rstrip("/"))
-    return _respond(triples, f"feed-root-{generation}-{feed.first_page(generation)}", "no-cache", "Change feed")
+
+    def view() -> str:
+        members, resources_count = feed.statistics(generation)
+        return render_template("feed.html", heading="Change feed", path=request.path, pages=feed.page_starts(generation),
+                               members=members, resources=resources_count, retention_days=feed.policy.retention_days)
+
+    return _respond(triples, f"feed-root-{generation}-{feed.first_page(generation)}", "no-cache", view)
 
 
 @blueprint.get("/feed/page/<int:number>")
@@ -80,4 +78,15 @@ def page(number: int) -> Response:
     server = request.host_url.rstrip("/")
     triples = list(feed.page_triples(found, server))
     cache_control = "public, max-age=31536000, immutable" if found.immutable else "no-cache"
-    return _respond(triples, found.etag, cache_control, f"Change feed, page {number}")
+    base = resources().store.namespaces.base
+
+    def members() -> str:
+        rows = [{"time": m.time, "resource": m.resource, "deleted": m.deleted,
+                 "href": "/doc/" + m.resource[len(base) + 3:] if m.resource.startswith(base + "id/") else m.resource}
+                for m in found.members]
+        first = feed.first_page(generation)
+        return render_template("feed.html", heading=f"Change feed, page {number}", path=request.path, pages=None, rows=rows,
+                               previous=number - 1 if first is not None and number > first else None,
+                               next=number + 1 if found.next_time is not None else None)
+
+    return _respond(triples, found.etag, cache_control, members)

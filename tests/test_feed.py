@@ -237,7 +237,10 @@ def test_retention_removes_superseded_pages_from_the_front_only(tmp_path: Path) 
         assert page.status_code == 200 and page.headers["Cache-Control"] == "no-cache"
         assert len(rdflib.Graph().parse(data=page.data, format="json-ld")) > 3
         browser = client.get("/feed/page/1", headers={"Accept": "text/html"})
-        assert browser.mimetype == "text/html" and b"tree:GreaterThanOrEqualToRelation" in browser.data
+        assert browser.mimetype == "text/html" and b"<pre>" not in browser.data  # a table of members, not raw Turtle
+        assert b'rel="next" href="/feed/page/2"' in browser.data and b"new version" in browser.data
+        root_page = client.get("/feed/view", headers={"Accept": "text/html"})
+        assert b'href="/feed/page/1"' in root_page.data and b"days" in root_page.data
     finally:
         close_resources()
 
