@@ -101,6 +101,9 @@ class TermDoc:
     comments: list[Literal] = field(default_factory=list)
     supers: set[str] = field(default_factory=set)
     path: str | None = None
+    domains: set[str] = field(default_factory=set)
+    ranges: set[str] = field(default_factory=set)
+    inverses: set[str] = field(default_factory=set)
     label: str | None = None
     comment: str | None = None
 
@@ -115,12 +118,14 @@ def _documentation() -> dict[str, object]:
     ns = store.namespaces
     rows = select(store.reader(), f"""
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX owl: <http://www.w3.org/2002/07/owl#>
-        SELECT ?term ?kind ?label ?comment ?super ?path WHERE {{ GRAPH <{ns.ontology_graph}> {{
+        SELECT ?term ?kind ?label ?comment ?super ?path ?domain ?range ?inverse WHERE {{ GRAPH <{ns.ontology_graph}> {{
           ?term a ?kind . FILTER(?kind IN (owl:Class, owl:ObjectProperty, owl:DatatypeProperty))
           FILTER(STRSTARTS(STR(?term), "{ns.ontology}"))
           OPTIONAL {{ ?term rdfs:label ?label }} OPTIONAL {{ ?term rdfs:comment ?comment }}
           OPTIONAL {{ ?term rdfs:subClassOf|rdfs:subPropertyOf ?super }}
           OPTIONAL {{ ?term <{ns.ontology}crmPath> ?path }}
+          OPTIONAL {{ ?term rdfs:domain ?domain }} OPTIONAL {{ ?term rdfs:range ?range }}
+          OPTIONAL {{ ?term owl:inverseOf|^owl:inverseOf ?inverse }}
         }} }}""")
     terms: dict[str, TermDoc] = {}
     for row in rows:
@@ -135,9 +140,24 @@ def _documentation() -> dict[str, object]:
             entry.supers.add(_text(row["super"]))
         if row["path"] is not None:
             entry.path = _text(row["path"])
+        for key, into in (("domain", entry.domains), ("range", entry.ranges), ("inverse", entry.inverses)):
+            if row[key] is not None:
+                into.add(_text(row[key]))
     documented = sorted(terms.values(), key=lambda e: (e.kind != "Class", e.name))
     for entry in documented:
         entry.label = pick_language(entry.labels, language)
         entry.comment = pick_language(entry.comments, language)
+    prefixes = sorted(ns.prefixes().items(), key=lambda item: -len(item[1]))
+
+    def term_link(iri: str) -> dict[str, str | None]:
+        """A term as the page shows it: ours link to their anchor, others as a prefixed name."""
+        if iri.startswith(ns.ontology) and iri[len(ns.ontology):] in {t.name for t in documented}:
+            return {"text": "hh:" + iri[len(ns.ontology):], "href": "#" + iri[len(ns.ontology):]}
+        for prefix, namespace in prefixes:
+            if iri.startswith(namespace):
+                return {"text": f"{prefix}:{iri[len(namespace):]}", "href": None}
+        return {"text": iri, "href": None}
+
     return {"terms": documented, "language": language, "base_iri": ns.base, "ontology_iri": ns.ontology_iri,
-            "crm": "http://www.cidoc-crm.org/cidoc-crm/"}
+            "term_link": term_link, "classes": [t for t in documented if t.kind == "Class"],
+            "properties": [t for t in documented if t.kind != "Class"]}

@@ -89,6 +89,11 @@ def test_ontology_documentation_and_rdf(client: FlaskClient) -> None:
     text = page.get_data(as_text=True)
     assert 'id="Hub"' in text and "crm:E74_Group" in text and "Heritage hub" in text
     assert "Istituzione" in text  # Italian labels for the visitor's language
+    # Contents, and each property's domain, range and inverse, as links to the terms on the page.
+    assert '<nav class="contents"' in text and '<a href="#partnerOf">' in text
+    partner = text.split('id="hasPartner"', 1)[1].split("</section>", 1)[0]
+    assert 'Domain: <a href="#Hub"><code>hh:Hub</code></a>' in partner and 'Range: <a href="#Institution">' in partner
+    assert 'Inverse: <a href="#partnerOf">' in partner and "crm:P107_has_current_or_former_member" in partner
     turtle = client.get("/ontology", headers={"Accept": "text/turtle"})
     graph = rdflib.Graph().parse(data=turtle.data, format="turtle")
     assert (rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/Hub"), rdflib.RDF.type, rdflib.OWL.Class) in graph
