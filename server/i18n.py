@@ -138,3 +138,37 @@ UI: dict[str, dict[str, str]] = {
 def translate(text: str, language: str) -> str:
     """`text` in `language`, or as it is (English) when there is no translation."""
     return UI.get(language, {}).get(text, text)
+
+
+#: What the properties of other vocabularies are called on pages (ours have labels in the ontology), by language.
+PROPERTY_NAMES: dict[str, tuple[str, str, str]] = {
+    "http://www.w3.org/2000/01/rdf-schema#label": ("name", "nome", "nombre"),
+    "http://www.w3.org/2000/01/rdf-schema#comment": ("comment", "commento", "comentario"),
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type": ("kind", "tipo", "tipo"),
+    "http://purl.org/dc/terms/source": ("source", "fonte", "fuente"),
+    "http://purl.org/dc/terms/created": ("made", "realizzato", "realizado"),
+    "http://purl.org/dc/terms/description": ("description", "descrizione", "descripción"),
+    "http://www.w3.org/2003/01/geo/wgs84_pos#lat": ("latitude", "latitudine", "latitud"),
+    "http://www.w3.org/2003/01/geo/wgs84_pos#long": ("longitude", "longitudine", "longitud"),
+    "http://xmlns.com/foaf/0.1/homepage": ("web site", "sito web", "sitio web"),
+    "http://www.w3.org/2002/07/owl#sameAs": ("same as", "lo stesso di", "el mismo que"),
+    "http://www.w3.org/2004/02/skos/core#exactMatch": ("same as", "lo stesso di", "el mismo que"),
+    "http://www.w3.org/2004/02/skos/core#closeMatch": ("close to", "simile a", "parecido a"),
+    "http://www.w3.org/2004/02/skos/core#prefLabel": ("name", "nome", "nombre"),
+    "http://www.w3.org/2004/02/skos/core#altLabel": ("also called", "detto anche", "también llamado"),
+    "http://www.cidoc-crm.org/cidoc-crm/P2_has_type": ("type or theme", "tipo o tema", "tipo o tema"),
+    "http://www.cidoc-crm.org/cidoc-crm/P95i_was_formed_by": ("founded", "fondazione", "fundación"),
+    "http://www.cidoc-crm.org/cidoc-crm/P14_carried_out_by": ("by", "da", "por"),
+    "http://www.cidoc-crm.org/cidoc-crm/P4_has_time-span": ("when", "quando", "cuándo"),
+    "http://www.cidoc-crm.org/cidoc-crm/P82a_begin_of_the_begin": ("from", "dal", "desde"),
+    "http://www.cidoc-crm.org/cidoc-crm/P82b_end_of_the_end": ("until", "fino al", "hasta"),
+    "http://www.cidoc-crm.org/cidoc-crm/P89_falls_within": ("within", "dentro", "dentro de"),
+    "http://www.cidoc-crm.org/cidoc-crm/P168_place_is_defined_by": ("geometry (WKT)", "geometria (WKT)", "geometría (WKT)"),
+}
+_ORDER = ("en", "it", "es")
+
+
+def property_name(iri: str, language: str) -> str | None:
+    """What a property of another vocabulary is called on a page, in `language`; None for one we do not name."""
+    names = PROPERTY_NAMES.get(iri)
+    return None if names is None else names[_ORDER.index(language) if language in _ORDER else 0]

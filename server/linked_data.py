@@ -25,6 +25,7 @@ from ..graph.tabular import slug as slugify
 from . import resources
 from .cache import CachedResponse
 from .errors import NotAcceptable, NotFound
+from .i18n import property_name
 from .negotiation import bare, offered_list, requested_rdf, wants_html
 
 blueprint = Blueprint("linked_data", __name__)
@@ -204,13 +205,13 @@ def _render(description: Description, kind: str, slug: str, extension: str) -> R
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Names and description", ("label", "prefLabel", "altLabel", "description", "text")),
     ("Kinds and themes", ("hubType", "institutionKind", "focus", "about", "originalFunction", "usesTechnology", "accessNotice",
-                          "inScheme", "topConceptOf")),
+                          "inScheme", "topConceptOf", "P2_has_type", "broader", "narrower")),
     ("People and organisations", ("hasPartner", "partnerOf", "carriedOutBy", "keptBy", "ownedBy", "givesVoiceTo",
                                   "P95i_was_formed_by", "memberCount")),
     ("Place and time", ("basedIn", "locatedIn", "tookPlaceAt", "P89_falls_within", "lat", "long", "P168_place_is_defined_by",
-                        "P4_has_time-span")),
+                        "P4_has_time-span", "created")),
     ("Heritage", ("features", "refersTo", "inventoryNumber")),
-    ("Sources and links", ("source", "homepage", "sameAs")),
+    ("Sources and links", ("source", "homepage", "sameAs", "exactMatch", "closeMatch")),
 )
 
 
@@ -253,7 +254,9 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
             return {"kind": "literal", "text": term.value, "language": term.language,
                     "datatype": term.datatype.value.rsplit("#", 1)[-1] if term.datatype and not term.language else None}
         if isinstance(term, BlankNode):
-            return {"kind": "blank", "rows": [row(q) for q in description.blank_closure if q.subject == term]}
+            rows = [row(q) for q in description.blank_closure if q.subject == term]
+            # A formation before its time-span, a beginning before its end: in the order of the properties' CRM numbers.
+            return {"kind": "blank", "rows": sorted(rows, key=lambda r: str(r["predicate"]["iri"]))}  # type: ignore[index]
         assert isinstance(term, NamedNode)
         # Only web IRIs become links: a javascript: or data: IRI in someone's data is shown, never followed.
         href = local(term) if term.value.startswith(("http://", "https://")) else None
@@ -266,9 +269,22 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         name = str(getattr(getattr(quad, "graph_name", None), "value", ""))
         return store.namespaces.graph_name(name) or name
 
+    reader = store.reader()
+    named: dict[str, str] = {}
+
+    def predicate_of(predicate: NamedNode) -> dict[str, object]:
+        """A property as people read it: its name from the ontology (ours) or from our list (others), else a prefixed name."""
+        shown = show(predicate)
+        if predicate.value not in named:
+            named[predicate.value] = (property_name(predicate.value, language)
+                                      or (_label_in(reader, predicate.value, language)
+                                          if predicate.value.startswith(store.namespaces.ontology) else None)
+                                      or str(shown["label"]))
+        return {**shown, "label": named[predicate.value]}
+
     def row(quad: object) -> dict[str, object]:
         predicate = quad.predicate  # type: ignore[attr-defined]
-        return {"predicate": show(predicate), "object": show(quad.object), "graph": graph_name(quad)}  # type: ignore[attr-defined]
+        return {"predicate": predicate_of(predicate), "object": show(quad.object), "graph": graph_name(quad)}  # type: ignore[attr-defined]
 
     subject = description.subject
     found = located_at(store.reader(), subject.value, store.namespaces.ontology)
@@ -287,7 +303,7 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
     sections = [(name, groups[name]) for name in order if name in groups]
     refers_to = store.namespaces.ontology + "refersTo"
     narratives = [show(q.subject) for q in description.incoming if q.predicate.value == refers_to]
-    incoming = [{"subject": show(q.subject), "predicate": show(q.predicate), "graph": graph_name(q)}
+    incoming = [{"subject": show(q.subject), "predicate": predicate_of(q.predicate), "graph": graph_name(q)}
                 for q in description.incoming if q.predicate.value != refers_to]
     return {
         "title": description.label_of(subject, language) or subject.value,

@@ -236,3 +236,26 @@ def test_a_map_says_whose_point_it_shows_and_its_coordinates(client: FlaskClient
     assert "No point of its own: shown at" in hub and "(WGS84)" in hub and "tiles-missing" in hub
     place = client.get("/doc/place/turin", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "No point of its own" not in place and "45.0" in place
+
+
+def test_a_resource_page_reads_in_words(client: FlaskClient, store_path: Path) -> None:
+    """Properties by their names in the visitor's language (ours from the ontology, others from our list), a founding
+    with its beginning before its end, and an imported record's themes and date in their sections."""
+    page = client.get("/doc/hub/polo-del-900", headers={"Accept": "text/html", "Accept-Language": "it"}).get_data(as_text=True)
+    assert ">fondazione<" in page and ">dal<" in page and page.index(">dal<") < page.index(">fino al<")
+    assert ">crm:P95i_was_formed_by<" not in page and ">rdfs:label<" not in page
+    english = client.get("/doc/place/turin", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert ">latitude<" in english and ">name<" in english
+    museum = Path(__file__).parent.parent / "examples" / "museum"
+    GraphStore(store_path).load(RdfSource.from_path(museum / "institution.ttl"),
+                                graph="https://w3id.org/heritage-hubs/graph/institution/museo-esempio")
+    from click.testing import CliRunner
+
+    from heritage_hubs.cli import main
+
+    assert CliRunner().invoke(main, ["--store", str(store_path), "import-csv", str(museum / "records.csv"), "--mapping",
+                                     str(museum / "mapping.toml"), "--graph", "institution/museo-esempio"]).exit_code == 0
+    record = client.get("/doc/asset/museo-esempio-me-0001", headers={"Accept": "text/html"}).get_data(as_text=True)
+    sections = {h.split("</h2>")[0]: h for h in record.split("<h2>")[1:]}
+    assert "type or theme" in sections["Kinds and themes"] and "made" in sections["Place and time"]
+    assert "Other statements" not in sections
