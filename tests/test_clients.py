@@ -185,6 +185,14 @@ def test_pages_in_chromium(server: LiveServer, tmp_path: Path) -> None:
         assert page.locator(".tiles-missing").is_visible()  # no tiles here: the page says so, the point is in text
         links = {a for a in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)") if a.startswith(server.url)}
         page.screenshot(path=str(tmp_path / "tabakalera.png"), full_page=True)
+        # At 390 px nothing scrolls sideways, and a stacked table cell says which column it is.
+        for path in ("/doc/hub/tabakalera", "/doc/place/turin", "/fragments", "/api/docs", "/.well-known/void", "/feed/view", "/ontology"):
+            page.goto(server.url + path, wait_until="networkidle")
+            width = page.evaluate("document.scrollingElement.scrollWidth")
+            assert width <= 391, (path, width)
+        page.goto(server.url + "/doc/hub/tabakalera", wait_until="networkidle")
+        label = page.evaluate("getComputedStyle(document.querySelector('td[data-label]'), '::before').content")
+        assert "Property" in label or "Value" in label, label
         browser.close()
     assert errors == []
     assert len(links) > 10
