@@ -11,7 +11,7 @@ from flask import Blueprint, render_template, request
 
 from . import get_store
 from .errors import BadRequest, NotFound
-from .home import preferred_language
+from .home import page_number, preferred_language
 
 blueprint = Blueprint("browse", __name__)
 
@@ -32,16 +32,6 @@ RESULTS = 50
 def _local(iri: str, base: str) -> str:
     """Where a visitor reads about a thing: its page on this host when it is ours, else its IRI."""
     return "/doc/" + iri[len(base) + 3:] if iri.startswith(base + "id/") else iri
-
-
-def _page_number() -> int:
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        raise BadRequest("page must be a positive integer") from None
-    if not 1 <= page <= 1_000_000:
-        raise BadRequest("page must be a positive integer (at most 1000000)")
-    return page
 
 
 @blueprint.get("/search")
@@ -68,7 +58,7 @@ def browse(kind: str) -> str:
     if kind not in KINDS:
         raise NotFound(f"nothing to browse as {kind!r}; try {', '.join(KINDS)}")
     cls, heading = KINDS[kind]
-    page = _page_number()
+    page = page_number()
     store = get_store()
     reader = store.reader()
     store.labels.ensure(reader, int(store.generation or 0))

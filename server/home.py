@@ -27,6 +27,17 @@ HUBS_PER_PAGE = 48
 HOME_GRAPHS = 20
 
 
+def page_number() -> int:
+    """The `page` argument of a list page: 1 to 1,000,000, else 400."""
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        raise BadRequest("page must be a positive integer") from None
+    if not 1 <= page <= 1_000_000:
+        raise BadRequest("page must be a positive integer (at most 1000000)")
+    return page
+
+
 def preferred_language() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
@@ -65,12 +76,7 @@ def index() -> str | Response:
 @blueprint.get("/hubs")
 def hubs() -> str:
     """Every hub, a page at a time, in label order."""
-    try:
-        page = int(request.args.get("page", "1"))
-    except ValueError:
-        raise BadRequest("page must be a positive integer") from None
-    if not 1 <= page <= 1_000_000:
-        raise BadRequest("page must be a positive integer (at most 1000000)")
+    page = page_number()
     language = preferred_language()
     shown, total = _hubs((page - 1) * HUBS_PER_PAGE, HUBS_PER_PAGE, language)
     last = max((total + HUBS_PER_PAGE - 1) // HUBS_PER_PAGE, 1)
