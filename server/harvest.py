@@ -102,8 +102,13 @@ def dumps_index() -> Response:
         name = store.namespaces.graph_name(info.iri)
         if name is not None and info.iri != store.namespaces.metadata_graph:
             files.append({"url": f"{server}/dumps/graph/{name}.nq.gz", "graph": info.iri, "triples": info.triples})
-    return Response(json.dumps({"generation": store.generation, "format": "application/n-quads (gzip)", "files": files}, indent=1),
-                    mimetype="application/json")
+    if wants_html(request.accept_mimetypes) and request.args.get("format") != "json":
+        response = Response(render_template("dumps.html", files=files, generation=store.generation), mimetype="text/html")
+    else:
+        response = Response(json.dumps({"generation": store.generation, "format": "application/n-quads (gzip)", "files": files},
+                                       indent=1), mimetype="application/json")
+    response.vary.add("Accept")
+    return response
 
 
 def _send(graph: str | None, name: str) -> Response:

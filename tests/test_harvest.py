@@ -127,3 +127,10 @@ def test_the_description_reads_as_a_page(client: FlaskClient) -> None:
     assert "<pre>" not in page and 'href="/doc/graph/core.html"' in page and 'href="/dumps/graph/core.nq.gz"' in page
     assert "hh:Hub" in page and "SPARQL endpoint" in page and '<html lang="en">' in page
     assert client.get("/.well-known/void", headers={"Accept": "text/turtle"}).mimetype == "text/turtle"
+
+
+def test_the_dumps_list_reads_as_a_page(client: FlaskClient) -> None:
+    page = client.get("/dumps/", headers={"Accept": "text/html"})
+    assert page.mimetype == "text/html" and b'href="http://localhost/dumps/all.nq.gz"' in page.data
+    assert client.get("/dumps/").mimetype == "application/json"  # programs (and */*) still get the JSON list
+    assert client.get("/dumps/", query_string={"format": "json"}, headers={"Accept": "text/html"}).mimetype == "application/json"
