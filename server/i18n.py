@@ -172,3 +172,40 @@ def property_name(iri: str, language: str) -> str | None:
     """What a property of another vocabulary is called on a page, in `language`; None for one we do not name."""
     names = PROPERTY_NAMES.get(iri)
     return None if names is None else names[_ORDER.index(language) if language in _ORDER else 0]
+
+
+MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+           "December"),
+    "it": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre",
+           "dicembre"),
+    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
+           "diciembre"),
+}
+_WORDS = {  # the words of a time span, and of a founding
+    "en": {"in": "in", "from": "from", "to": "to", "founded": "Founded", "by": "by", "when": "When"},
+    "it": {"in": "nel", "from": "dal", "to": "al", "founded": "Fondato", "by": "da", "when": "Quando"},
+    "es": {"in": "en", "from": "del", "to": "al", "founded": "Fundado", "by": "por", "when": "Cuándo"},
+}
+
+
+def word(key: str, language: str) -> str:
+    return _WORDS.get(language, _WORDS["en"])[key]
+
+
+def day(value: str, language: str) -> str:
+    """An xsd:date or xsd:dateTime as people write a day: 25 April 1945, 25 aprile 1945, 25 de abril de 1945."""
+    year, month, number = value[:4], int(value[5:7]), int(value[8:10])
+    name = MONTHS.get(language, MONTHS["en"])[month - 1]
+    return f"{number} de {name} de {year}" if language == "es" else f"{number} {name} {year}"
+
+
+def span(begin: str | None, end: str | None, language: str) -> str | None:
+    """A time span in words: a whole year as the year, one day as the day, else from … to …; None without a begin."""
+    if not begin:
+        return None
+    if end and begin[:4] == end[:4] and begin[5:10] == "01-01" and end[5:10] == "12-31":
+        return f"{word('in', language)} {begin[:4]}"
+    if not end or begin[:10] == end[:10]:
+        return day(begin, language)
+    return f"{word('from', language)} {day(begin, language)} {word('to', language)} {day(end, language)}"

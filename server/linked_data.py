@@ -25,7 +25,7 @@ from ..graph.tabular import slug as slugify
 from . import resources
 from .cache import CachedResponse
 from .errors import NotAcceptable, NotFound
-from .i18n import property_name
+from .i18n import property_name, span, word
 from .negotiation import bare, offered_list, requested_rdf, wants_html
 
 blueprint = Blueprint("linked_data", __name__)
@@ -223,6 +223,39 @@ def _group_of(predicate_iri: str) -> str:
     return "Other statements"
 
 
+CRM = "http://www.cidoc-crm.org/cidoc-crm/"
+
+
+def _span_of(description: Description, node: Any, language: str) -> str | None:
+    """The time span of `node` (P4) in words, from its blank-node closure."""
+    quads = description.outgoing + description.blank_closure
+    for q in quads:
+        if q.subject == node and q.predicate.value == CRM + "P4_has_time-span":
+            values = {p.predicate.value: p.object.value for p in description.blank_closure
+                      if p.subject == q.object and isinstance(p.object, Literal)}
+            return span(values.get(CRM + "P82a_begin_of_the_begin"), values.get(CRM + "P82b_end_of_the_end"), language)
+    return None
+
+
+def _events(description: Description, language: str, show: Any, reader: Any) -> list[dict[str, object]]:
+    """A founding and the thing's own time span as sentences: "Founded in 2015 by A, B and C", "When: 10 May 2023"."""
+    events: list[dict[str, object]] = []
+    for q in description.outgoing:
+        if q.predicate.value == CRM + "P95i_was_formed_by" and isinstance(q.object, BlankNode):
+            founders = [show(f.object) for f in description.blank_closure
+                        if f.subject == q.object and f.predicate.value == CRM + "P14_carried_out_by"]
+            for founder in founders:
+                if founder.get("kind") == "iri" and founder.get("label") == founder.get("iri"):
+                    founder["label"] = _label_in(reader, str(founder["iri"]), language) or founder["label"]
+            when = _span_of(description, q.object, language)
+            events.append({"text": word("founded", language) + (f" {when}" if when else ""),
+                           "by": word("by", language) if founders else "", "people": founders})
+    own = _span_of(description, description.subject, language)
+    if own:
+        events.append({"text": f"{word('when', language)}: {own}", "by": "", "people": []})
+    return events
+
+
 def _label_in(store: Any, iri: str, language: str) -> str | None:
     """A label of `iri` from the store, in `language` if it has one."""
     labels = [q.object for q in store.quads_for_pattern(NamedNode(iri), NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None, None)
@@ -287,6 +320,7 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         return {"predicate": predicate_of(predicate), "object": show(quad.object), "graph": graph_name(quad)}  # type: ignore[attr-defined]
 
     subject = description.subject
+    events = _events(description, language, show, reader)
     found = located_at(store.reader(), subject.value, store.namespaces.ontology)
     located = None if found is None else (found[0], found[1])
     # A thing without a point of its own is shown at the place it is in, and the page says so.
@@ -318,6 +352,7 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         "slug": slug,
         "language": language,
         "base_iri": base,
+        "events": events,
         "coordinates": located,
         "located_by": located_by,
         "tiles_url": current_app.config["HERITAGE_HUBS_SETTINGS"].tiles_url,

@@ -259,3 +259,13 @@ def test_a_resource_page_reads_in_words(client: FlaskClient, store_path: Path) -
     sections = {h.split("</h2>")[0]: h for h in record.split("<h2>")[1:]}
     assert "type or theme" in sections["Kinds and themes"] and "made" in sections["Place and time"]
     assert "Other statements" not in sections
+
+
+def test_events_read_as_sentences_in_the_visitors_language(client: FlaskClient) -> None:
+    """A founding and a time span as sentences with dates as people write them, in en, it and es."""
+    english = client.get("/doc/hub/polo-del-900", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'class="event">Founded in 2015 by <a href="http://localhost/id/institution/compagnia-di-san-paolo">' in english
+    italian = client.get("/doc/hub/polo-del-900", headers={"Accept": "text/html", "Accept-Language": "it"}).get_data(as_text=True)
+    assert 'class="event">Fondato nel 2015 da <a' in italian and "Città di Torino" in italian
+    launch = client.get("/doc/activity/ehh-launch", headers={"Accept": "text/html", "Accept-Language": "es"}).get_data(as_text=True)
+    assert 'class="event">Cuándo: del 10 de mayo de 2023 al 11 de mayo de 2023.' in launch
