@@ -367,3 +367,33 @@ def test_comunica_over_fragments_follows_every_blank_node_path(seeded_template: 
         assert status == 200 and "E66_Formation" in data.decode(), data[:300]
     finally:
         stop_server(served)
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.skipif((not CHROMIUM.exists() or not AXE.exists()) and not os.environ.get("CI"),
+                    reason="needs Debian's chromium and axe-core (installed by ./run)")
+@pytest.mark.parametrize("language", ["en", "it"])
+def test_every_page_type_passes_axe_core(server: LiveServer, language: str) -> None:
+    """WCAG 2.1 AA as axe-core checks it, in headless Chromium: no serious or critical violation on any page type
+    (axe is injected with the page's CSP bypassed: the pages themselves never run inline script)."""
+    from playwright.sync_api import sync_playwright
+
+    pages = ["/", "/hubs", "/search?q=tab", "/browse/institutions", "/doc/hub/tabakalera", "/doc/place/turin",
+             "/doc/asset/tabakalera-building", "/.well-known/void", "/feed/view", "/ontology", "/sparql", "/fragments",
+             "/api/docs", "/dumps/", "/nowhere"]
+    found: dict[str, list[str]] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless"])
+        page = browser.new_context(bypass_csp=True, locale=language, extra_http_headers={"Accept-Language": language}).new_page()
+        for path in pages:
+            page.goto(server.url + path, wait_until="networkidle")
+            page.add_script_tag(path=str(AXE))
+            violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                                       ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+                                       ".map(v => v.id + ' ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '))")
+            if violations:
+                found[path] = violations
+        browser.close()
+    assert found == {}

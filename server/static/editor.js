@@ -26,4 +26,16 @@
     });
   });
   window.heritageHubsPrologue = prologue;
+  // Accessibility of YASGUI's own markup (axe-core, in the suite): its inputs get names, and the add-tab button
+  // leaves the tab list (a tablist may hold only tabs).
+  const label = () => {
+    document.querySelectorAll("#yasgui input.autocomplete:not([aria-label])").forEach((input) => input.setAttribute("aria-label", "SPARQL endpoint"));
+    document.querySelectorAll("#yasgui .CodeMirror textarea:not([aria-label])").forEach((area) => area.setAttribute("aria-label", "SPARQL query"));
+    document.querySelectorAll("#yasgui .tabsList > div > button.addTab").forEach((button) => {
+      const holder = button.parentElement;
+      holder.parentElement.after(holder);
+    });
+  };
+  label();
+  new MutationObserver(label).observe(document.getElementById("yasgui"), { childList: true, subtree: true });
 })();
