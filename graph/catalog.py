@@ -59,6 +59,11 @@ def _literals(store: Store, subject: NamedNode, predicate: NamedNode) -> list[Li
     return found
 
 
+def label_in(store: Store, iri: str, language: str) -> str | None:
+    """An rdfs:label of `iri` from the store, by the one language preference rule (pick_language)."""
+    return pick_language(_literals(store, NamedNode(iri), RDFS_LABEL), language)
+
+
 def _objects(store: Store, subject: NamedNode, predicate: NamedNode) -> list[NamedNode]:
     return sorted({q.object for q in store.quads_for_pattern(subject, predicate, None, None) if isinstance(q.object, NamedNode)},
                   key=lambda n: n.value)

@@ -25,13 +25,14 @@ from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Store
 
+from .iris import CRM
+
 CONTEXT_URL = "https://linked.art/ns/v1/linked-art.json"
 PROFILE = CONTEXT_URL
 MEDIA_TYPE = f'application/ld+json;profile="{PROFILE}"'
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
-CRM = "http://www.cidoc-crm.org/cidoc-crm/"
 AAT = "http://vocab.getty.edu/aat/"
 LANGUAGES = {"en": ("300388277", "English"), "it": ("300388474", "Italian"), "es": ("300389311", "Spanish"),
              "eu": ("300388138", "Basque"), "fr": ("300388306", "French"), "de": ("300388344", "German")}
@@ -136,6 +137,11 @@ def visual_of(asset: str, base: str) -> str:
     return base + "id/visual/" + asset.rsplit("/", 1)[-1]
 
 
+def asset_of_visual(iri: str, base: str) -> str | None:
+    """The tangible asset a visual item IRI is of (the inverse of visual_of), or None."""
+    return base + "id/asset/" + iri.rsplit("/", 1)[-1] if iri.startswith(base + "id/visual/") else None
+
+
 def _texts(store: Store, subject: NamedNode, kinds: tuple[tuple[str, dict[str, Any]], ...], type_name: str) -> list[dict[str, Any]]:
     """The literals of the given properties as Linked Art `Name`s or `LinguisticObject`s, each classified and in its
     language, without repeats."""
@@ -172,6 +178,13 @@ def _record(store: Store, iri: str, kind: str) -> dict[str, Any]:
     return record
 
 
+def _titled(iri: str, kind: str, title: str) -> dict[str, Any]:
+    """A record of something that has no statements of its own (a collection, what an object shows): its title as
+    its label and its primary name."""
+    return {"@context": CONTEXT_URL, "id": iri, "type": kind, "_label": title,
+            "identified_by": [{"type": "Name", "content": title, "classified_as": [PRIMARY_NAME]}]}
+
+
 def _refs(store: Store, subject: NamedNode, predicates: tuple[str, ...], kind: str) -> list[dict[str, Any]]:
     return [_reference(store, o.value, kind) for p in predicates for o in _objects(store, subject, p) if isinstance(o, NamedNode)]
 
@@ -185,7 +198,8 @@ def _in_scheme(store: Store, concept: str, scheme_suffix: str) -> bool:
                for o in _objects(store, NamedNode(concept), SKOS + "inScheme"))
 
 
-def _timespan(store: Store, node: Any) -> dict[str, Any] | None:
+def timespan(store: Store, node: Any) -> dict[str, Any] | None:
+    """The time span of `node` (crm:P4) as a Linked Art TimeSpan: `begin_of_the_begin`, `end_of_the_end`; None without."""
     for span in _objects(store, node, CRM + "P4_has_time-span"):
         found: dict[str, Any] = {"type": "TimeSpan"}
         for prop in ("P82a_begin_of_the_begin", "P82b_end_of_the_end"):
@@ -198,16 +212,17 @@ def _timespan(store: Store, node: Any) -> dict[str, Any] | None:
 
 def linked_art_kind(store: Store, iri: str, ontology: str, base: str) -> str | None:
     """The Linked Art class of the record `iri` has here (HumanMadeObject, Group, Person, Type, Place, Set, VisualItem), or None."""
+    groups = {ontology + t for t in GROUP_TYPES}
     keeper = keeper_of_collection(iri, base)
     if keeper is not None:
-        return "Set" if _types_of(store, keeper) & {ontology + t for t in GROUP_TYPES} else None
-    if iri.startswith(base + "id/visual/"):
-        asset = base + "id/asset/" + iri.rsplit("/", 1)[-1]
+        return "Set" if _types_of(store, keeper) & groups else None
+    asset = asset_of_visual(iri, base)
+    if asset is not None:
         return "VisualItem" if ontology + "TangibleAsset" in _types_of(store, asset) and _themes(store, asset, ontology) else None
     types = _types_of(store, iri)
     if ontology + "TangibleAsset" in types:
         return "HumanMadeObject"
-    if types & {ontology + t for t in GROUP_TYPES}:
+    if types & groups:
         return "Group"
     if SKOS + "Concept" in types:
         return "Type"
@@ -234,15 +249,10 @@ def describe(store: Store, iri: str, ontology: str, base: str) -> dict[str, Any]
     subject = NamedNode(iri)
     if kind == "Set":
         keeper = keeper_of_collection(iri, base) or ""
-        keeper_label = _label(store, keeper) or keeper
-        return {"@context": CONTEXT_URL, "id": iri, "type": "Set", "_label": f"Collection of {keeper_label}",
-                "identified_by": [{"type": "Name", "content": f"Collection of {keeper_label}", "classified_as": [PRIMARY_NAME]}],
-                "classified_as": [COLLECTION]}
+        return {**_titled(iri, "Set", f"Collection of {_label(store, keeper) or keeper}"), "classified_as": [COLLECTION]}
     if kind == "VisualItem":
-        asset = base + "id/asset/" + iri.rsplit("/", 1)[-1]
-        asset_label = _label(store, asset) or asset
-        return {"@context": CONTEXT_URL, "id": iri, "type": "VisualItem", "_label": f"What {asset_label} shows",
-                "identified_by": [{"type": "Name", "content": f"What {asset_label} shows", "classified_as": [PRIMARY_NAME]}],
+        asset = asset_of_visual(iri, base) or ""
+        return {**_titled(iri, "VisualItem", f"What {_label(store, asset) or asset} shows"),
                 "about": [_reference(store, theme, "Type") for theme in _themes(store, asset, ontology)]}
     record = _record(store, iri, kind)
     statements = _statements(store, subject, ontology)
@@ -257,7 +267,7 @@ def describe(store: Store, iri: str, ontology: str, base: str) -> dict[str, Any]
             record["residence"] = residence
         for formation in _objects(store, subject, CRM + "P95i_was_formed_by"):
             formed: dict[str, Any] = {"type": "Formation"}
-            if (span := _timespan(store, formation)) is not None:
+            if (span := timespan(store, formation)) is not None:
                 formed["timespan"] = span
             founders = [_reference(store, o.value, linked_art_kind(store, o.value, ontology, base) or "Group")
                         for o in _objects(store, formation, CRM + "P14_carried_out_by") if isinstance(o, NamedNode)]
@@ -283,7 +293,7 @@ def describe(store: Store, iri: str, ontology: str, base: str) -> dict[str, Any]
     return record
 
 
-def describe_object(store: Store, iri: str, ontology: str, base: str = "") -> dict[str, Any]:
+def describe_object(store: Store, iri: str, ontology: str, base: str) -> dict[str, Any]:
     """The Linked Art record of a tangible heritage asset.
 
     Each property goes to the Linked Art term with its meaning, or nowhere: hh:keptBy (P50 has current keeper) is
@@ -294,7 +304,6 @@ def describe_object(store: Store, iri: str, ontology: str, base: str = "") -> di
     subject = NamedNode(iri)
     if ontology + "TangibleAsset" not in _types_of(store, iri):
         raise NotAnObject(f"<{iri}> is not a tangible asset; Linked Art describes objects")
-    base = base or iri[: iri.index("id/") if "id/" in iri else 0]
     record = _record(store, iri, "HumanMadeObject")
     identifiers = [{"type": "Identifier", "content": o.value, "classified_as": [ACCESSION_NUMBER]}
                    for o in _objects(store, subject, ontology + "inventoryNumber") if isinstance(o, Literal)]

@@ -17,14 +17,12 @@ from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Store, Variable
 
+from .catalog import FALLS_WITHIN
 from .labels import LABEL_PROPERTIES, LabelIndex, fold, score
 
 NAME_WEIGHT = 0.7  # with property conditions, the label makes 70 % of the score and the conditions 30 %
 COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
 DESCRIPTION = "http://purl.org/dc/terms/description"
-
-
-FALLS_WITHIN = NamedNode("http://www.cidoc-crm.org/cidoc-crm/P89_falls_within")
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, serialize
 
 from ..graph import linked_art
 from ..graph.authorities import authority_of
-from ..graph.catalog import LANGUAGES
+from ..graph.catalog import LANGUAGES, label_in
 from ..graph.describe import RDF_TYPE, Description, describe, is_known, located_at
+from ..graph.iris import CRM
 from ..graph.tabular import slug as slugify
 from . import resources
 from .cache import CachedResponse
@@ -223,18 +224,10 @@ def _group_of(predicate_iri: str) -> str:
     return "Other statements"
 
 
-CRM = "http://www.cidoc-crm.org/cidoc-crm/"
-
-
-def _span_of(description: Description, node: Any, language: str) -> str | None:
-    """The time span of `node` (P4) in words, from its blank-node closure."""
-    quads = description.outgoing + description.blank_closure
-    for q in quads:
-        if q.subject == node and q.predicate.value == CRM + "P4_has_time-span":
-            values = {p.predicate.value: p.object.value for p in description.blank_closure
-                      if p.subject == q.object and isinstance(p.object, Literal)}
-            return span(values.get(CRM + "P82a_begin_of_the_begin"), values.get(CRM + "P82b_end_of_the_end"), language)
-    return None
+def _span_of(reader: Any, node: Any, language: str) -> str | None:
+    """The time span of `node` (crm:P4) in words."""
+    found = linked_art.timespan(reader, node) or {}
+    return span(found.get("begin_of_the_begin"), found.get("end_of_the_end"), language)
 
 
 def _events(description: Description, language: str, show: Any, reader: Any) -> list[dict[str, object]]:
@@ -246,23 +239,14 @@ def _events(description: Description, language: str, show: Any, reader: Any) -> 
                         if f.subject == q.object and f.predicate.value == CRM + "P14_carried_out_by"]
             for founder in founders:
                 if founder.get("kind") == "iri" and founder.get("label") == founder.get("iri"):
-                    founder["label"] = _label_in(reader, str(founder["iri"]), language) or founder["label"]
-            when = _span_of(description, q.object, language)
+                    founder["label"] = label_in(reader, str(founder["iri"]), language) or founder["label"]
+            when = _span_of(reader, q.object, language)
             events.append({"text": word("founded", language) + (f" {when}" if when else ""),
                            "by": word("by", language) if founders else "", "people": founders})
-    own = _span_of(description, description.subject, language)
+    own = _span_of(reader, description.subject, language)
     if own:
         events.append({"text": f"{word('when', language)}: {own}", "by": "", "people": []})
     return events
-
-
-def _label_in(store: Any, iri: str, language: str) -> str | None:
-    """A label of `iri` from the store, in `language` if it has one."""
-    labels = [q.object for q in store.quads_for_pattern(NamedNode(iri), NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None, None)
-              if isinstance(q.object, Literal)]
-    for literal in sorted(labels, key=lambda lit: (lit.language != language, lit.language != "en", lit.value)):
-        return literal.value
-    return None
 
 
 def _page(description: Description, kind: str, slug: str, language: str) -> dict[str, object]:
@@ -310,7 +294,7 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         shown = show(predicate)
         if predicate.value not in named:
             named[predicate.value] = (property_name(predicate.value, language)
-                                      or (_label_in(reader, predicate.value, language)
+                                      or (label_in(reader, predicate.value, language)
                                           if predicate.value.startswith(store.namespaces.ontology) else None)
                                       or str(shown["label"]))
         return {**shown, "label": named[predicate.value]}
@@ -321,12 +305,12 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
 
     subject = description.subject
     events = _events(description, language, show, reader)
-    found = located_at(store.reader(), subject.value, store.namespaces.ontology)
+    found = located_at(reader, subject.value, store.namespaces.ontology)
     located = None if found is None else (found[0], found[1])
     # A thing without a point of its own is shown at the place it is in, and the page says so.
     located_by = None if found is None or found[2] == subject.value else {
         "href": local(NamedNode(found[2])), "label": description.label_of(NamedNode(found[2]), language)
-        or _label_in(store.reader(), found[2], language) or found[2]}
+        or label_in(reader, found[2], language) or found[2]}
     types = [show(q.object) for q in description.outgoing if q.predicate == RDF_TYPE]
     rows = sorted((row(q) for q in description.outgoing if q.predicate != RDF_TYPE),
                   key=lambda r: str(r["predicate"]["label"] or r["predicate"]["iri"]))  # type: ignore[index]
