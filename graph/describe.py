@@ -110,12 +110,6 @@ _PLACE_LINKS = (
 )
 
 
-def coordinates(store: Store, iri: str, ontology: str = "https://w3id.org/heritage-hubs/ontology/") -> tuple[float, float] | None:
-    """WGS84 (lat, long) of a resource: its own, or of the nearest place it is in (a few hops)."""
-    found = located_at(store, iri, ontology)
-    return None if found is None else (found[0], found[1])
-
-
 def located_at(store: Store, iri: str, ontology: str = "https://w3id.org/heritage-hubs/ontology/") -> tuple[float, float, str] | None:
     """(lat, long, whose point it is): the resource's own WGS84 point, or that of the nearest place it is in."""
     links = [NamedNode(link.replace("https://w3id.org/heritage-hubs/ontology/", ontology)) for link in _PLACE_LINKS]

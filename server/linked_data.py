@@ -68,10 +68,10 @@ def _has_linked_art(iri: str) -> bool:
     return linked_art.linked_art_kind(store.reader(), iri, store.namespaces.ontology, store.namespaces.base) is not None
 
 
-def _extension_for_request(kind: str, iri: str) -> str:
+def _extension_for_request(kind: str, has_linked_art: bool) -> str:
     """The document format the request asks for: Linked Art when its profile is named and the thing has a Linked Art
     record, else by Accept (a JSON-LD request with the profile then gets plain JSON-LD, never a 303 to a 406)."""
-    if kind in LINKED_ART_ONLY or (_wants_linked_art() and _has_linked_art(iri)):
+    if kind in LINKED_ART_ONLY or (has_linked_art and _wants_linked_art()):
         return LINKED_ART
     if wants_html(request.accept_mimetypes):
         return "html"
@@ -96,11 +96,14 @@ def identifier(kind: str, slug: str) -> Response:
             return Response(status=301, headers={"Location": f"/id/{kind}/{normal}"})
     iri = _iri(kind, slug)
     store = resources().store
-    known = _has_linked_art(iri) if kind in LINKED_ART_ONLY else is_known(store.reader(), iri,
-                                                                          metadata_graph=store.namespaces.metadata_graph)
+    if kind in LINKED_ART_ONLY:
+        known = has_linked_art = _has_linked_art(iri)
+    else:  # the Linked Art record is looked for only when its profile is asked for
+        known = is_known(store.reader(), iri, metadata_graph=store.namespaces.metadata_graph)
+        has_linked_art = _wants_linked_art() and _has_linked_art(iri)
     if not known:
         raise NotFound(f"nothing is known about <{iri}>")
-    extension = _extension_for_request(kind, iri)
+    extension = _extension_for_request(kind, has_linked_art)
     response = Response(status=303, headers={"Location": f"/doc/{kind}/{slug}.{extension}"})
     response.vary.add("Accept")
     return response
@@ -148,8 +151,9 @@ def document(kind: str, name: str) -> Response:
         raise NotFound(f"unknown document format .{extension}; use one of {', '.join('.' + e for e in EXTENSIONS)}")
     negotiated = not dot
     iri = _iri(kind, slug)
+    has_linked_art = _has_linked_art(iri)  # once: it decides the format, whether a derived record exists, the Link header
     if negotiated:
-        extension = _extension_for_request(kind, iri)
+        extension = _extension_for_request(kind, has_linked_art)
     if kind in LINKED_ART_ONLY and extension != LINKED_ART:
         raise NotFound(f"/doc/{kind}/{slug} exists only as Linked Art: /doc/{kind}/{slug}.{LINKED_ART}")
     store = resources().store
@@ -160,7 +164,7 @@ def document(kind: str, name: str) -> Response:
     if cached is not None:
         response = Response(cached.body, headers=list(cached.headers))
     else:
-        if kind in LINKED_ART_ONLY and not _has_linked_art(iri):
+        if kind in LINKED_ART_ONLY and not has_linked_art:
             raise NotFound(f"nothing is known about <{iri}>")
         description = Description(NamedNode(iri)) if kind in LINKED_ART_ONLY else _describe_or_404(iri)
         response = _render(description, kind, slug, extension)
@@ -172,7 +176,7 @@ def document(kind: str, name: str) -> Response:
         [f'</doc/{kind}/{slug}.{ext}>; rel="alternate"; type="{fmt.media_type if fmt else "text/html"}"'
          for ext, fmt in EXTENSIONS.items() if ext != extension]
         + ([f'</doc/{kind}/{slug}.{LINKED_ART}>; rel="alternate"; type="application/ld+json"; profile="{linked_art.PROFILE}"']
-           if extension != LINKED_ART and _has_linked_art(iri) else [])
+           if extension != LINKED_ART and has_linked_art else [])
         + [f'<{iri}>; rel="describes"' if extension != "html" else f'<{iri}>; rel="cite-as"'])
     if kind in LINKED_ART_ONLY:
         response.headers["Link"] = f'<{iri}>; rel="describes"'
