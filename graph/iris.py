@@ -56,6 +56,14 @@ PREFIXES: dict[str, str] = {
 }
 
 
+def prefixed_name(iri: str, prefixes: dict[str, str]) -> str | None:
+    """`prefix:local` for an IRI in one of `prefixes` (the longest namespace wins), or None."""
+    for prefix, namespace in sorted(prefixes.items(), key=lambda item: -len(item[1])):
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{prefix}:{iri[len(namespace):]}"
+    return None
+
+
 @dataclass(frozen=True)
 class Namespaces:
     """The IRIs minted under one canonical base."""

@@ -52,7 +52,7 @@ def _iri_or_literal(value: str) -> NamedNode | Literal:
     return NamedNode(value) if "://" in value else Literal(value)
 
 
-def _data_service(dataset: NamedNode, url: str, conforms_to: str, title: str, description: str) -> tuple[BlankNode, list[Triple]]:
+def _data_service(dataset: NamedNode, url: str, conforms_to: str, title: str, description: str) -> list[Triple]:
     """A `dcat:DataService` of the dataset: where it answers, the specification it follows, its title and description."""
     service = BlankNode()
     triples = [
@@ -64,7 +64,7 @@ def _data_service(dataset: NamedNode, url: str, conforms_to: str, title: str, de
         Triple(service, dct("description"), Literal(description, language="en")),
         Triple(service, dcat("servesDataset"), dataset),
     ]
-    return service, triples
+    return triples
 
 
 def _distribution(dataset: NamedNode, server: str, dump: str, title: str, description: str) -> list[Triple]:
@@ -137,12 +137,12 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
     triples += _distribution(dataset, server, "/dumps/all.nq.gz", "All graphs (N-Quads, gzip)",
                              "Every named graph of the dataset in one gzipped N-Quads file, remade after each write.")
     triples += _data_service(dataset, server + "/sparql", "https://www.w3.org/TR/sparql11-protocol/", "SPARQL endpoint",
-                             "SPARQL 1.1 queries over every graph (the default graph is their union), with a time limit.")[1]
+                             "SPARQL 1.1 queries over every graph (the default graph is their union), with a time limit.")
     triples += _data_service(dataset, server + "/fragments",
                              "https://linkeddatafragments.org/specification/triple-pattern-fragments/", "Triple Pattern Fragments",
-                             "Pages of the triples matching a pattern, for Linked Data Fragments clients such as Comunica.")[1]
+                             "Pages of the triples matching a pattern, for Linked Data Fragments clients such as Comunica.")
     triples += _data_service(dataset, server + "/feed", "https://w3id.org/ldes/specification", "Change feed (Linked Data Event Stream)",
-                             "Every change as a version of the resource it changed, for harvesters that keep a copy in step.")[1]
+                             "Every change as a version of the resource it changed, for harvesters that keep a copy in step.")
     for iri, count in sorted(stats.classes.items()):
         partition = BlankNode()
         triples += [Triple(dataset, void("classPartition"), partition), Triple(partition, void("class"), NamedNode(iri)),

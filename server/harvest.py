@@ -17,6 +17,10 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, send_file
 from pyoxigraph import Literal, NamedNode
 
+from ..graph.authorities import AUTHORITIES
+from ..graph.iris import prefixed_name
+from ..graph.provenance import GraphInfo
+from ..graph.statistics import Statistics
 from ..graph.void import DumpFiles, count_links, describe_dataset, serialize_description
 from . import resources
 from .errors import NotFound
@@ -51,13 +55,13 @@ def void() -> Response:
                     return quad.object.value
         return None
 
-    triples = describe_dataset(base=store.namespaces.base, server=server, stats=store.dataset_statistics(), graphs=store.graphs(),
+    stats, graphs, links = store.dataset_statistics(), store.graphs(), count_links(reader, store.namespaces.metadata_graph)
+    triples = describe_dataset(base=store.namespaces.base, server=server, stats=stats, graphs=graphs,
                                vocabularies=[store.namespaces.ontology, *VOCABULARIES], names=name_of,
-                               metadata_graph=store.namespaces.metadata_graph,
-                               links=count_links(reader, store.namespaces.metadata_graph))
+                               metadata_graph=store.namespaces.metadata_graph, links=links)
     prefixes = {**store.namespaces.prefixes(), "void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#"}
     if wants_html(request.accept_mimetypes):
-        response = Response(_void_page(triples, prefixes), mimetype="text/html")
+        response = Response(_void_page(triples, prefixes, stats, graphs, links), mimetype="text/html")
     else:
         fmt = requested_rdf("the description is RDF: ")
         response = Response(serialize_description(triples, fmt, prefixes), content_type=f"{bare(fmt.media_type)}; charset=utf-8")
@@ -67,26 +71,22 @@ def void() -> Response:
     return response
 
 
-def _void_page(triples: list[Any], prefixes: dict[str, str]) -> str:
-    """The description as a page to read: figures, access, graphs, links to authorities, classes, vocabularies."""
+def _void_page(triples: list[Any], prefixes: dict[str, str], stats: Statistics, graph_infos: list[GraphInfo],
+               link_counts: dict[tuple[str, str], int]) -> str:
+    """The description as a page to read: figures, access, graphs, links to authorities, classes, vocabularies (from
+    what the RDF description was made of)."""
     store = resources().store
-    stats = store.dataset_statistics()
     void_ns, dct = "http://rdfs.org/ns/void#", "http://purl.org/dc/terms/"
     description = next((str(t.object.value) for t in triples
                         if t.subject.value == store.namespaces.base + "dataset" and t.predicate.value == dct + "description"), "")
 
     def curie(iri: str) -> str:
-        for prefix, namespace in sorted(prefixes.items(), key=lambda item: -len(item[1])):
-            if iri.startswith(namespace):
-                return f"{prefix}:{iri[len(namespace):]}"
-        return iri
+        return prefixed_name(iri, prefixes) or iri
 
     graphs = [{"name": g.iri.rsplit("/graph/", 1)[-1], "title": g.title, "triples": g.triples, "modified": g.modified}
-              for g in store.graphs()]
-    from ..graph.authorities import AUTHORITIES
-
+              for g in graph_infos]
     links = [{"authority": AUTHORITIES[key].name, "property": curie(prop), "count": count}
-             for (key, prop), count in sorted(count_links(store.reader(), store.namespaces.metadata_graph).items())]
+             for (key, prop), count in sorted(link_counts.items())]
     classes = sorted(((iri, curie(iri), n) for iri, n in stats.classes.items()), key=lambda c: (-c[2], c[1]))
     vocabularies = sorted({str(t.object.value) for t in triples if t.predicate.value == void_ns + "vocabulary"})
     return render_template("void.html", description=description, stats=stats, graphs=graphs, links=links, classes=classes,

@@ -21,7 +21,7 @@ from ..graph import linked_art
 from ..graph.authorities import authority_of
 from ..graph.catalog import LANGUAGES, label_in
 from ..graph.describe import RDF_TYPE, Description, describe, is_known, located_at
-from ..graph.iris import CRM
+from ..graph.iris import CRM, prefixed_name
 from ..graph.tabular import slug as slugify
 from . import resources
 from .cache import CachedResponse
@@ -262,13 +262,10 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         value = str(getattr(term, "value", term))
         return host + value[len(base):] if value.startswith(base) else value
 
-    prefixes = sorted(store.namespaces.prefixes().items(), key=lambda item: -len(item[1]))
+    prefixes = store.namespaces.prefixes()
 
     def curie(iri: str) -> str:
-        for prefix, namespace in prefixes:
-            if iri.startswith(namespace) and len(iri) > len(namespace):
-                return f"{prefix}:{iri[len(namespace):]}"
-        return iri
+        return prefixed_name(iri, prefixes) or iri
 
     def show(term: object) -> dict[str, object]:
         if isinstance(term, Literal):

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, render_template, request
 from pyoxigraph import Literal, NamedNode, RdfFormat, serialize
 
 from ..graph.catalog import LANGUAGES, pick_language
+from ..graph.iris import prefixed_name
 from ..graph.results import select
 from . import resources
 from .errors import NotFound
@@ -147,16 +148,14 @@ def _documentation() -> dict[str, object]:
     for entry in documented:
         entry.label = pick_language(entry.labels, language)
         entry.comment = pick_language(entry.comments, language)
-    prefixes = sorted(ns.prefixes().items(), key=lambda item: -len(item[1]))
+    prefixes = ns.prefixes()
+    names = {t.name for t in documented}
 
     def term_link(iri: str) -> dict[str, str | None]:
         """A term as the page shows it: ours link to their anchor, others as a prefixed name."""
-        if iri.startswith(ns.ontology) and iri[len(ns.ontology):] in {t.name for t in documented}:
+        if iri.startswith(ns.ontology) and iri[len(ns.ontology):] in names:
             return {"text": "hh:" + iri[len(ns.ontology):], "href": "#" + iri[len(ns.ontology):]}
-        for prefix, namespace in prefixes:
-            if iri.startswith(namespace):
-                return {"text": f"{prefix}:{iri[len(namespace):]}", "href": None}
-        return {"text": iri, "href": None}
+        return {"text": prefixed_name(iri, prefixes) or iri, "href": None}
 
     return {"terms": documented, "language": language, "base_iri": ns.base, "ontology_iri": ns.ontology_iri,
             "term_link": term_link, "classes": [t for t in documented if t.kind == "Class"],
