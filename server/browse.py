@@ -12,6 +12,7 @@ from flask import Blueprint, render_template, request
 from . import get_store
 from .errors import BadRequest, NotFound
 from .home import page_number, preferred_language
+from .linked_data import doc_path
 
 blueprint = Blueprint("browse", __name__)
 
@@ -31,7 +32,7 @@ RESULTS = 50
 
 def _local(iri: str, base: str) -> str:
     """Where a visitor reads about a thing: its page on this host when it is ours, else its IRI."""
-    return "/doc/" + iri[len(base) + 3:] if iri.startswith(base + "id/") else iri
+    return doc_path(iri, base) or iri
 
 
 @blueprint.get("/search")

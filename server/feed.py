@@ -19,6 +19,7 @@ from pyoxigraph import RdfFormat, Triple, serialize
 
 from . import resources
 from .errors import HttpError, NotFound
+from .linked_data import doc_path
 from .negotiation import bare, requested_rdf, wants_html
 
 blueprint = Blueprint("feed", __name__)
@@ -82,7 +83,7 @@ def page(number: int) -> Response:
 
     def members() -> str:
         rows = [{"time": m.time, "resource": m.resource, "deleted": m.deleted,
-                 "href": "/doc/" + m.resource[len(base) + 3:] if m.resource.startswith(base + "id/") else m.resource}
+                 "href": doc_path(m.resource, base) or m.resource}
                 for m in found.members]
         first = feed.first_page(generation)
         return render_template("feed.html", heading=f"Change feed, page {number}", path=request.path, pages=None, rows=rows,

@@ -49,6 +49,11 @@ def _wants_linked_art() -> bool:
 _SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
+def doc_path(iri: str, base: str) -> str | None:
+    """The path of a thing's page on this host (/doc/{kind}/{slug}), or None when the IRI is not one of ours."""
+    return "/doc/" + iri[len(base) + 3:] if iri.startswith(base + "id/") else None
+
+
 def _iri(kind: str, slug: str) -> str:
     if kind == "shapes":  # the SHACL shapes: {base}ontology/shapes/{Name}, described like any resource
         if not _SHAPE.match(slug):

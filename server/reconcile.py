@@ -23,6 +23,7 @@ from ..graph.reconcile import Condition, Reconciler
 from . import resources
 from .errors import BadRequest, NotFound, ServiceUnavailable
 from .limits import client_gone
+from .linked_data import doc_path
 
 blueprint = Blueprint("reconcile", __name__)
 
@@ -270,7 +271,8 @@ def view() -> Response:
     """Where OpenRefine's view link goes: the resource page on this host for our IRIs, else the IRI."""
     iri = request.args.get("id", "")
     base = resources().store.namespaces.base
-    if iri.startswith(base + "id/") and valid_iri(iri):
-        return redirect("/doc/" + iri[len(base) + 3:], code=303)  # type: ignore[return-value]
+    page = doc_path(iri, base)
+    if page is not None and valid_iri(iri):
+        return redirect(page, code=303)  # type: ignore[return-value]
     # Never a redirect elsewhere: this is not an open redirector.
     raise NotFound(f"{iri!r} is not an entity of this service (its ids start with {base}id/)")
