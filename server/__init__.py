@@ -79,16 +79,13 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
 
     security_headers = page_security_headers(settings.tiles_url)
 
+    from .i18n import translate
+
     @app.context_processor
     def _page_globals() -> dict[str, Any]:
         # Every page's footer names the canonical base, and its words are in the visitor's language (pages that pass
         # their own base or language keep theirs; error pages get these).
-        from flask import request
-
-        from ..graph.catalog import LANGUAGES
-        from .i18n import translate
-
-        language = request.accept_languages.best_match(LANGUAGES) or "en"
+        language = home.preferred_language()
         return {"base_iri": resources_for(settings).store.namespaces.base, "language": language,
                 "t": lambda text: translate(text, language)}
 
