@@ -19,23 +19,14 @@ allow-list; a variable or prefixed name is refused.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from .sparql_text import TOKEN, unescape_codepoints
+from .sparql_text import code_tokens, is_word, unescape_codepoints
 
 
 class RefusedOperation(Exception):
     """A query or update uses an operation the endpoint does not allow."""
-
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    """(kind, text) of every token but comments."""
-    return [(m.lastgroup or "other", m.group()) for m in TOKEN.finditer(unescape_codepoints(text)) if m.lastgroup != "comment"]
-
-
-def _keyword_at(tokens: list[tuple[str, str]], index: int, keyword: str) -> bool:
-    kind, text = tokens[index]
-    return kind == "word" and text.upper() == keyword
 
 
 @dataclass(frozen=True)
@@ -48,16 +39,16 @@ class NetworkPolicy:
         """Raise RefusedOperation if `query` would contact a host not allowed."""
         if "service" not in unescape_codepoints(query).lower():
             return  # the keyword cannot be spelled without its letters
-        self._check_services(_tokens(query))
+        self._check_services(code_tokens(query))
 
-    def _check_services(self, tokens: list[tuple[str, str]]) -> None:
+    def _check_services(self, tokens: list[re.Match[str]]) -> None:
         for index in range(len(tokens)):
-            if not _keyword_at(tokens, index, "SERVICE"):
+            if not is_word(tokens[index], "SERVICE"):
                 continue
             following = index + 1
-            if following < len(tokens) and _keyword_at(tokens, following, "SILENT"):
+            if following < len(tokens) and is_word(tokens[following], "SILENT"):
                 following += 1
-            kind, text = tokens[following] if following < len(tokens) else ("other", "")
+            kind, text = (tokens[following].lastgroup, tokens[following].group()) if following < len(tokens) else ("other", "")
             endpoint = text[1:-1] if kind == "iri" else None
             if endpoint is None or endpoint not in self.allowed_services:
                 shown = f"<{endpoint}>" if endpoint else "an endpoint not written as a full IRI"
@@ -71,8 +62,8 @@ class NetworkPolicy:
         text = unescape_codepoints(update).lower()
         if "load" not in text and "service" not in text:
             return
-        tokens = _tokens(update)
-        if any(_keyword_at(tokens, i, "LOAD") for i in range(len(tokens))):
+        tokens = code_tokens(update)
+        if any(is_word(token, "LOAD") for token in tokens):
             raise RefusedOperation("LOAD is not allowed here: the endpoint does not fetch data from the network or the file system; "
                                    "send the data itself (Graph Store Protocol or INSERT DATA)")
         try:

@@ -78,6 +78,16 @@ def where_group_start(query: str) -> int | None:
     return None
 
 
+def code_tokens(text: str) -> list[re.Match[str]]:
+    """The tokens of a query or update as a parser reads them: codepoint escapes undone, comments left out."""
+    return [m for m in TOKEN.finditer(unescape_codepoints(text)) if m.lastgroup != "comment"]
+
+
+def is_word(token: re.Match[str], keyword: str) -> bool:
+    """Whether `token` is the keyword `keyword` (keywords are case-insensitive)."""
+    return token.lastgroup == "word" and token.group().upper() == keyword
+
+
 _POSITION = re.compile(r"^error at (\d+):(\d+):\s*")
 
 
@@ -96,18 +106,18 @@ def has_dataset_clause(query: str) -> bool:
     """
     if "from" not in query.lower() and "\\u" not in query.lower():
         return False
-    return any(m.lastgroup == "word" and m.group().upper() == "FROM" for m in TOKEN.finditer(unescape_codepoints(query)))
+    return any(is_word(m, "FROM") for m in code_tokens(query))
 
 
 def undeclared_prefix(text: str, predeclared: dict[str, str] | None = None) -> str | None:
     """The first prefix a query or update uses without declaring it (and that is not predeclared), or None."""
     declared = set(predeclared or ())
-    tokens = [m for m in TOKEN.finditer(unescape_codepoints(text)) if m.lastgroup != "comment"]
+    tokens = code_tokens(text)
     for index, token in enumerate(tokens):
         if token.lastgroup != "pname":
             continue
         prefix = token.group().split(":", 1)[0]
-        if index and tokens[index - 1].lastgroup == "word" and tokens[index - 1].group().upper() == "PREFIX":
+        if index and is_word(tokens[index - 1], "PREFIX"):
             declared.add(prefix)
         elif prefix not in declared:
             return prefix

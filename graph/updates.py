@@ -34,7 +34,7 @@ from typing import Any
 
 from rdflib import URIRef, Variable
 
-from .sparql_text import TOKEN, prefix_message, too_deep, undeclared_prefix, unescape_codepoints, where_in_text
+from .sparql_text import TOKEN, code_tokens, is_word, prefix_message, too_deep, undeclared_prefix, unescape_codepoints, where_in_text
 
 DEFAULT_GRAPH = "DEFAULT"
 ANY_GRAPH = "*"
@@ -229,15 +229,19 @@ def without_silent_loads(update: str) -> str:
     text = unescape_codepoints(update)
     if "load" not in text.lower():
         return update
-    tokens = [m for m in TOKEN.finditer(text) if m.lastgroup != "comment"]
+    tokens = code_tokens(text)
+
+    def words(at: int, *keywords: str) -> bool:
+        """The keywords stand at `at`, followed by a graph or document IRI."""
+        return at + len(keywords) < len(tokens) and all(is_word(tokens[at + i], k) for i, k in enumerate(keywords)) \
+            and tokens[at + len(keywords)].lastgroup in ("iri", "pname")
+
     cuts: list[tuple[int, int]] = []
     index = 0
     while index < len(tokens):
-        words = [t.group().upper() if t.lastgroup == "word" else "" for t in tokens[index:index + 2]]
-        if words == ["LOAD", "SILENT"] and index + 2 < len(tokens) and tokens[index + 2].lastgroup in ("iri", "pname"):
+        if words(index, "LOAD", "SILENT"):
             end = index + 3
-            following = [t.group().upper() if t.lastgroup == "word" else "" for t in tokens[end:end + 2]]
-            if following == ["INTO", "GRAPH"] and end + 2 < len(tokens) and tokens[end + 2].lastgroup in ("iri", "pname"):
+            if words(end, "INTO", "GRAPH"):
                 end += 3
             if end < len(tokens) and tokens[end].group() == ";":
                 end += 1
