@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable, MutableMapping
@@ -45,6 +44,7 @@ from ..config import Settings
 from . import CACHED_RESPONSE, COMMON_HEADERS, close_resources, create_app
 from .auth import CHALLENGE
 from .cache import CachedResponse
+from .errors import problem_json
 from .limits import CLIENT_GONE
 
 Scope = MutableMapping[str, Any]
@@ -384,8 +384,7 @@ async def _answer(send: Send, status: int, message: str, headers: dict[str, str]
     accept = dict(scope.get("headers", ())).get(b"accept", b"") if scope is not None else b""
     if b"json" in accept:
         media = b"application/problem+json"
-        body = json.dumps({"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": message},
-                          ensure_ascii=False).encode()
+        body = problem_json(status, message, title=HTTPStatus(status).phrase).encode()
     else:
         media, body = b"text/plain; charset=utf-8", f"{status} {message}\n".encode()
     await send({"type": "http.response.start", "status": status, "headers": [

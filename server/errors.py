@@ -69,6 +69,13 @@ _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
            422: "Unprocessable Content", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
+def problem_json(status: int, message: str, detail: dict[str, Any] | None = None, title: str | None = None) -> str:
+    """RFC 9457 problem details: the status, its title, what is wrong (`detail`) and any structured detail."""
+    problem = {"type": "about:blank", "title": title or _TITLES.get(status, "Error"), "status": status, "detail": message,
+               **(detail or {})}
+    return json.dumps(problem, ensure_ascii=False)
+
+
 def render_error(status: int, message: str, detail: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None) -> Response:
     title = _TITLES.get(status, "Error")
@@ -77,8 +84,7 @@ def render_error(status: int, message: str, detail: dict[str, Any] | None = None
         body = render_template("error.html", status=status, title=title, message=message, detail=detail or {})
         response = Response(body, status=status, mimetype="text/html")
     elif detail or accept.best_match(["application/problem+json", "application/json", "text/plain"]) != "text/plain":
-        problem = {"type": "about:blank", "title": title, "status": status, "detail": message, **(detail or {})}
-        response = Response(json.dumps(problem, ensure_ascii=False), status=status, mimetype="application/problem+json")
+        response = Response(problem_json(status, message, detail, title), status=status, mimetype="application/problem+json")
     else:
         response = Response(f"{status} {title}: {message}\n", status=status, mimetype="text/plain")
     for name, value in (headers or {}).items():

@@ -18,7 +18,7 @@ from ..graph.iris import valid_iri
 from ..graph.tabular import ImportFailed, Mapping, import_csv
 from . import resources
 from .auth import authenticate, provenance_of, require_write
-from .errors import BadRequest, UnsupportedMediaType
+from .errors import BadRequest, UnsupportedMediaType, problem_json
 
 blueprint = Blueprint("imports", __name__)
 
@@ -53,7 +53,6 @@ def import_spreadsheet() -> Response:
                             skip_bad_rows=request.args.get("skip_bad_rows") == "true",
                             provenance=provenance_of(token, "import-csv", sources=(name,)))
     except ImportFailed as failure:
-        body = {"type": "about:blank", "title": "Unprocessable Content", "status": 422, "detail": str(failure),
-                "errors": [e.as_dict() for e in failure.errors]}
-        return Response(json.dumps(body, ensure_ascii=False), status=422, mimetype="application/problem+json")
+        body = problem_json(422, str(failure), {"errors": [e.as_dict() for e in failure.errors]})
+        return Response(body, status=422, mimetype="application/problem+json")
     return Response(json.dumps(report.as_dict(), ensure_ascii=False), mimetype="application/json")
