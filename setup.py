@@ -1,6 +1,6 @@
 """Build hook: a wheel carries the query editor's and the maps' assets.
 
-YASGUI and Leaflet come from npm (package-lock.json) and are served from
+YASGUI, Leaflet and the maps' base layer (Natural Earth's countries) come from npm (package-lock.json) and are served from
 `server/static/vendor/` (no CDN). `./run` copies them there for a checkout;
 a wheel built from a fresh clone would miss them, so building one copies them
 from `node_modules/` (run `npm ci` first) into the wheel. Editable installs
@@ -21,6 +21,8 @@ ASSETS = {
     "yasgui/yasgui.min.js": "@triply/yasgui/build/yasgui.min.js",
     "yasgui/yasgui.min.css": "@triply/yasgui/build/yasgui.min.css",
     "leaflet": "leaflet/dist",
+    "world-atlas/countries-110m.json": "world-atlas/countries-110m.json",
+    "topojson-client/topojson-client.min.js": "topojson-client/dist/topojson-client.min.js",
 }
 
 

@@ -267,6 +267,18 @@ class LabelIndex:
             "SELECT d.resource, d.label FROM types t CROSS JOIN display d ON d.resource = t.resource AND d.language = ? "
             "WHERE t.type = ? ORDER BY d.sortkey, d.resource LIMIT ? OFFSET ?", (language, cls, limit, offset))]
 
+    def display_labels(self, resources: Iterable[str], language: str) -> dict[str, str]:
+        """The display label of each of `resources` that has one, in `language` (as `members` shows them)."""
+        language = language if language in DISPLAY_LANGUAGES else DISPLAY_LANGUAGES[0]
+        wanted = list(dict.fromkeys(resources))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):  # SQLite's limit on parameters
+            chunk = wanted[start:start + 500]
+            found.update(self._reader().execute(
+                f"SELECT resource, label FROM display WHERE language = ? AND resource IN ({', '.join('?' * len(chunk))})",
+                (language, *chunk)).fetchall())
+        return found
+
     def count_members(self, cls: str) -> int:
         """How many labelled instances `cls` has (subclasses included)."""
         return int(self._reader().execute("SELECT COUNT(*) FROM types WHERE type = ?", (cls,)).fetchone()[0])

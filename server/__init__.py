@@ -79,15 +79,16 @@ def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] 
 
     security_headers = page_security_headers(settings.tiles_url)
 
-    from .i18n import translate
+    from . import i18n
+
+    i18n.init_app(app)
 
     @app.context_processor
     def _page_globals() -> dict[str, Any]:
-        # Every page's footer names the canonical base, and its words are in the visitor's language (pages that pass
-        # their own base or language keep theirs; error pages get these).
-        language = home.preferred_language()
-        return {"base_iri": resources_for(settings).store.namespaces.base, "language": language,
-                "t": lambda text: translate(text, language)}
+        # Every page's footer names the canonical base and offers the other languages; its words are in the visitor's
+        # language (pages that pass their own base or language keep theirs; error pages get these).
+        return {"base_iri": resources_for(settings).store.namespaces.base, "language": i18n.preferred_language(),
+                "languages": i18n.NATIVE_NAMES}
 
     @app.after_request
     def _cors(response: Response) -> Response:

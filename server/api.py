@@ -208,4 +208,4 @@ def openapi() -> Response:
 def docs() -> str:
     document = openapi_document(named_queries(), server_url=request.host_url.rstrip("/"))
     return render_template("api_docs.html", spec=document, queries=named_queries(),
-                           base_iri=resources().store.namespaces.base, language="en")
+                           base_iri=resources().store.namespaces.base)

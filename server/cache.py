@@ -16,12 +16,13 @@ full path (safety checks included) has answered it.
 :class:`CachedDocuments` keeps the documents of `/id/` and `/doc/` (303s
 included): the whole response Flask produced, under the generation and
 everything the response depends on (path, query string, host, scheme,
-Accept, Accept-Language); a conditional request always goes through Flask,
+Accept, Accept-Language, the language cookie); a conditional request always goes through Flask,
 which answers 304 itself.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -111,7 +112,9 @@ def raw_request_key(generation: str, environ: dict[str, Any]) -> Hashable:
     return ("raw", generation, environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
 
 
-DocumentKey = tuple[str, ...]
+DocumentKey = tuple[object, ...]
+#: The visitor's choice of language (server/i18n.py), the one cookie a page depends on.
+_LANGUAGE_COOKIE = re.compile(r"(?:^|;)\s*lang=([a-z]{2})\b")
 
 #: Paths whose GET responses depend only on the request line, host, Accept, Accept-Language and the store.
 DOCUMENT_PREFIXES = ("/doc/", "/id/")
@@ -135,7 +138,7 @@ class CachedDocuments:
         cache, generation = self.lookup()
         return cache, ("document", generation, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
                        environ.get("HTTP_HOST", ""), environ.get("wsgi.url_scheme", ""), environ.get("HTTP_ACCEPT", ""),
-                       environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+                       environ.get("HTTP_ACCEPT_LANGUAGE", ""), tuple(_LANGUAGE_COOKIE.findall(environ.get("HTTP_COOKIE", ""))[-1:]))
 
     def find(self, environ: dict[str, Any]) -> CachedResponse | None:
         """The cached response to a GET of a document (any other request: None)."""

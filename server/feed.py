@@ -59,7 +59,7 @@ def stream() -> Response:
 
     def view() -> str:
         members, resources_count = feed.statistics(generation)
-        return render_template("feed.html", heading="Change feed", path=request.path, pages=feed.page_starts(generation),
+        return render_template("feed.html", number=None, path=request.path, pages=feed.page_starts(generation),
                                members=members, resources=resources_count, retention_days=feed.policy.retention_days)
 
     return _respond(triples, f"feed-root-{generation}-{feed.first_page(generation)}", "no-cache", view)
@@ -86,7 +86,7 @@ def page(number: int) -> Response:
                  "href": doc_path(m.resource, base) or m.resource}
                 for m in found.members]
         first = feed.first_page(generation)
-        return render_template("feed.html", heading=f"Change feed, page {number}", path=request.path, pages=None, rows=rows,
+        return render_template("feed.html", number=number, path=request.path, pages=None, rows=rows,
                                previous=number - 1 if first is not None and number > first else None,
                                next=number + 1 if found.next_time is not None else None)
 

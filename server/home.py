@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
-from ..graph.catalog import LANGUAGES, HubSummary, hub_page
+from ..graph.catalog import HubSummary, hub_page
 from ..graph.library import named_queries
 from . import get_store
 from .errors import BadRequest, NotFound
+from .i18n import preferred_language
 from .negotiation import DOCUMENT_FORMATS, bare, wants_html
 
 #: What a Linked Data client asks for.
@@ -36,10 +37,6 @@ def page_number() -> int:
     if not 1 <= page <= 1_000_000:
         raise BadRequest("page must be a positive integer (at most 1000000)")
     return page
-
-
-def preferred_language() -> str:
-    return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
 def _hubs(offset: int, limit: int, language: str) -> tuple[list[HubSummary], int]:

@@ -1,203 +1,119 @@
-"""The words of the interface in the visitor's language (English, Italian, Spanish), chosen like the data's labels
-from `Accept-Language`. Templates say `{{ t("Hubs") }}`; a phrase without a translation is shown in English (a test
-keeps every phrase the templates use translated)."""
+"""The words of the interface in the visitor's language (English, Italian, Spanish), with Flask-Babel and gettext
+catalogues (`server/translations/{it,es}/LC_MESSAGES/messages.po`, compiled to `.mo`; `./run i18n` extracts, merges
+and compiles them).
+
+The language is, in this order: `?lang=` on the request (the language switch in every footer, which also keeps the
+choice in a `lang` cookie), the `lang` cookie, the best match of `Accept-Language`, English. The same choice picks
+the data's labels, so a page's `lang` attribute says what it is written in. Templates say `{{ _("Hubs") }}`; Python
+code says `gettext(...)`, or `N_(...)` for a phrase translated where it is shown. Tests keep every phrase translated
+(tests/test_i18n.py) and the compiled catalogues equal to their sources.
+"""
 
 from __future__ import annotations
 
-UI: dict[str, dict[str, str]] = {
-    "it": {
-        "Search names": "Cerca nomi",
-        "Search": "Cerca",
-        "Data licensed CC BY 4.0": "Dati con licenza CC BY 4.0",
-        "canonical base": "base canonica",
-        "ontology": "ontologia",
-        "Heritage hubs": "Hub del patrimonio",
-        "Cultural centres, research centres, community spaces and digital platforms where institutions, businesses, "
-        "NGOs and citizens keep tangible and intangible heritage alive — published as Linked Open Data, aligned with "
-        "CIDOC-CRM.": "Centri culturali, centri di ricerca, spazi di comunità e piattaforme digitali dove istituzioni, "
-        "imprese, ONG e cittadini mantengono vivo il patrimonio materiale e immateriale, pubblicati come Linked Open "
-        "Data e allineati a CIDOC-CRM.",
-        "SPARQL query editor": "Editor di query SPARQL",
-        "Ontology": "Ontologia",
-        "Dataset description (VoID)": "Descrizione del dataset (VoID)",
-        "Dumps": "Dump",
-        "Change feed (LDES)": "Flusso delle modifiche (LDES)",
-        "Fragments": "Frammenti",
-        "Hubs": "Hub",
-        "All hubs": "Tutti gli hub",
-        "Ask the graph": "Interroga il grafo",
-        "Write SPARQL in the query editor, or use a ready-made question:": "Scrivi SPARQL nell'editor, o usa una domanda pronta:",
-        "API documentation": "documentazione dell'API",
-        "Graphs": "Grafi",
-        "Graph": "Grafo",
-        "Triples": "Triple",
-        "Title": "Titolo",
-        "Modified": "Modificato",
-        "more graphs: see the dataset description.": "altri grafi: vedi la descrizione del dataset.",
-        "in the order of their names; page": "in ordine di nome; pagina",
-        "of": "di",
-        "in all": "in tutto",
-        "Previous": "Precedente",
-        "Next": "Successiva",
-        "Browse": "Sfoglia",
-        "Institutions": "Istituzioni",
-        "Heritage assets": "Beni del patrimonio",
-        "Places": "Luoghi",
-        "Narratives": "Narrazioni",
-        "Activities": "Attività",
-        "Names of hubs, institutions, assets, places, people, themes": "Nomi di hub, istituzioni, beni, luoghi, persone, temi",
-        "results for": "risultati per",
-        "Nothing is called": "Nessun nome corrisponde a",
-        "Try fewer words, or browse below.": "Prova con meno parole, o sfoglia qui sotto.",
-        "Also as": "Anche come",
-        "Narratives about it": "Narrazioni che ne parlano",
-        "Property": "Proprietà",
-        "Value": "Valore",
-        "Linked from": "Collegato da",
-        "more": "altri",
-        "No point of its own: shown at": "Nessun punto proprio: mostrato presso",
-        "where it is.": "dove si trova.",
-        "The map tiles cannot be loaded; the point is at the coordinates above.":
-            "Le tessere della mappa non si possono caricare; il punto è alle coordinate qui sopra.",
-        "Names and description": "Nomi e descrizione",
-        "Kinds and themes": "Tipi e temi",
-        "People and organisations": "Persone e organizzazioni",
-        "Place and time": "Luogo e tempo",
-        "Heritage": "Patrimonio",
-        "Sources and links": "Fonti e collegamenti",
-        "Other statements": "Altre affermazioni",
-        "Home": "Inizio",
-    },
-    "es": {
-        "Search names": "Buscar nombres",
-        "Search": "Buscar",
-        "Data licensed CC BY 4.0": "Datos con licencia CC BY 4.0",
-        "canonical base": "base canónica",
-        "ontology": "ontología",
-        "Heritage hubs": "Centros de patrimonio",
-        "Cultural centres, research centres, community spaces and digital platforms where institutions, businesses, "
-        "NGOs and citizens keep tangible and intangible heritage alive — published as Linked Open Data, aligned with "
-        "CIDOC-CRM.": "Centros culturales, centros de investigación, espacios comunitarios y plataformas digitales donde "
-        "instituciones, empresas, ONG y ciudadanos mantienen vivo el patrimonio material e inmaterial, publicados como "
-        "Linked Open Data y alineados con CIDOC-CRM.",
-        "SPARQL query editor": "Editor de consultas SPARQL",
-        "Ontology": "Ontología",
-        "Dataset description (VoID)": "Descripción del conjunto de datos (VoID)",
-        "Dumps": "Volcados",
-        "Change feed (LDES)": "Flujo de cambios (LDES)",
-        "Fragments": "Fragmentos",
-        "Hubs": "Centros",
-        "All hubs": "Todos los centros",
-        "Ask the graph": "Pregunta al grafo",
-        "Write SPARQL in the query editor, or use a ready-made question:": "Escribe SPARQL en el editor, o usa una pregunta preparada:",
-        "API documentation": "documentación de la API",
-        "Graphs": "Grafos",
-        "Graph": "Grafo",
-        "Triples": "Tripletas",
-        "Title": "Título",
-        "Modified": "Modificado",
-        "more graphs: see the dataset description.": "grafos más: ver la descripción del conjunto de datos.",
-        "in the order of their names; page": "por orden de nombre; página",
-        "of": "de",
-        "in all": "en total",
-        "Previous": "Anterior",
-        "Next": "Siguiente",
-        "Browse": "Explorar",
-        "Institutions": "Instituciones",
-        "Heritage assets": "Bienes patrimoniales",
-        "Places": "Lugares",
-        "Narratives": "Narraciones",
-        "Activities": "Actividades",
-        "Names of hubs, institutions, assets, places, people, themes":
-            "Nombres de centros, instituciones, bienes, lugares, personas, temas",
-        "results for": "resultados para",
-        "Nothing is called": "Nada se llama",
-        "Try fewer words, or browse below.": "Prueba con menos palabras, o explora abajo.",
-        "Also as": "También como",
-        "Narratives about it": "Narraciones sobre esto",
-        "Property": "Propiedad",
-        "Value": "Valor",
-        "Linked from": "Enlazado desde",
-        "more": "más",
-        "No point of its own: shown at": "Sin punto propio: se muestra en",
-        "where it is.": "donde está.",
-        "The map tiles cannot be loaded; the point is at the coordinates above.":
-            "No se pueden cargar las teselas del mapa; el punto está en las coordenadas de arriba.",
-        "Names and description": "Nombres y descripción",
-        "Kinds and themes": "Tipos y temas",
-        "People and organisations": "Personas y organizaciones",
-        "Place and time": "Lugar y tiempo",
-        "Heritage": "Patrimonio",
-        "Sources and links": "Fuentes y enlaces",
-        "Other statements": "Otras afirmaciones",
-        "Home": "Inicio",
-    },
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date
+from flask import Flask, Response, request
+from flask_babel import Babel, format_decimal, gettext, lazy_pgettext
+
+from ..graph.catalog import LANGUAGES
+
+#: The cookie that keeps a visitor's choice of language.
+COOKIE = "lang"
+TRANSLATIONS = Path(__file__).parent / "translations"
+#: Whose conventions dates follow in each language (English pages write 25 April 1945).
+DATE_LOCALES = {"en": "en_GB", "it": "it_IT", "es": "es_ES"}
+#: Each language's name in itself, for the language switch.
+NATIVE_NAMES = {"en": "English", "it": "Italiano", "es": "Español"}
+
+
+def N_(text: str) -> str:
+    """Marks a phrase for the catalogues where it is defined; it is translated where it is shown."""
+    return text
+
+
+def preferred_language() -> str:
+    """The visitor's language: `?lang=`, else the `lang` cookie, else `Accept-Language`, else English."""
+    asked = request.args.get(COOKIE)
+    if asked in LANGUAGES:
+        return str(asked)
+    kept = request.cookies.get(COOKIE)
+    if kept in LANGUAGES:
+        return str(kept)
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Babel on the app, and the language switch's cookie on pages."""
+    Babel(app, locale_selector=preferred_language, default_translation_directories=str(TRANSLATIONS))
+    # Numbers as the visitor writes them: 1,234 in English, 1.234 in Italian and Spanish.
+    app.jinja_env.filters["number"] = format_decimal
+
+    @app.after_request
+    def _remember(response: Response) -> Response:
+        if response.mimetype != "text/html":
+            return response
+        # A page's words depend on these; a shared cache must not give one visitor's language to another.
+        response.vary.update(("Accept-Language", "Cookie"))
+        asked = request.args.get(COOKIE)
+        if asked in LANGUAGES and request.cookies.get(COOKIE) != asked:
+            response.set_cookie(COOKIE, str(asked), max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                                secure=request.is_secure)
+            response.headers["Cache-Control"] = "private"
+        return response
+
+
+#: What the properties of other vocabularies are called on pages (ours have labels in the ontology).
+PROPERTY_NAMES: dict[str, Any] = {
+    "http://www.w3.org/2000/01/rdf-schema#label": lazy_pgettext("property", "name"),
+    "http://www.w3.org/2000/01/rdf-schema#comment": lazy_pgettext("property", "comment"),
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type": lazy_pgettext("property", "kind"),
+    "http://purl.org/dc/terms/source": lazy_pgettext("property", "source"),
+    "http://purl.org/dc/terms/created": lazy_pgettext("property", "made"),
+    "http://purl.org/dc/terms/description": lazy_pgettext("property", "description"),
+    "http://www.w3.org/2003/01/geo/wgs84_pos#lat": lazy_pgettext("property", "latitude"),
+    "http://www.w3.org/2003/01/geo/wgs84_pos#long": lazy_pgettext("property", "longitude"),
+    "http://xmlns.com/foaf/0.1/homepage": lazy_pgettext("property", "web site"),
+    "http://www.w3.org/2002/07/owl#sameAs": lazy_pgettext("property", "same as"),
+    "http://www.w3.org/2004/02/skos/core#exactMatch": lazy_pgettext("property", "same as"),
+    "http://www.w3.org/2004/02/skos/core#closeMatch": lazy_pgettext("property", "close to"),
+    "http://www.w3.org/2004/02/skos/core#prefLabel": lazy_pgettext("property", "name"),
+    "http://www.w3.org/2004/02/skos/core#altLabel": lazy_pgettext("property", "also called"),
+    "http://www.cidoc-crm.org/cidoc-crm/P2_has_type": lazy_pgettext("property", "type or theme"),
+    "http://www.cidoc-crm.org/cidoc-crm/P95i_was_formed_by": lazy_pgettext("property", "founded"),
+    "http://www.cidoc-crm.org/cidoc-crm/P14_carried_out_by": lazy_pgettext("property", "by"),
+    "http://www.cidoc-crm.org/cidoc-crm/P4_has_time-span": lazy_pgettext("property", "when"),
+    "http://www.cidoc-crm.org/cidoc-crm/P82a_begin_of_the_begin": lazy_pgettext("property", "from"),
+    "http://www.cidoc-crm.org/cidoc-crm/P82b_end_of_the_end": lazy_pgettext("property", "until"),
+    "http://www.cidoc-crm.org/cidoc-crm/P89_falls_within": lazy_pgettext("property", "within"),
+    "http://www.cidoc-crm.org/cidoc-crm/P168_place_is_defined_by": lazy_pgettext("property", "geometry (WKT)"),
 }
 
 
-def translate(text: str, language: str) -> str:
-    """`text` in `language`, or as it is (English) when there is no translation."""
-    return UI.get(language, {}).get(text, text)
+def property_name(iri: str) -> str | None:
+    """What a property of another vocabulary is called on a page, in the visitor's language; None for one we do not name."""
+    name = PROPERTY_NAMES.get(iri)
+    return None if name is None else str(name)
 
 
-#: What the properties of other vocabularies are called on pages (ours have labels in the ontology), by language.
-PROPERTY_NAMES: dict[str, tuple[str, str, str]] = {
-    "http://www.w3.org/2000/01/rdf-schema#label": ("name", "nome", "nombre"),
-    "http://www.w3.org/2000/01/rdf-schema#comment": ("comment", "commento", "comentario"),
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#type": ("kind", "tipo", "tipo"),
-    "http://purl.org/dc/terms/source": ("source", "fonte", "fuente"),
-    "http://purl.org/dc/terms/created": ("made", "realizzato", "realizado"),
-    "http://purl.org/dc/terms/description": ("description", "descrizione", "descripción"),
-    "http://www.w3.org/2003/01/geo/wgs84_pos#lat": ("latitude", "latitudine", "latitud"),
-    "http://www.w3.org/2003/01/geo/wgs84_pos#long": ("longitude", "longitudine", "longitud"),
-    "http://xmlns.com/foaf/0.1/homepage": ("web site", "sito web", "sitio web"),
-    "http://www.w3.org/2002/07/owl#sameAs": ("same as", "lo stesso di", "el mismo que"),
-    "http://www.w3.org/2004/02/skos/core#exactMatch": ("same as", "lo stesso di", "el mismo que"),
-    "http://www.w3.org/2004/02/skos/core#closeMatch": ("close to", "simile a", "parecido a"),
-    "http://www.w3.org/2004/02/skos/core#prefLabel": ("name", "nome", "nombre"),
-    "http://www.w3.org/2004/02/skos/core#altLabel": ("also called", "detto anche", "también llamado"),
-    "http://www.cidoc-crm.org/cidoc-crm/P2_has_type": ("type or theme", "tipo o tema", "tipo o tema"),
-    "http://www.cidoc-crm.org/cidoc-crm/P95i_was_formed_by": ("founded", "fondazione", "fundación"),
-    "http://www.cidoc-crm.org/cidoc-crm/P14_carried_out_by": ("by", "da", "por"),
-    "http://www.cidoc-crm.org/cidoc-crm/P4_has_time-span": ("when", "quando", "cuándo"),
-    "http://www.cidoc-crm.org/cidoc-crm/P82a_begin_of_the_begin": ("from", "dal", "desde"),
-    "http://www.cidoc-crm.org/cidoc-crm/P82b_end_of_the_end": ("until", "fino al", "hasta"),
-    "http://www.cidoc-crm.org/cidoc-crm/P89_falls_within": ("within", "dentro", "dentro de"),
-    "http://www.cidoc-crm.org/cidoc-crm/P168_place_is_defined_by": ("geometry (WKT)", "geometria (WKT)", "geometría (WKT)"),
-}
-_ORDER = ("en", "it", "es")
-
-
-def property_name(iri: str, language: str) -> str | None:
-    """What a property of another vocabulary is called on a page, in `language`; None for one we do not name."""
-    names = PROPERTY_NAMES.get(iri)
-    return None if names is None else names[_ORDER.index(language) if language in _ORDER else 0]
-
-
-MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
-           "December"),
-    "it": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre",
-           "dicembre"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
-           "diciembre"),
-}
-_WORDS = {  # the words of a time span, and of a founding
-    "en": {"in": "in", "from": "from", "to": "to", "founded": "Founded", "by": "by", "when": "When"},
-    "it": {"in": "nel", "from": "dal", "to": "al", "founded": "Fondato", "by": "da", "when": "Quando"},
-    "es": {"in": "en", "from": "del", "to": "al", "founded": "Fundado", "by": "por", "when": "Cuándo"},
-}
-
-
-def word(key: str, language: str) -> str:
-    return _WORDS.get(language, _WORDS["en"])[key]
+_DAY = re.compile(r"(-?\d{4,})-(\d{2})-(\d{2})")
 
 
 def day(value: str, language: str) -> str:
     """An xsd:date or xsd:dateTime as people write a day: 25 April 1945, 25 aprile 1945, 25 de abril de 1945."""
-    year, month, number = value[:4], int(value[5:7]), int(value[8:10])
-    name = MONTHS.get(language, MONTHS["en"])[month - 1]
-    return f"{number} de {name} de {year}" if language == "es" else f"{number} {name} {year}"
+    found = _DAY.match(value)
+    if found is None or not 1 <= int(found[1]) <= 9999:
+        return value  # a year before the common era, or past 9999: as written
+    try:
+        when = date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:  # 31 February
+        return value
+    return format_date(when, format="long", locale=DATE_LOCALES.get(language, "en_GB"))
 
 
 def span(begin: str | None, end: str | None, language: str) -> str | None:
@@ -205,7 +121,14 @@ def span(begin: str | None, end: str | None, language: str) -> str | None:
     if not begin:
         return None
     if end and begin[:4] == end[:4] and begin[5:10] == "01-01" and end[5:10] == "12-31":
-        return f"{word('in', language)} {begin[:4]}"
+        return str(gettext("in %(year)s", year=begin[:4]))
     if not end or begin[:10] == end[:10]:
         return day(begin, language)
-    return f"{word('from', language)} {day(begin, language)} {word('to', language)} {day(end, language)}"
+    return str(gettext("from %(begin)s to %(end)s", begin=day(begin, language), end=day(end, language)))
+
+
+def extract_summaries(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+    """A Babel extractor for the `# summary:` line of a named query (babel.cfg)."""
+    for number, line in enumerate(fileobj.read().decode("utf-8").splitlines(), start=1):
+        if line.startswith("# summary:"):
+            yield number, "gettext", line.split(":", 1)[1].strip(), ["summary of a named query"]

@@ -15,21 +15,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
+from flask_babel import gettext
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, serialize
 
 from ..graph import linked_art
 from ..graph.authorities import authority_of
-from ..graph.catalog import LANGUAGES, label_in
+from ..graph.catalog import label_in
 from ..graph.describe import RDF_TYPE, Description, describe, is_known, located_at
 from ..graph.iris import CRM, prefixed_name
 from ..graph.tabular import slug as slugify
 from . import resources
 from .cache import CachedResponse
 from .errors import NotAcceptable, NotFound
-from .i18n import property_name, span, word
+from .i18n import N_, day, preferred_language, property_name, span
 from .negotiation import bare, offered_list, requested_rdf, wants_html
 
 blueprint = Blueprint("linked_data", __name__)
+
+DCTERMS_CREATED = "http://purl.org/dc/terms/created"
+POINT_PROPERTIES = ("http://www.w3.org/2003/01/geo/wgs84_pos#lat", "http://www.w3.org/2003/01/geo/wgs84_pos#long",
+                    CRM + "P168_place_is_defined_by")
+#: A literal that starts as an xsd:date or xsd:dateTime does (a year of four digits or more, maybe before the common era).
+DATE = re.compile(r"-?\d{4,}-\d{2}-\d{2}")
 
 _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 EXTENSIONS: dict[str, RdfFormat | None] = {
@@ -162,7 +169,7 @@ def document(kind: str, name: str) -> Response:
     if kind in LINKED_ART_ONLY and extension != LINKED_ART:
         raise NotFound(f"/doc/{kind}/{slug} exists only as Linked Art: /doc/{kind}/{slug}.{LINKED_ART}")
     store = resources().store
-    language = request.accept_languages.best_match(LANGUAGES) or "en"
+    language = preferred_language()
     # Documents change only with the store: cache them per generation, like small query results.
     key = ("doc", store.generation, request.host_url, kind, slug, extension, language if extension == "html" else "")
     cached = resources().result_cache.get(key)
@@ -207,21 +214,21 @@ def _render(description: Description, kind: str, slug: str, extension: str) -> R
         prefixes = store.namespaces.prefixes() if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG) else None
         body = serialize(description.triples(), format=fmt, prefixes=prefixes)
         return Response(body, content_type=f"{bare(fmt.media_type)}; charset=utf-8")
-    language = request.accept_languages.best_match(LANGUAGES) or "en"
+    language = preferred_language()
     return Response(render_template("resource.html", **_page(description, kind, slug, language)), mimetype="text/html")
 
 
 #: Sections of a resource page, by what the properties mean (local names of hh:, CRM and common vocabularies).
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Names and description", ("label", "prefLabel", "altLabel", "description", "text")),
-    ("Kinds and themes", ("hubType", "institutionKind", "focus", "about", "originalFunction", "usesTechnology", "accessNotice",
+    (N_("Names and description"), ("label", "prefLabel", "altLabel", "description", "text")),
+    (N_("Kinds and themes"), ("hubType", "institutionKind", "focus", "about", "originalFunction", "usesTechnology", "accessNotice",
                           "inScheme", "topConceptOf", "P2_has_type", "broader", "narrower")),
-    ("People and organisations", ("hasPartner", "partnerOf", "carriedOutBy", "keptBy", "ownedBy", "givesVoiceTo",
+    (N_("People and organisations"), ("hasPartner", "partnerOf", "carriedOutBy", "keptBy", "ownedBy", "givesVoiceTo",
                                   "P95i_was_formed_by", "memberCount")),
-    ("Place and time", ("basedIn", "locatedIn", "tookPlaceAt", "P89_falls_within", "lat", "long", "P168_place_is_defined_by",
+    (N_("Place and time"), ("basedIn", "locatedIn", "tookPlaceAt", "P89_falls_within", "lat", "long", "P168_place_is_defined_by",
                         "P4_has_time-span", "created")),
-    ("Heritage", ("features", "refersTo", "inventoryNumber")),
-    ("Sources and links", ("source", "homepage", "sameAs", "exactMatch", "closeMatch")),
+    (N_("Heritage"), ("features", "refersTo", "inventoryNumber")),
+    (N_("Sources and links"), ("source", "homepage", "sameAs", "exactMatch", "closeMatch")),
 )
 
 
@@ -230,7 +237,7 @@ def _group_of(predicate_iri: str) -> str:
     for name, members in GROUPS:
         if local in members:
             return name
-    return "Other statements"
+    return N_("Other statements")
 
 
 def _span_of(reader: Any, node: Any, language: str) -> str | None:
@@ -240,7 +247,8 @@ def _span_of(reader: Any, node: Any, language: str) -> str | None:
 
 
 def _events(description: Description, language: str, show: Any, reader: Any) -> list[dict[str, object]]:
-    """A founding and the thing's own time span as sentences: "Founded in 2015 by A, B and C", "When: 10 May 2023"."""
+    """A founding, the thing's own time span and when it was made, as sentences: "Founded in 2015 by A, B and C",
+    "When: 10 May 2023", "Made on 26 April 1945"."""
     events: list[dict[str, object]] = []
     for q in description.outgoing:
         if q.predicate.value == CRM + "P95i_was_formed_by" and isinstance(q.object, BlankNode):
@@ -250,11 +258,14 @@ def _events(description: Description, language: str, show: Any, reader: Any) -> 
                 if founder.get("kind") == "iri" and founder.get("label") == founder.get("iri"):
                     founder["label"] = label_in(reader, str(founder["iri"]), language) or founder["label"]
             when = _span_of(reader, q.object, language)
-            events.append({"text": word("founded", language) + (f" {when}" if when else ""),
-                           "by": word("by", language) if founders else "", "people": founders})
+            events.append({"text": gettext("Founded %(when)s", when=when) if when else gettext("Founded"),
+                           "by": gettext("by") if founders else "", "people": founders})
     own = _span_of(reader, description.subject, language)
     if own:
-        events.append({"text": f"{word('when', language)}: {own}", "by": "", "people": []})
+        events.append({"text": gettext("When: %(when)s", when=own), "by": "", "people": []})
+    for q in description.outgoing:
+        if q.predicate.value == DCTERMS_CREATED and isinstance(q.object, Literal) and DATE.match(q.object.value):
+            events.append({"text": gettext("Made on %(day)s", day=day(q.object.value, language)), "by": "", "people": []})
     return events
 
 
@@ -299,7 +310,7 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         """A property as people read it: its name from the ontology (ours) or from our list (others), else a prefixed name."""
         shown = show(predicate)
         if predicate.value not in named:
-            named[predicate.value] = (property_name(predicate.value, language)
+            named[predicate.value] = (property_name(predicate.value)
                                       or (label_in(reader, predicate.value, language)
                                           if predicate.value.startswith(store.namespaces.ontology) else None)
                                       or str(shown["label"]))
@@ -318,7 +329,9 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         "href": local(NamedNode(found[2])), "label": description.label_of(NamedNode(found[2]), language)
         or label_in(reader, found[2], language) or found[2]}
     types = [show(q.object) for q in description.outgoing if q.predicate == RDF_TYPE]
-    rows = sorted((row(q) for q in description.outgoing if q.predicate != RDF_TYPE),
+    # A point of its own is the map and the coordinates under it, not three literals (they stay in every RDF format).
+    drawn = POINT_PROPERTIES if located is not None and located_by is None else ()
+    rows = sorted((row(q) for q in description.outgoing if q.predicate != RDF_TYPE and q.predicate.value not in drawn),
                   key=lambda r: str(r["predicate"]["label"] or r["predicate"]["iri"]))  # type: ignore[index]
     order = [name for name, _ in GROUPS] + ["Other statements"]
     groups: dict[str, list[dict[str, object]]] = {}

@@ -10,16 +10,20 @@ itself as Turtle, JSON-LD, RDF/XML or N-Triples. A term IRI
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from flask import Blueprint, Response, render_template, request
-from pyoxigraph import Literal, NamedNode, RdfFormat, serialize
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
-from ..graph.catalog import LANGUAGES, pick_language
+from ..graph.catalog import pick_language
 from ..graph.iris import prefixed_name
 from ..graph.results import select
 from . import resources
 from .errors import NotFound
+from .i18n import preferred_language
+from .linked_data import doc_path
 from .negotiation import bare, requested_rdf, wants_html
 
 blueprint = Blueprint("ontology", __name__)
@@ -107,6 +111,68 @@ class TermDoc:
     inverses: set[str] = field(default_factory=set)
     label: str | None = None
     comment: str | None = None
+    #: How often the data uses the term (a class: its members and its subclasses'), and a few uses, from the data.
+    count: int | None = None
+    examples: list[dict[str, dict[str, str | None] | None]] = field(default_factory=list)
+
+
+EXAMPLES = 3
+_RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
+def _in_use(terms: list[TermDoc], language: str) -> None:
+    """Each term's count (from the dataset statistics, kept up to date by every write) and EXAMPLES uses of it in the
+    data, as pyLODE and WIDOCO show them: the first few of one index lookup each, whatever the store's size."""
+    store = resources().store
+    reader = store.reader()
+    store.labels.ensure(reader, int(store.generation or 0))
+    stats = store.dataset_statistics()
+    ontology_graph = store.namespaces.ontology_graph
+    below: dict[str, set[str]] = {}
+    for term in terms:
+        for parent in term.supers:
+            below.setdefault(parent, set()).add(term.iri)
+
+    def family(iri: str) -> set[str]:
+        found, frontier = {iri}, [iri]
+        while frontier:
+            for child in below.get(frontier.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    frontier.append(child)
+        return found
+
+    uses: dict[str, list[tuple[object, object]]] = {}
+    for term in terms:
+        found: list[tuple[object, object]]
+        quads: Iterator[Quad]
+        if term.kind == "Class":
+            members = family(term.iri)
+            term.count = sum(stats.classes.get(c, 0) for c in members)
+            quads = (q for c in sorted(members) for q in reader.quads_for_pattern(None, _RDF_TYPE, NamedNode(c), None))
+            found = list(islice(((q.subject, None) for q in quads
+                                 if isinstance(q.subject, NamedNode) and getattr(q.graph_name, "value", None) != ontology_graph), EXAMPLES))
+        else:
+            term.count = stats.properties.get(term.iri, 0)
+            quads = reader.quads_for_pattern(None, NamedNode(term.iri), None, None)
+            found = list(islice(((q.subject, q.object) for q in quads
+                                 if isinstance(q.subject, NamedNode) and isinstance(q.object, NamedNode | Literal)
+                                 and getattr(q.graph_name, "value", None) != ontology_graph), EXAMPLES))
+        uses[term.iri] = found
+    names = store.labels.display_labels((str(getattr(t, "value", "")) for found in uses.values() for pair in found
+                                         for t in pair if isinstance(t, NamedNode)), language)
+    base = store.namespaces.base
+
+    def shown(term: object) -> dict[str, str | None] | None:
+        if isinstance(term, NamedNode):
+            return {"label": names.get(term.value, prefixed_name(term.value, store.namespaces.prefixes()) or term.value),
+                    "href": doc_path(term.value, base) or term.value}
+        if isinstance(term, Literal):
+            return {"label": term.value if len(term.value) <= 80 else term.value[:79] + "…", "href": None}
+        return None
+
+    for term in terms:
+        term.examples = [{"subject": shown(s), "object": shown(o)} for s, o in uses[term.iri]]
 
 
 def _text(term: object) -> str:
@@ -115,7 +181,7 @@ def _text(term: object) -> str:
 
 def _documentation() -> dict[str, object]:
     store = resources().store
-    language = request.accept_languages.best_match(LANGUAGES) or "en"
+    language = preferred_language()
     ns = store.namespaces
     rows = select(store.reader(), f"""
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX owl: <http://www.w3.org/2002/07/owl#>
@@ -148,6 +214,7 @@ def _documentation() -> dict[str, object]:
     for entry in documented:
         entry.label = pick_language(entry.labels, language)
         entry.comment = pick_language(entry.comments, language)
+    _in_use(documented, language)
     prefixes = ns.prefixes()
     names = {t.name for t in documented}
 

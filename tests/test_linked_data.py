@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -92,8 +93,13 @@ def test_ontology_documentation_and_rdf(client: FlaskClient) -> None:
     # Contents, and each property's domain, range and inverse, as links to the terms on the page.
     assert '<nav class="contents"' in text and '<a href="#partnerOf">' in text
     partner = text.split('id="hasPartner"', 1)[1].split("</section>", 1)[0]
-    assert 'Domain: <a href="#Hub"><code>hh:Hub</code></a>' in partner and 'Range: <a href="#Institution">' in partner
-    assert 'Inverse: <a href="#partnerOf">' in partner and "crm:P107_has_current_or_former_member" in partner
+    assert 'Dominio: <a href="#Hub"><code>hh:Hub</code></a>' in partner and 'Codominio: <a href="#Institution">' in partner
+    assert 'Inversa: <a href="#partnerOf">' in partner and "crm:P107_has_current_or_former_member" in partner
+    # Examples of use drawn from the data, with how often it is used (from the dataset statistics).
+    assert re.search(r'Usata \d+ volt[ea] nei dati, per esempio', partner), partner
+    assert re.search(r'<ul class="examples"><li><a href="/doc/hub/[a-z0-9-]+">[^<]+</a> → <a href="/doc/institution/', partner), partner
+    hub = text.split('id="Hub"', 1)[1].split("</section>", 1)[0]
+    assert re.search(r"\d+ membri nei dati", hub) and hub.count("<li>") == 3
     turtle = client.get("/ontology", headers={"Accept": "text/turtle"})
     graph = rdflib.Graph().parse(data=turtle.data, format="turtle")
     assert (rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/Hub"), rdflib.RDF.type, rdflib.OWL.Class) in graph
@@ -245,7 +251,10 @@ def test_a_resource_page_reads_in_words(client: FlaskClient, store_path: Path) -
     assert ">fondazione<" in page and ">dal<" in page and page.index(">dal<") < page.index(">fino al<")
     assert ">crm:P95i_was_formed_by<" not in page and ">rdfs:label<" not in page
     english = client.get("/doc/place/turin", headers={"Accept": "text/html"}).get_data(as_text=True)
-    assert ">latitude<" in english and ">name<" in english
+    assert ">name<" in english and "(WGS84)" in english
+    # Its own point is the map and the coordinates under it, not literals in the table (the RDF still has them).
+    assert ">latitude<" not in english and "POINT(" not in english
+    assert "wgs84_pos#lat" in client.get("/doc/place/turin.nt").get_data(as_text=True)
     museum = Path(__file__).parent.parent / "examples" / "museum"
     GraphStore(store_path).load(RdfSource.from_path(museum / "institution.ttl"),
                                 graph="https://w3id.org/heritage-hubs/graph/institution/museo-esempio")
@@ -264,7 +273,7 @@ def test_a_resource_page_reads_in_words(client: FlaskClient, store_path: Path) -
 def test_events_read_as_sentences_in_the_visitors_language(client: FlaskClient) -> None:
     """A founding and a time span as sentences with dates as people write them, in en, it and es."""
     english = client.get("/doc/hub/polo-del-900", headers={"Accept": "text/html"}).get_data(as_text=True)
-    assert 'class="event">Founded in 2015 by <a href="http://localhost/id/institution/compagnia-di-san-paolo">' in english
+    assert 'class="event">Founded in 2015 by <a href="http://localhost/id/institution/compagnia-di-san-paolo" translate="no">' in english
     italian = client.get("/doc/hub/polo-del-900", headers={"Accept": "text/html", "Accept-Language": "it"}).get_data(as_text=True)
     assert 'class="event">Fondato nel 2015 da <a' in italian and "Città di Torino" in italian
     launch = client.get("/doc/activity/ehh-launch", headers={"Accept": "text/html", "Accept-Language": "es"}).get_data(as_text=True)

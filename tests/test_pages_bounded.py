@@ -14,7 +14,7 @@ from heritage_hubs.graph import GraphStore, RdfSource
 from heritage_hubs.graph.labels import fold
 from heritage_hubs.server import home
 
-CARD = re.compile(r'<li class="card">\s*<h3><a href="([^"]+)">([^<]+)</a>')
+CARD = re.compile(r'<li class="card">\s*<h3><a href="([^"]+)" translate="no">([^<]+)</a>')
 
 
 def _more_hubs(store_path: Path) -> int:

@@ -31,6 +31,8 @@
   const label = () => {
     document.querySelectorAll("#yasgui input.autocomplete:not([aria-label])").forEach((input) => input.setAttribute("aria-label", "SPARQL endpoint"));
     document.querySelectorAll("#yasgui .CodeMirror textarea:not([aria-label])").forEach((area) => area.setAttribute("aria-label", "SPARQL query"));
+    // A region that scrolls (the query on a narrow screen) is reachable with the keyboard.
+    document.querySelectorAll("#yasgui .CodeMirror-scroll:not([tabindex=\"0\"])").forEach((region) => region.setAttribute("tabindex", "0"));
     document.querySelectorAll("#yasgui .tabsList > div > button.addTab").forEach((button) => {
       const holder = button.parentElement;
       holder.parentElement.after(holder);
