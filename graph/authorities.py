@@ -36,6 +36,10 @@ class Authority:
         return self.template.replace("{id}", value)
 
 
+#: The properties that link a thing to its record in an authority file.
+LINK_PROPERTIES = ("http://www.w3.org/2002/07/owl#sameAs", "http://www.w3.org/2004/02/skos/core#exactMatch",
+                   "http://www.w3.org/2004/02/skos/core#closeMatch")
+
 AUTHORITIES: dict[str, Authority] = {a.key: a for a in (
     Authority("wikidata", "Wikidata", "http://www.wikidata.org/entity/{id}", re.compile(r"Q[1-9][0-9]*"), "Q42"),
     Authority("geonames", "GeoNames", "https://sws.geonames.org/{id}/", re.compile(r"[1-9][0-9]*"), "3165524"),

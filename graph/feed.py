@@ -28,7 +28,7 @@ import io
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -157,24 +157,24 @@ class ChangeFeed:
 
     # ------------------------------------------------------------ writing
 
-    def record(self, old: Store, new: Store, graphs: Iterable[str], *, generation: int, exclude_graph: str) -> set[str]:
+    def record(self, old: Store, new: Store, graphs: Iterable[str], *, generation: int, exclude_graph: Collection[str]) -> set[str]:
         """Append the members for the change from `old` to `new` in `graphs`; returns the resources that changed.
 
         Call with the store's write lock held, before `generation` is published.
         """
-        graphs = [g for g in graphs if g != exclude_graph]
+        graphs = [g for g in graphs if g not in exclude_graph]
         changed = changed_resources(old, new, graphs)
         self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph, bulk=True)
         return changed
 
-    def record_delta(self, old: Store, new: Store, delta: Delta, *, generation: int, exclude_graph: str) -> set[str]:
+    def record_delta(self, old: Store, new: Store, delta: Delta, *, generation: int, exclude_graph: Collection[str]) -> set[str]:
         """Like :meth:`record`, for the resources `delta` changed (its cost follows the delta, not the graphs)."""
-        graphs = [g for g in delta.graphs if g != exclude_graph]
+        graphs = [g for g in delta.graphs if g not in exclude_graph]
         changed = resources_changed_by(old, new, delta, exclude_graph)
         self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph, bulk=bool(delta.whole_graphs))
         return changed
 
-    def _append(self, old: Store, new: Store, changed: set[str], graphs: list[str], *, generation: int, exclude_graph: str,
+    def _append(self, old: Store, new: Store, changed: set[str], graphs: list[str], *, generation: int, exclude_graph: Collection[str],
                 bulk: bool) -> None:
         with self._file.transaction() as connection:
             # Rows of a generation that was never published (a crash between
@@ -399,7 +399,7 @@ def changed_resources(old: Store, new: Store, graphs: Iterable[str]) -> set[str]
     return resources
 
 
-def resources_changed_by(old: Store, new: Store, delta: Delta, exclude_graph: str) -> set[str]:
+def resources_changed_by(old: Store, new: Store, delta: Delta, exclude_graph: Collection[str]) -> set[str]:
     """IRIs whose statements (or blank-node closure) `delta` changed: subjects of its listed quads, and a graph diff for whole changes."""
     resources: set[str] = set()
     blanks: list[str] = []
@@ -411,7 +411,7 @@ def resources_changed_by(old: Store, new: Store, delta: Delta, exclude_graph: st
             blanks.append(subject.value)
     for store in (old, new):
         resources.update(_roots(store, blanks))
-    whole = [g for g in delta.whole_graphs if g != exclude_graph]
+    whole = [g for g in delta.whole_graphs if g not in exclude_graph]
     if whole:
         resources |= changed_resources(old, new, whole)
     return resources
@@ -435,18 +435,18 @@ def _roots(store: Store, blanks: list[str]) -> set[str]:
     return roots
 
 
-def _has_statements(store: Store, resource: str, exclude_graph: str) -> bool:
-    excluded = NamedNode(exclude_graph)
-    return any(q.graph_name != excluded for q in store.quads_for_pattern(NamedNode(resource), None, None, None))
+def _has_statements(store: Store, resource: str, exclude_graph: Collection[str]) -> bool:
+    excluded = {NamedNode(g) for g in exclude_graph}
+    return any(q.graph_name not in excluded for q in store.quads_for_pattern(NamedNode(resource), None, None, None))
 
 
-def _body(store: Store, resource: str, exclude_graph: str, *, label: str) -> list[str]:
-    """N-Triples lines of `resource`'s statements and blank-node closure, in every graph but `exclude_graph`.
+def _body(store: Store, resource: str, exclude_graph: Collection[str], *, label: str) -> list[str]:
+    """N-Triples lines of `resource`'s statements and blank-node closure, in every graph but those of `exclude_graph`.
 
     Blank nodes get labels of their own per member, so two versions on one page never share one.
     """
-    excluded = NamedNode(exclude_graph)
-    quads = [q for q in store.quads_for_pattern(NamedNode(resource), None, None, None) if q.graph_name != excluded]
+    excluded = {NamedNode(g) for g in exclude_graph}
+    quads = [q for q in store.quads_for_pattern(NamedNode(resource), None, None, None) if q.graph_name not in excluded]
     if not any(isinstance(q.object, BlankNode) for q in quads):
         # The common case, no blank nodes: serialised by pyoxigraph, duplicates across graphs dropped.
         written = serialize(list(dict.fromkeys(q.triple for q in quads)), format=RdfFormat.N_TRIPLES) or b""
@@ -463,7 +463,7 @@ def _body(store: Store, resource: str, exclude_graph: str, *, label: str) -> lis
     while todo:
         node = todo.pop()
         for quad in store.quads_for_pattern(node, None, None, None):
-            if quad.graph_name == excluded:
+            if quad.graph_name in excluded:
                 continue
             obj = quad.object
             lines[f"{text(quad.subject)} {quad.predicate} {text(obj)} .\n"] = None
@@ -478,7 +478,7 @@ _BULK = 2000
 _BLANK = re.compile(r"(?<![^\s])_:([A-Za-z0-9]+)")
 
 
-def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: str) -> dict[str, list[str]]:
+def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: Collection[str]) -> dict[str, list[str]]:
     """N-Triples lines of the changed graphs, grouped by subject, for the subjects found in no other graph.
 
     A subject with statements in another graph too is left out (its body needs
@@ -493,7 +493,7 @@ def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: str) 
             grouped.setdefault(line[:line.index(" ")], []).append(line)
     # A subject with statements in another graph is looked up on its own: found by one query per changed graph
     # that starts from that graph's subjects, never by a scan of the other graphs (the rest of a large store).
-    excluded = ", ".join(f"<{g}>" for g in [*named, exclude_graph])
+    excluded = ", ".join(f"<{g}>" for g in [*named, *exclude_graph])
     for graph in named:
         elsewhere = store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} FILTER(isIRI(?s)) "
                                 f"FILTER EXISTS {{ GRAPH ?other {{ ?s ?p2 ?o2 }} FILTER(?other NOT IN ({excluded})) }} }}")

@@ -17,12 +17,15 @@ from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Store, Variable
 
+from .authorities import AUTHORITIES, LINK_PROPERTIES, authority_of
 from .catalog import FALLS_WITHIN
 from .labels import LABEL_PROPERTIES, LabelIndex, fold, score
 
 NAME_WEIGHT = 0.7  # with property conditions, the label makes 70 % of the score and the conditions 30 %
 COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
 DESCRIPTION = "http://purl.org/dc/terms/description"
+#: Data extension's property for a candidate's identifier in an authority file: `authority:wikidata` gives `Q42`.
+AUTHORITY_PROPERTY = "authority:"
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,16 @@ class Result:
     types: list[dict[str, str]]
     features: list[dict[str, Any]] = field(default_factory=list)
     description: str | None = None
+    #: The candidate's links to authority files (owl:sameAs, skos:exactMatch, skos:closeMatch into their namespaces).
+    same_as: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {"id": self.id, "name": self.name, "score": self.score, "match": self.match,
                                  "type": self.types, "features": self.features}
         if self.description:
             found["description"] = self.description
+        if self.same_as:
+            found["sameAs"] = self.same_as  # beside the standard fields, as the schemas allow
         return found
 
 
@@ -99,12 +106,19 @@ class Reconciler:
                 NAME_WEIGHT * name_score + (1 - NAME_WEIGHT) * 100 * sum(held) / len(held), 2)
             results.append(Result(candidate.iri, self.label(candidate.iri), total, False,
                                   [self.describe_type(t) for t in self.shown_types(candidate.types)], features,
-                                  self.description(candidate.iri)))
+                                  self.description(candidate.iri), self.authority_links(candidate.iri)))
         results.sort(key=lambda r: (-r.score, r.name))
         exact = [r for r in results if r.features[0]["value"] == 100.0 and all(f["value"] for f in r.features[1:])]
         if len(exact) == 1:
             exact[0].match = True
         return results[:limit]
+
+    def authority_links(self, iri: str) -> list[str]:
+        """The authority IRIs `iri` is the same as or matches (Wikidata, GeoNames, VIAF, ISIL, Getty), in order."""
+        found = {q.object.value for prop in LINK_PROPERTIES
+                 for q in self.store.quads_for_pattern(NamedNode(iri), NamedNode(prop), None, None)
+                 if isinstance(q.object, NamedNode) and authority_of(q.object.value) is not None}
+        return sorted(found)
 
     def shown_types(self, types: Iterable[str]) -> list[str]:
         """The types worth showing a user: ours and SKOS, else the first few."""
@@ -151,6 +165,11 @@ class Reconciler:
         for iri in ids:
             row: dict[str, list[dict[str, Any]]] = {}
             for prop in properties:
+                if prop.startswith(AUTHORITY_PROPERTY):  # the identifiers as people write them: Q42, 3165524
+                    authority = AUTHORITIES[prop[len(AUTHORITY_PROPERTY):]]
+                    row[prop] = [{"str": link[len(authority.namespace):].rstrip("/")} for link in self.authority_links(iri)
+                                 if link.startswith(authority.namespace)]
+                    continue
                 values: list[dict[str, Any]] = []
                 seen: set[str] = set()
                 for quad in self.store.quads_for_pattern(NamedNode(iri), NamedNode(prop), None, None):
@@ -165,7 +184,12 @@ class Reconciler:
                         values.append(_literal_value(value))
                 row[prop] = values
             rows[iri] = row
-        return {"meta": [{"id": p, "name": self.label(p)} for p in properties], "rows": rows}
+        return {"meta": [{"id": p, "name": self.property_name(p)} for p in properties], "rows": rows}
+
+    def property_name(self, prop: str) -> str:
+        if prop.startswith(AUTHORITY_PROPERTY) and prop[len(AUTHORITY_PROPERTY):] in AUTHORITIES:
+            return f"{AUTHORITIES[prop[len(AUTHORITY_PROPERTY):]].name} identifier"
+        return self.label(prop)
 
     def propose_properties(self, type_iri: str, limit: int = 20) -> list[dict[str, str]]:
         """The properties instances of `type_iri` (or of any of its subclasses) use most, from up to 500 of them."""
@@ -185,8 +209,12 @@ class Reconciler:
                 prop = statement.predicate.value
                 if prop not in LABEL_PROPERTIES and statement.predicate != rdf_type:
                     counts[prop] = counts.get(prop, 0) + 1
+        linked = sorted({a.key for s in seen if isinstance(s, NamedNode)
+                         for link in self.authority_links(s.value) if (a := authority_of(link))}) \
+            if any(p in LINK_PROPERTIES for p in counts) else []
         ranked = sorted(counts, key=lambda p: (-counts[p], p))[:limit]
-        return [{"id": p, "name": self.label(p)} for p in ranked]
+        return [{"id": p, "name": self.label(p)} for p in ranked] + \
+            [{"id": AUTHORITY_PROPERTY + key, "name": f"{AUTHORITIES[key].name} identifier"} for key in linked]
 
 
 def _literal_value(value: Literal) -> dict[str, Any]:

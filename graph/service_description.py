@@ -20,7 +20,7 @@ RESULT_FORMATS = (
 
 
 def service_description(endpoint: str, graphs: list[GraphInfo], *, title: str, license_iri: str | None,
-                        update_endpoint: bool = True) -> list[Triple]:
+                        update_endpoint: bool = True, entailed_graph: str | None = None) -> list[Triple]:
     """Triples describing the endpoint at `endpoint` and its dataset."""
     service = NamedNode(endpoint)
 
@@ -37,6 +37,12 @@ def service_description(endpoint: str, graphs: list[GraphInfo], *, title: str, l
     ]
     if update_endpoint:
         triples.append(Triple(service, sd("supportedLanguage"), sd("SPARQL11Update")))
+    if entailed_graph:
+        triples.append(Triple(service, NamedNode(DCT + "description"), Literal(
+            f"The default graph is the union of every named graph, <{entailed_graph}> included: what the ontology entails "
+            "from the asserted data (class and property hierarchies up to CIDOC-CRM, inverses, the full CRM paths of "
+            "shortcut properties, transitive crm:P89_falls_within), kept in step with every write. Add entailment=none "
+            "to a request to query the asserted graphs only.", language="en")))
     if license_iri:
         triples.append(Triple(service, NamedNode(DCT + "license"), NamedNode(license_iri)))
     for name in RESULT_FORMATS:

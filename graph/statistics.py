@@ -51,10 +51,12 @@ class Statistics:
 class DatasetStatistics:
     """The statistics files of one store directory."""
 
-    def __init__(self, root: Path, *, entity_space: str, metadata_graph: str) -> None:
+    def __init__(self, root: Path, *, entity_space: str, metadata_graph: str, derived_graphs: Iterable[str] = ()) -> None:
         self.directory = Path(root) / "statistics"
         self.entity_space = entity_space
         self.metadata = NamedNode(metadata_graph)
+        #: Graphs the figures leave out: the metadata, and what the service derives (the entailed graph).
+        self.excluded = {self.metadata, *(NamedNode(g) for g in derived_graphs)}
 
     def _path(self, generation: str) -> Path:
         return self.directory / f"{generation}.json"
@@ -100,7 +102,7 @@ class DatasetStatistics:
         entities: set[str] = set()
         members: set[tuple[str, str]] = set()
         for quad in store.quads_for_pattern(None, None, None, None):
-            if quad.graph_name == self.metadata:
+            if quad.graph_name in self.excluded:
                 continue
             stats.triples += 1
             properties[quad.predicate.value] += 1
@@ -121,7 +123,7 @@ class DatasetStatistics:
 
         def count(quads: Iterable[Quad], sign: int) -> None:
             for quad in quads:
-                if quad.graph_name == self.metadata:
+                if quad.graph_name in self.excluded:
                     continue
                 stats.triples += sign
                 key = quad.predicate.value
@@ -157,7 +159,7 @@ class DatasetStatistics:
         Only the new graph changed, so a statement, entity or class member is new
         unless another graph (which is as it was) already has it.
         """
-        others = f"FILTER(?other NOT IN (<{graph}>, <{self.metadata.value}>))"
+        others = f"FILTER(?other NOT IN (<{graph}>, {', '.join(f'<{g.value}>' for g in self.excluded)}))"
 
         def rows(query: str) -> list[tuple[str, int]]:
             found = new.query(query)
@@ -177,7 +179,7 @@ class DatasetStatistics:
         return stats
 
     def _has_statements(self, store: Store, subject: NamedNode | BlankNode) -> int:
-        return int(any(q.graph_name != self.metadata for q in store.quads_for_pattern(subject, None, None, None)))
+        return int(any(q.graph_name not in self.excluded for q in store.quads_for_pattern(subject, None, None, None)))
 
     def _is_member(self, store: Store, subject: NamedNode | BlankNode, cls: NamedNode) -> int:
-        return int(any(q.graph_name != self.metadata for q in store.quads_for_pattern(subject, RDF_TYPE, cls, None)))
+        return int(any(q.graph_name not in self.excluded for q in store.quads_for_pattern(subject, RDF_TYPE, cls, None)))

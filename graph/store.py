@@ -31,7 +31,7 @@ from pyoxigraph import (
     serialize,
 )
 
-from . import linked_art
+from . import entailment, linked_art
 from .delta import Delta, GraphChange, compare_graph, has_quads
 from .errors import GraphError, GraphNameError, ParseError, StoreBusyError, UpdateLimitError, ValidationFailed, Violation
 from .feed import ChangeFeed, FeedPolicy, all_graphs
@@ -221,7 +221,7 @@ class WriteTransaction:
             return DefaultGraph()
         if not valid_iri(graph):
             raise GraphNameError(f"graph names are absolute IRIs (http:, https: or urn:, no spaces or <>\"{{}}|^`\\), got {graph!r}")
-        if graph == self.namespaces.metadata_graph:
+        if graph in (self.namespaces.metadata_graph, entailment.entailed_graph(self.namespaces)):
             raise GraphNameError(f"{graph} is maintained by the service and cannot be written directly")
         return NamedNode(graph)
 
@@ -379,7 +379,8 @@ class GraphStore:
         self.feed = ChangeFeed(self.path, self.namespaces.base, feed_policy)
         self.labels = LabelIndex(self.path)
         self.statistics = DatasetStatistics(self.path, entity_space=self.namespaces.base + "id/",
-                                            metadata_graph=self.namespaces.metadata_graph)
+                                            metadata_graph=self.namespaces.metadata_graph,
+                                            derived_graphs=[entailment.entailed_graph(self.namespaces)])
         if not self.directory.exists():
             if not create:
                 from .errors import StoreLayoutError
@@ -396,6 +397,7 @@ class GraphStore:
             from .bundled import load_shapes
 
             self._validator = load_shapes(self.namespaces)
+        self._validator.excluded_graphs = frozenset({entailment.entailed_graph(self.namespaces)})
         return self._validator
 
     def reader(self) -> Store:
@@ -470,6 +472,7 @@ class GraphStore:
             # The published generation's figures: they size the checks, and the next figures follow from them.
             known = None if tx.restored else self.statistics.read(self.generation)
             self._commit(tx, old, delta, known, validate=validate)
+            self._entail(tx, old, delta)
             generation = int(self.directory.next_name())
             self._record_changes(tx, old, delta, known, generation)
             try:
@@ -480,6 +483,21 @@ class GraphStore:
             except BaseException:
                 self.feed.discard(generation)
                 raise
+
+    def _entail(self, tx: WriteTransaction, old: Store, delta: Delta) -> None:
+        """The entailed graph in step with the write (graph/entailment.py), and its description in the metadata."""
+        change = entailment.apply(tx.store, old, delta, self.namespaces)
+        if change is None:
+            return
+        entailed, metadata = entailment.entailed_graph(self.namespaces), self.namespaces.metadata_graph
+        if change is entailment.REBUILT:
+            described = read_graph_info(tx.store, metadata).get(entailed)
+            if described is not None and described.triples == count_triples(tx.store, entailed):
+                return  # a restore gave back the graph as it was: its description stays as the dump had it
+        record_change(tx.store, self.namespaces.metadata_graph, entailment.entailed_graph(self.namespaces),
+                      Provenance(title="What the ontology entails from the asserted data (derived; never written directly)",
+                                 agent="heritage-hubs", action="entail", license="https://creativecommons.org/licenses/by/4.0/"),
+                      started=tx.started, count_change=None if change is entailment.REBUILT else change)
 
     def _repair_derived(self) -> None:
         """Make the feed and the label index match the published generation again (call with the write lock held).
@@ -511,12 +529,13 @@ class GraphStore:
 
     def _record_changes(self, tx: WriteTransaction, old: Store, delta: Delta, known: Statistics | None, generation: int) -> None:
         """The change feed's members, the label index and the statistics, written before the snapshot holding the change is published."""
-        metadata = self.namespaces.metadata_graph
+        # The feed carries what was asserted: the metadata and the entailed graph are derived from it.
+        derived = frozenset({self.namespaces.metadata_graph, entailment.entailed_graph(self.namespaces)})
         if tx.restored:
             graphs = all_graphs(old) | all_graphs(tx.store)
-            changed = self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=metadata)
+            changed = self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=derived)
         else:
-            changed = self.feed.record_delta(old, tx.store, delta, generation=generation, exclude_graph=metadata)
+            changed = self.feed.record_delta(old, tx.store, delta, generation=generation, exclude_graph=derived)
         self.labels.update(tx.store, changed, generation, published=int(self.generation or 0))
         name = self.directory.generation_name(generation)
         stats = self.statistics.compute(tx.store) if known is None else self.statistics.advance(known, old, tx.store, delta)
@@ -571,10 +590,16 @@ class GraphStore:
             return self.validator.validate_change(old, tx.store, tx.delta(old))
 
     def update(self, sparql: str, *, graphs: Iterable[str], provenance: Provenance | None = None,
-               base_iri: str | None = None, prefixes: dict[str, str] | None = None) -> None:
-        """Run a SPARQL Update in one validated commit; `graphs` are the named graphs it may touch."""
+               base_iri: str | None = None, prefixes: dict[str, str] | None = None, any_graph: bool = False) -> None:
+        """Run a SPARQL Update in one validated commit; `graphs` are the named graphs it may touch.
+
+        `any_graph`: the update may write any graph (`GRAPH ?g`, `CLEAR ALL`); the entailed graph is then taken out
+        of the work copy before it runs, so that nothing the update writes there survives: the commit rebuilds it.
+        """
         graphs = list(graphs)
         with self.transaction() as tx:
+            if any_graph:
+                tx.store.remove_graph(NamedNode(entailment.entailed_graph(self.namespaces)))
             tx.update(sparql, graphs=graphs, base_iri=base_iri, prefixes=prefixes)
             if provenance is not None:
                 for graph in graphs:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store, Triple, serialize
 
-from .authorities import AUTHORITIES, authority_of
+from .authorities import AUTHORITIES, LINK_PROPERTIES, authority_of
 from .provenance import DCAT, DCT, VOID, GraphInfo
 from .statistics import Statistics
 
@@ -202,8 +202,6 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
     return triples
 
 
-LINK_PROPERTIES = ("http://www.w3.org/2002/07/owl#sameAs", "http://www.w3.org/2004/02/skos/core#exactMatch",
-                   "http://www.w3.org/2004/02/skos/core#closeMatch")
 
 
 def count_links(store: Store, metadata_graph: str | None = None) -> dict[tuple[str, str], int]:

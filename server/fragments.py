@@ -54,6 +54,15 @@ def skolemised(triple: Triple, genid: str) -> Triple:
     return Triple(_skolem(triple.subject, genid), triple.predicate, _skolem(triple.object, genid))
 
 
+def _is_node(iri: str) -> bool:
+    """Whether `iri` names a node of the dataset (a subject of some statement)."""
+    try:
+        node = NamedNode(iri)
+    except ValueError:
+        return False
+    return next(iter(resources().store.reader().quads_for_pattern(node, None, None, None)), None) is not None
+
+
 def _term(name: str, value: str | None) -> NamedNode | BlankNode | Literal | None:
     """A pattern position from its explicit representation; None for a variable.
 
@@ -62,6 +71,8 @@ def _term(name: str, value: str | None) -> NamedNode | BlankNode | Literal | Non
     if value is None or value == "" or value.startswith("?"):
         return None
     genid = genid_prefix(resources().store.namespaces.base)
+    if name != "predicate" and value.startswith(genid) and _is_node(value):
+        return NamedNode(value)  # a node of the entailed graph's CRM paths: an IRI under genid/, not a blank node
     if name != "predicate" and (value.startswith("_:") or value.startswith(genid)):
         label = value[2:] if value.startswith("_:") else value[len(genid):]
         try:
@@ -124,7 +135,8 @@ def genid(label: str) -> Response:
     try:
         BlankNode(label)
     except ValueError:
-        raise NotFound(f"{iri} names no blank node of this dataset") from None
+        if not _is_node(iri):
+            raise NotFound(f"{iri} names no blank node of this dataset") from None
     query = urllib.parse.urlencode({"subject": iri, **({"format": request.args["format"]} if "format" in request.args else {})})
     response = Response(status=303, headers={"Location": f"{request.script_root}/fragments?{query}"})
     response.vary.add("Accept")

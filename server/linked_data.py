@@ -16,12 +16,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, serialize
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, serialize
 
 from ..graph import linked_art
 from ..graph.authorities import authority_of
 from ..graph.catalog import label_in
 from ..graph.describe import RDF_TYPE, Description, describe, is_known, located_at
+from ..graph.entailment import asserted
 from ..graph.iris import CRM, prefixed_name
 from ..graph.tabular import slug as slugify
 from . import resources
@@ -56,6 +57,12 @@ def _wants_linked_art() -> bool:
 _SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
+def _asserted() -> Store:
+    """The current snapshot as documents read it: what was asserted, without the entailed graph (SPARQL sees both)."""
+    store = resources().store
+    return asserted(store.reader(), store.namespaces)
+
+
 def doc_path(iri: str, base: str) -> str | None:
     """The path of a thing's page on this host (/doc/{kind}/{slug}), or None when the IRI is not one of ours."""
     return "/doc/" + iri[len(base) + 3:] if iri.startswith(base + "id/") else None
@@ -77,7 +84,7 @@ LINKED_ART_ONLY = ("collection", "visual")
 
 def _has_linked_art(iri: str) -> bool:
     store = resources().store
-    return linked_art.linked_art_kind(store.reader(), iri, store.namespaces.ontology, store.namespaces.base) is not None
+    return linked_art.linked_art_kind(_asserted(), iri, store.namespaces.ontology, store.namespaces.base) is not None
 
 
 def _extension_for_request(kind: str, has_linked_art: bool) -> str:
@@ -92,7 +99,7 @@ def _extension_for_request(kind: str, has_linked_art: bool) -> str:
 
 def _describe_or_404(iri: str) -> Description:
     store = resources().store
-    description = describe(store.reader(), iri, metadata_graph=store.namespaces.metadata_graph)
+    description = describe(_asserted(), iri, metadata_graph=store.namespaces.metadata_graph)
     if not description.exists:
         raise NotFound(f"nothing is known about <{iri}>")
     return description
@@ -103,7 +110,7 @@ def identifier(kind: str, slug: str) -> Response:
     normal = slugify(slug)
     if kind not in ("shapes",) and normal != slug and _SEGMENT.match(kind) and _SEGMENT.match(normal):
         store = resources().store
-        if is_known(store.reader(), store.namespaces.thing(kind, normal), metadata_graph=store.namespaces.metadata_graph):
+        if is_known(_asserted(), store.namespaces.thing(kind, normal), metadata_graph=store.namespaces.metadata_graph):
             # Identifiers are made from slugs (a spreadsheet's ME-0001 becomes me-0001): the identifier as written leads there.
             return Response(status=301, headers={"Location": f"/id/{kind}/{normal}"})
     iri = _iri(kind, slug)
@@ -111,7 +118,7 @@ def identifier(kind: str, slug: str) -> Response:
     if kind in LINKED_ART_ONLY:
         known = has_linked_art = _has_linked_art(iri)
     else:  # the Linked Art record is looked for only when its profile is asked for
-        known = is_known(store.reader(), iri, metadata_graph=store.namespaces.metadata_graph)
+        known = is_known(_asserted(), iri, metadata_graph=store.namespaces.metadata_graph)
         has_linked_art = _wants_linked_art() and _has_linked_art(iri)
     if not known:
         raise NotFound(f"nothing is known about <{iri}>")
@@ -140,7 +147,7 @@ def graph_document(name: str) -> Response:
     if not dot:
         extension = "html" if wants_html(request.accept_mimetypes) else \
             _EXTENSION_OF[requested_rdf("a graph's description is available as text/html, ", tuple(_EXTENSION_OF))]
-    description = describe(store.reader(), iri)
+    description = describe(_asserted(), iri)
     # What every graph's description says, whether or not the metadata has more (the metadata graph itself).
     info = next((g for g in store.graphs() if g.iri == iri), None)
     void = "http://rdfs.org/ns/void#"
@@ -203,7 +210,7 @@ def _render(description: Description, kind: str, slug: str, extension: str) -> R
     store = resources().store
     if extension == LINKED_ART:
         try:
-            record = linked_art.describe(store.reader(), description.subject.value, store.namespaces.ontology,
+            record = linked_art.describe(_asserted(), description.subject.value, store.namespaces.ontology,
                                          store.namespaces.base)
         except linked_art.NotAnObject as error:
             raise NotAcceptable(f"{error}; this resource is available as text/html, {offered_list(tuple(_EXTENSION_OF))}") from None
@@ -283,12 +290,18 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
     def curie(iri: str) -> str:
         return prefixed_name(iri, prefixes) or iri
 
+    showing: set[BlankNode] = set()
+
     def show(term: object) -> dict[str, object]:
         if isinstance(term, Literal):
             return {"kind": "literal", "text": term.value, "language": term.language,
                     "datatype": term.datatype.value.rsplit("#", 1)[-1] if term.datatype and not term.language else None}
         if isinstance(term, BlankNode):
+            if term in showing:  # a cycle of blank nodes (anyone's data may hold one): shown once
+                return {"kind": "literal", "text": "…", "language": None, "datatype": None}
+            showing.add(term)
             rows = [row(q) for q in description.blank_closure if q.subject == term]
+            showing.discard(term)
             # A formation before its time-span, a beginning before its end: in the order of the properties' CRM numbers.
             return {"kind": "blank", "rows": sorted(rows, key=lambda r: str(r["predicate"]["iri"]))}  # type: ignore[index]
         assert isinstance(term, NamedNode)

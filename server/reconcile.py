@@ -17,9 +17,10 @@ from typing import Any
 from flask import Blueprint, Response, redirect, request
 
 from .. import __version__
+from ..graph.authorities import AUTHORITIES, authority_of
 from ..graph.catalog import LANGUAGES
 from ..graph.iris import valid_iri
-from ..graph.reconcile import Condition, Reconciler
+from ..graph.reconcile import AUTHORITY_PROPERTY, Condition, Reconciler
 from . import resources
 from .errors import BadRequest, NotFound, ServiceUnavailable
 from .limits import client_gone
@@ -186,7 +187,11 @@ def _extend(query: Any) -> dict[str, Any]:
     for index, prop in enumerate(query["properties"]):
         if not isinstance(prop, dict) or not isinstance(prop.get("id"), str):
             raise BadRequest(f"extend.properties[{index}] needs an 'id'")
-        properties.append(_property(prop["id"], f"extend.properties[{index}].id"))
+        authority = prop["id"].removeprefix(AUTHORITY_PROPERTY) if prop["id"].startswith(AUTHORITY_PROPERTY) else None
+        if authority is not None and authority not in AUTHORITIES:
+            raise BadRequest(f"extend.properties[{index}].id: no authority {authority!r}; "
+                             f"try {', '.join(AUTHORITY_PROPERTY + key for key in AUTHORITIES)}")
+        properties.append(prop["id"] if authority is not None else _property(prop["id"], f"extend.properties[{index}].id"))
     ids = [str(i) for i in query["ids"]]
     for index, iri in enumerate(ids):
         if not valid_iri(iri):
@@ -259,9 +264,13 @@ def preview() -> Response:
         raise NotFound(f"nothing with a label is known as {iri!r}")
     types = ", ".join(html.escape(reconciler.label(t)) for t in reconciler.shown_types(reconciler.index.types_of(iri)))
     description = reconciler.description(iri)
+    links = " · ".join(f'{html.escape(found.name)}: <a href="{html.escape(link)}">'
+                       f'{html.escape(link[len(found.namespace):].rstrip("/"))}</a>'
+                       for link in reconciler.authority_links(iri) if (found := authority_of(link)) is not None)
     page = (f"<!doctype html><html><meta charset=utf-8><body style='font:14px sans-serif;margin:6px'>"
             f"<strong>{html.escape(reconciler.label(iri))}</strong> <small>{types}</small>"
             + (f"<p>{html.escape(description)}</p>" if description else "")
+            + (f"<p>{links}</p>" if links else "")
             + f"<p><code>{html.escape(iri)}</code></p></body></html>")
     return Response(page, mimetype="text/html")
 

@@ -17,11 +17,13 @@ from flask import Blueprint, Response, render_template, request
 from pyoxigraph import RdfFormat, serialize
 from werkzeug.datastructures import MultiDict
 
+from ..graph import GraphStore
+from ..graph.entailment import entailed_graph
 from ..graph.executor import QueryFailed, QueryJob, StreamAborted
 from ..graph.library import NamedQuery, ParameterError
 from ..graph.safety import RefusedOperation
 from ..graph.service_description import service_description
-from ..graph.sparql_text import too_deep
+from ..graph.sparql_text import has_dataset_clause, too_deep
 from ..graph.updates import (
     ANY_GRAPH,
     DEFAULT_GRAPH,
@@ -148,10 +150,24 @@ def _check_graph_iris(name: str, values: tuple[str, ...]) -> None:
             raise BadRequest(f"{name} must be an absolute IRI; got {value!r}")
 
 
+def _asserted_only(operation: QueryOperation, store: GraphStore) -> QueryOperation:
+    """`entailment=none`: the query's dataset is every graph but the entailed one (graph/entailment.py), unless the
+    request or the query names its own."""
+    choice = request.values.get("entailment", "")
+    if choice not in ("", "none"):
+        raise BadRequest(f"entailment must be 'none' (the asserted graphs only) or absent, not {choice!r}")
+    if choice != "none" or operation.default_graphs or operation.named_graphs or has_dataset_clause(operation.text):
+        return operation
+    entailed = entailed_graph(store.namespaces)
+    asserted = tuple(g.iri for g in store.graphs() if g.iri != entailed)
+    return QueryOperation(operation.text, asserted, asserted)
+
+
 def _run_query(operation: QueryOperation) -> Response:
     _check_graph_iris("default-graph-uri", operation.default_graphs)
     _check_graph_iris("named-graph-uri", operation.named_graphs)
     res = resources()
+    operation = _asserted_only(operation, res.store)
     if (deep := too_deep(operation.text)) is not None:
         raise BadRequest(f"the query {deep}")
     try:
@@ -246,13 +262,14 @@ def _run_update(operation: UpdateOperation) -> Response:
     except UpdateError as error:
         raise BadRequest(str(error)) from None
     require_writes(token, plan.targets)
-    existing = [g.iri for g in store.graphs() if g.iri != store.namespaces.metadata_graph]
+    derived = (store.namespaces.metadata_graph, entailed_graph(store.namespaces))  # never written by an update
+    existing = [g.iri for g in store.graphs() if g.iri not in derived]
     # The store's default graph ("") counts too: what an update writes there is validated and fed like the rest.
     writes_default = DEFAULT_GRAPH in plan.targets or plan.writes_any_graph
     named = {g for g in graphs_to_write(plan, existing) if g not in (ANY_GRAPH, DEFAULT_GRAPH)}
     graphs = sorted(named | ({""} if writes_default else set()))
     store.update(text, graphs=graphs, base_iri=None, prefixes=store.namespaces.prefixes(),
-                 provenance=provenance_of(token, "update"))
+                 provenance=provenance_of(token, "update"), any_graph=plan.writes_any_graph)
     return Response(status=204)
 
 
@@ -264,7 +281,8 @@ def _describe_service() -> Response:
     media_type = bare(fmt.media_type)
     store = resources().store
     triples = service_description(_canonical_endpoint(), store.graphs(), title="heritage-hubs SPARQL endpoint",
-                                  license_iri="https://creativecommons.org/licenses/by/4.0/")
+                                  license_iri="https://creativecommons.org/licenses/by/4.0/",
+                                  entailed_graph=entailed_graph(store.namespaces))
     body = serialize(triples, format=fmt, prefixes={"sd": "http://www.w3.org/ns/sparql-service-description#",
                                                     "void": "http://rdfs.org/ns/void#", "dct": "http://purl.org/dc/terms/"}
                      if fmt in (RdfFormat.TURTLE, RdfFormat.TRIG) else None)

@@ -123,7 +123,7 @@ class Harvester:
 
 
 def _dump_triples(server: str) -> rdflib.Graph:
-    """The dump's statements outside the metadata graph (which the feed leaves out by design)."""
+    """The dump's statements outside the metadata and entailed graphs (derived: the feed leaves them out by design)."""
     status, _, body = _get(server + "/dumps/all.nq.gz", {"Accept": "*/*"})
     assert status == 200
     dataset = rdflib.Dataset()
@@ -132,7 +132,7 @@ def _dump_triples(server: str) -> rdflib.Graph:
         dataset.parse(data=gzip.decompress(body), format="nquads")
     graph = rdflib.Graph()
     for s, p, o, g in dataset.quads((None, None, None, None)):
-        if str(g) != METADATA:
+        if str(g) not in (METADATA, METADATA.replace("/graph/metadata", "/graph/entailed")):
             graph.add((s, p, o))
     return graph
 
@@ -184,7 +184,9 @@ def test_harvest_by_feed_equals_a_dump_and_a_returning_harvester_reads_only_new_
         harvester.run()
         # Back again: the page it stopped at, then only pages that are new.
         number = int(last_seen.rsplit("/", 1)[1])
-        assert harvester.fetched == [last_seen, last_seen.rsplit("/", 1)[0] + f"/{number + 1}"]
+        # (47 new members at 40 a page fill one or two new pages, by where the last page stood.)
+        fresh = [last_seen.rsplit("/", 1)[0] + f"/{n}" for n in range(number + 1, number + len(harvester.fetched))]
+        assert harvester.fetched[0] == last_seen and harvester.fetched[1:] == fresh and 1 <= len(fresh) <= 2, harvester.fetched
         assert rdflib.URIRef(BASE + "id/person/visitor-0") in harvester.deletions
         harvested = harvester.graph()
         assert (rdflib.URIRef(BASE + "id/person/visitor-1"), rdflib.RDFS.label, rdflib.Literal("Visitor one", lang="en")) in harvested

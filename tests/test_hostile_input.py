@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from pyoxigraph import RdfFormat
 
-from heritage_hubs.graph import GraphStore
+from heritage_hubs.graph import GraphStore, RdfSource
 
 from .conftest import Listener
 
@@ -294,3 +295,15 @@ def test_an_update_runs_under_a_time_limit_off_the_server_process(store_path: Pa
         assert fine.status_code == 204 and GraphStore(store_path).generation != before
     finally:
         close_resources()
+
+
+def test_a_cycle_of_blank_nodes_in_someones_data_is_a_page(client: FlaskClient, store_path: Path) -> None:
+    """Blank nodes that point at each other (legal RDF, and what an inverse makes of a formation and its time span)
+    are shown once each, not followed for ever."""
+    GraphStore(store_path).load(RdfSource.from_bytes(b"""
+        @prefix hh: <https://w3id.org/heritage-hubs/ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <https://w3id.org/heritage-hubs/id/group/loop> a hh:Community ; rdfs:label "Loop"@en ; hh:description _:a .
+        _:a rdfs:seeAlso _:b . _:b rdfs:seeAlso _:a .""", RdfFormat.TURTLE), graph="https://w3id.org/heritage-hubs/graph/loop",
+        validate=False)
+    page = client.get("/doc/group/loop.html")
+    assert page.status_code == 200 and "Loop" in page.get_data(as_text=True)

@@ -81,12 +81,13 @@ def _union(state: dict[rdflib.term.Node, rdflib.Graph]) -> rdflib.Graph:
 
 
 def _store_graph(server: LiveServer) -> rdflib.Graph:
-    """Every statement the store serves, but the provenance in the metadata graph (which the feed does not carry)."""
+    """Every statement the store asserts: not the provenance in the metadata graph nor the entailed graph (derived,
+    which the feed does not carry)."""
     from pyoxigraph import RdfFormat, serialize
 
     store = GraphStore(server.store_path)
-    triples = [q.triple for q in store.reader().quads_for_pattern(None, None, None, None)
-               if str(q.graph_name) != f"<{store.namespaces.metadata_graph}>"]
+    derived = (f"<{store.namespaces.metadata_graph}>", f"<{store.namespaces.graph('entailed')}>")
+    triples = [q.triple for q in store.reader().quads_for_pattern(None, None, None, None) if str(q.graph_name) not in derived]
     return rdflib.Graph().parse(data=serialize(triples, format=RdfFormat.N_TRIPLES), format="nt")
 
 

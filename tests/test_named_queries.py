@@ -54,7 +54,7 @@ KNOWN_ANSWERS: list[tuple[str, dict[str, str], Any]] = [
     ("places-on-a-map", {}, lambda r: {x["label"] for x in r} == {"Brussels", "Favara", "Juvarra's Military Quarters", "San Sebastián",
                                                                    "Turin", "Venice"} and all(-180 <= x["long"] <= 180 for x in r)),
     ("external-links", {"hub": f"{ID}hub/tabakalera"}, lambda r: "https://www.tabakalera.eu/" in {x["target"] for x in r}),
-    ("recent-changes", {}, lambda r: {x["graph"].rsplit("/", 1)[-1] for x in r} == {"core", "ontology", "shapes"}),
+    ("recent-changes", {}, lambda r: {x["graph"].rsplit("/", 1)[-1] for x in r} == {"core", "ontology", "shapes", "entailed"}),
     ("recent-changes", {"since": "2999-01-01"}, lambda r: r == []),
     ("narratives-about-hub", {"lang": "es", "hub": f"{ID}hub/tabakalera"}, lambda r: r[0]["title"] == "Las mujeres de la fábrica de tabacos"),
     # The bundled data links to no authority yet; a museum's links are listed in the test of authority columns below.
@@ -322,3 +322,15 @@ def test_authority_links_from_a_spreadsheet_are_checked_shown_counted_and_listed
     assert len(wikidata) == 1 and int(void.value(wikidata[0], vo.triples)) == 2  # type: ignore[arg-type]
     rows = client.get("/api/queries/linked-to-authority", query_string={"authority": "wikidata"}).get_json()
     assert {row["link"] for row in rows} == {"http://www.wikidata.org/entity/Q42", "http://www.wikidata.org/entity/Q1"}
+    # Reconciliation candidates carry their links, data extension gives the identifiers as written, previews name them.
+    found = client.get("/reconcile", query_string={"queries": json.dumps({"q0": {"query": "Flag of a partisan brigade"}})}).get_json()
+    best = found["q0"]["result"][0]
+    assert best["id"] == f"{ID}asset/museo-esempio-me-0001" and best["sameAs"] == ["http://www.wikidata.org/entity/Q42"]
+    extended = client.get("/reconcile", query_string={"extend": json.dumps(
+        {"ids": [best["id"]], "properties": [{"id": "authority:wikidata"}]})}).get_json()
+    assert extended["rows"][best["id"]]["authority:wikidata"] == [{"str": "Q42"}]
+    assert extended["meta"] == [{"id": "authority:wikidata", "name": "Wikidata identifier"}]
+    proposed = client.get("/reconcile/propose_properties", query_string={"type": "hh:TangibleAsset"}).get_json()
+    assert {"id": "authority:wikidata", "name": "Wikidata identifier"} in proposed["properties"]
+    preview = client.get("/reconcile/preview", query_string={"id": best["id"]}).get_data(as_text=True)
+    assert 'Wikidata: <a href="http://www.wikidata.org/entity/Q42">Q42</a>' in preview

@@ -142,3 +142,26 @@ def test_no_axiom_is_said_about_a_term_we_do_not_own(ontology: rdflib.Graph) -> 
     crm_type = rdflib.URIRef("http://www.cidoc-crm.org/cidoc-crm/E55_Type")
     concepts = set(ontology.subjects(RDF.type, SKOS.Concept))
     assert len(concepts) > 30 and all((c, RDF.type, crm_type) in ontology for c in concepts)
+
+
+def test_every_aat_mapping_is_the_one_linked_arts_library_gives() -> None:
+    """Each skos:exactMatch/closeMatch of our concepts into Getty AAT names its source, and the id is the one
+    Linked Art's reference library (cromulent, a dependency) gives for the term the note names."""
+    import json
+    import os
+
+    import cromulent
+
+    vocabulary = json.loads((Path(os.path.dirname(cromulent.__file__)) / "data" / "vocab_classes.json").read_text())
+    graph = rdflib.Graph().parse(Path(__file__).parent.parent / "ontology" / "vocabularies.ttl")
+    skos = rdflib.Namespace("http://www.w3.org/2004/02/skos/core#")
+    mappings = [(s, o) for p in (skos.exactMatch, skos.closeMatch) for s, o in graph.subject_objects(p)
+                if str(o).startswith("http://vocab.getty.edu/aat/")]
+    assert len(mappings) >= 4
+    for concept, aat in mappings:
+        note = " ".join(str(n) for n in graph.objects(concept, skos.editorialNote))
+        assert str(aat).rsplit("/", 1)[1] in note and graph.value(concept, rdflib.namespace.DCTERMS.source) is not None, concept
+        named = re.search(r"\(\"([^\"]+)\", (\w+)", note)
+        assert named is not None, note
+        label, key = named.groups()
+        assert vocabulary[key]["id"] == str(aat).rsplit("/", 1)[1] and vocabulary[key]["label"] == label, (concept, vocabulary[key])

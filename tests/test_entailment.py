@@ -1,0 +1,155 @@
+"""The entailed graph: CIDOC-CRM questions answered over `hh:` data, kept in step with every write, never user data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+from flask.testing import FlaskClient
+from pyoxigraph import RdfFormat
+
+from heritage_hubs.graph import GraphStore, RdfSource
+from heritage_hubs.graph.entailment import entailed_graph, load_rules, rebuild
+
+ID = "https://w3id.org/heritage-hubs/id/"
+HH = "https://w3id.org/heritage-hubs/ontology/"
+CRM = "http://www.cidoc-crm.org/cidoc-crm/"
+MUSEUM_GRAPH = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
+ENTAILED = "https://w3id.org/heritage-hubs/graph/entailed"
+PREFIXES = f"PREFIX crm: <{CRM}> PREFIX hh: <{HH}> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+MUSEUM = f"""@prefix hh: <{HH}> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<{ID}institution/museo-esempio> a hh:Museum ; rdfs:label "Museo Esempio"@it ;
+    hh:institutionKind <{ID}concept/museum> ; hh:partnerOf <{ID}hub/tabakalera> .
+"""
+
+
+def _select(client: FlaskClient, query: str, **extra: str) -> list[dict[str, str]]:
+    response = client.get("/sparql?" + urlencode({"query": PREFIXES + query, **extra}),
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [{k: v["value"] for k, v in row.items()} for row in json.loads(response.get_data())["results"]["bindings"]]
+
+
+def _put(client: FlaskClient, token: str, body: str, graph: str = MUSEUM_GRAPH) -> int:
+    return client.put(f"/graph-store?graph={quote(graph, safe='')}", data=body.encode(),
+                      headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"}).status_code
+
+
+def test_a_crm_query_sees_every_hub_partner(client: FlaskClient) -> None:
+    """The issue's query: every hub has partners in CRM terms, from hh:hasPartner through the alignment."""
+    rows = _select(client, "SELECT DISTINCT ?g WHERE { ?g crm:P107_has_current_or_former_member ?m }")
+    hubs = {r["h"] for r in _select(client, "SELECT ?h WHERE { ?h a hh:Hub ; hh:hasPartner ?p }")}
+    assert hubs and hubs <= {r["g"] for r in rows}
+    # A museum that is an hh:Museum is a crm:E74_Group and an hh:Institution, by the class hierarchy.
+    groups = {r["x"] for r in _select(client, "SELECT ?x WHERE { ?x a crm:E74_Group }")}
+    assert f"{ID}institution/istoreto" in groups and f"{ID}hub/tabakalera" in groups
+
+
+def test_a_museums_partner_of_counts_in_crm_and_on_the_hubs_side(client: FlaskClient, museum_token: str) -> None:
+    """Written from the museum's side only (its own graph), the partnership is the hub's hh:hasPartner and P107 too;
+    taken back, both go."""
+    assert _put(client, museum_token, MUSEUM) in (201, 204)
+    member = f"{ID}institution/museo-esempio"
+    assert {"m": member} in _select(client, f"SELECT ?m WHERE {{ <{ID}hub/tabakalera> crm:P107_has_current_or_former_member ?m }}")
+    assert {"m": member} in _select(client, f"SELECT ?m WHERE {{ <{ID}hub/tabakalera> hh:hasPartner ?m }}")
+    assert _put(client, museum_token, MUSEUM.replace(f"; hh:partnerOf <{ID}hub/tabakalera>", "")) == 204
+    assert {"m": member} not in _select(client, f"SELECT ?m WHERE {{ <{ID}hub/tabakalera> crm:P107_has_current_or_former_member ?m }}")
+    assert {"m": member} not in _select(client, f"SELECT ?m WHERE {{ <{ID}hub/tabakalera> hh:hasPartner ?m }}")
+
+
+def test_what_another_statement_still_supports_stays(store_path: Path) -> None:
+    """Both sides say the partnership; one takes it back; the entailed statements the other supports stay."""
+    store = GraphStore(store_path)
+    both = f"""@prefix hh: <{HH}> . <{ID}hub/tabakalera> hh:hasPartner <{ID}institution/istoreto> ."""
+    store.load(RdfSource.from_bytes(both.encode(), RdfFormat.TURTLE), graph="https://w3id.org/heritage-hubs/graph/extra")
+    ask = f"ASK {{ GRAPH <{ENTAILED}> {{ <{ID}institution/istoreto> <{CRM}P107i_is_current_or_former_member_of> <{ID}hub/tabakalera> }} }}"
+    assert store.query(ask)
+    store.drop("https://w3id.org/heritage-hubs/graph/extra")
+    assert not store.query(ask)  # nothing else said it: Polo del '900's partner ISTORETO is not Tabakalera's
+    store.load(RdfSource.from_bytes(both.encode(), RdfFormat.TURTLE), graph="https://w3id.org/heritage-hubs/graph/a")
+    store.load(RdfSource.from_bytes(both.encode(), RdfFormat.TURTLE), graph="https://w3id.org/heritage-hubs/graph/b")
+    store.drop("https://w3id.org/heritage-hubs/graph/a")
+    assert store.query(ask)  # graph b still says it
+
+
+@pytest.mark.parametrize(("shortcut", "crm_query"), [
+    ("memberCount", f"SELECT ?v WHERE {{ <{ID}hub/polo-del-900> crm:P43_has_dimension ?d . ?d a crm:E54_Dimension ; "
+                    f"crm:P2_has_type <{ID}concept/number-of-members> ; crm:P90_has_value ?v }}"),
+    ("inventoryNumber", f"SELECT ?v WHERE {{ ?a hh:inventoryNumber ?asserted ; crm:P1_is_identified_by ?i . ?i a crm:E42_Identifier ; "
+                        f"crm:P2_has_type <{ID}concept/inventory-number> ; crm:P190_has_symbolic_content ?v FILTER(?v = ?asserted) }}"),
+    ("givesVoiceTo", "SELECT ?v WHERE { ?n hh:givesVoiceTo ?v ; crm:P94i_was_created_by ?c . ?c a crm:E65_Creation ; crm:P14_carried_out_by ?v }"),
+    ("accessNotice", f"SELECT ?v WHERE {{ ?n hh:accessNotice ?v ; crm:P67i_is_referred_to_by ?t . ?t a crm:E33_Linguistic_Object ; "
+                     f"crm:P2_has_type <{ID}concept/access-notice> ; crm:P190_has_symbolic_content ?v }}"),
+])
+def test_every_shortcut_answers_along_its_full_crm_path(client: FlaskClient, museum_token: str, shortcut: str, crm_query: str) -> None:
+    """A test per hh:crmPath: the shortcut's value is found by walking the path it stands for."""
+    if shortcut == "inventoryNumber":  # the bundled data has no inventory numbers: a museum's record has one
+        record = MUSEUM + f"""<{ID}asset/museo-esempio-me-0001> a hh:TangibleAsset ; rdfs:label "Quadro"@it ;
+            hh:inventoryNumber "ME-0001" ; hh:keptBy <{ID}institution/museo-esempio> ."""
+        assert _put(client, museum_token, record) in (201, 204)
+    paths = {r["p"] for r in _select(client, "SELECT ?p WHERE { ?p hh:crmPath ?path }")}
+    assert HH + shortcut in paths and len(paths) == 4
+    assert _select(client, crm_query), shortcut
+
+
+def test_falls_within_is_transitive_and_follows_writes(store_path: Path) -> None:
+    store = GraphStore(store_path)
+    places = f"""@prefix hh: <{HH}> . @prefix crm: <{CRM}> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <{ID}place/room> a hh:Place ; rdfs:label "Room"@en ; crm:P89_falls_within <{ID}place/building> .
+        <{ID}place/building> a hh:Place ; rdfs:label "Building"@en ; crm:P89_falls_within <{ID}place/turin> ."""
+    store.load(RdfSource.from_bytes(places.encode(), RdfFormat.TURTLE), graph="https://w3id.org/heritage-hubs/graph/places")
+    far = f"ASK {{ <{ID}place/room> <{CRM}P89_falls_within> <{ID}place/turin> }}"
+    contains = f"ASK {{ <{ID}place/turin> <{CRM}P89i_contains> <{ID}place/room> }}"
+    assert store.query(far) and store.query(contains)
+    store.update(f"DELETE DATA {{ GRAPH <https://w3id.org/heritage-hubs/graph/places> {{ <{ID}place/building> "
+                 f"<{CRM}P89_falls_within> <{ID}place/turin> }} }}", graphs=["https://w3id.org/heritage-hubs/graph/places"])
+    assert not store.query(far) and not store.query(contains)
+
+
+@pytest.mark.parametrize("changes", ["listed", "whole"])
+def test_the_graph_follows_writes_exactly(store_path: Path, museum_token: str, client: FlaskClient, changes: str,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """After writes and removals, kept step by step, the entailed graph equals one rebuilt from scratch, whether the
+    writes' changes are listed quad by quad or (as large ones are) whole graphs read back from the store."""
+    if changes == "whole":
+        from heritage_hubs.graph import delta as delta_module
+        from heritage_hubs.graph.store import WriteTransaction
+
+        monkeypatch.setattr(delta_module, "LISTED_MAX", 0)
+        monkeypatch.setattr(WriteTransaction, "LISTED_LOAD_BYTES", -1)
+    assert _put(client, museum_token, MUSEUM) in (201, 204)
+    assert _put(client, museum_token, MUSEUM.replace("hh:Museum", "hh:Archive")) == 204
+    client.delete(f"/graph-store?graph={quote(MUSEUM_GRAPH, safe='')}", headers={"Authorization": f"Bearer {museum_token}"})
+    store = GraphStore(store_path)
+    kept = set(store.reader().quads_for_pattern(None, None, None, _graph(store)))
+    with store.transaction(validate=False) as tx:  # nothing touched: rebuilt in the work copy, never published
+        rebuild(tx.store, store.namespaces)
+        scratch = set(tx.store.quads_for_pattern(None, None, None, _graph(store)))
+    assert kept == scratch and len(kept) > 500
+
+
+def _graph(store: GraphStore):  # type: ignore[no-untyped-def]
+    from pyoxigraph import NamedNode
+
+    return NamedNode(entailed_graph(store.namespaces))
+
+
+def test_it_is_never_user_data(client: FlaskClient, admin_token: str, store_path: Path) -> None:
+    """No token may write it; validation does not read it; entailment=none leaves it out; VoID and the service
+    description say it exists."""
+    body = f"<{ID}hub/x> <{HH}hasPartner> <{ID}institution/y> ."
+    response = client.put(f"/graph-store?graph={quote(ENTAILED, safe='')}", data=body.encode(),
+                          headers={"Content-Type": "application/n-triples", "Authorization": f"Bearer {admin_token}"})
+    assert response.status_code in (400, 403) and "maintained by the service" in response.get_data(as_text=True)
+    update = client.post("/sparql", data=f"INSERT DATA {{ GRAPH <{ENTAILED}> {{ {body} }} }}".encode(),
+                         headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {admin_token}"})
+    assert update.status_code in (400, 403)
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?g crm:P107_has_current_or_former_member ?m }"
+    assert int(_select(client, count)[0]["n"]) > 0 and int(_select(client, count, entailment="none")[0]["n"]) == 0
+    assert client.get("/sparql?" + urlencode({"query": "ASK {}", "entailment": "rdfs"})).status_code == 400
+    description = client.get("/sparql", headers={"Accept": "text/turtle"}).get_data(as_text=True)
+    assert ENTAILED in description and "entailment=none" in description
+    assert "What the ontology entails" in client.get("/.well-known/void", headers={"Accept": "text/turtle"}).get_data(as_text=True)
+    assert load_rules(GraphStore(store_path).reader(), GraphStore(store_path).namespaces).transitive
