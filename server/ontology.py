@@ -18,6 +18,7 @@ from flask import Blueprint, Response, render_template, request
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
 from ..graph.catalog import pick_language
+from ..graph.entailment import asserted
 from ..graph.iris import prefixed_name
 from ..graph.results import select
 from . import resources
@@ -124,8 +125,8 @@ def _in_use(terms: list[TermDoc], language: str) -> None:
     """Each term's count (from the dataset statistics, kept up to date by every write) and EXAMPLES uses of it in the
     data, as pyLODE and WIDOCO show them: the first few of one index lookup each, whatever the store's size."""
     store = resources().store
-    reader = store.reader()
-    store.labels.ensure(reader, int(store.generation or 0))
+    store.labels.ensure(store.reader(), int(store.generation or 0))
+    reader = asserted(store.reader(), store.namespaces)  # uses as stated, as the counts are
     stats = store.dataset_statistics()
     ontology_graph = store.namespaces.ontology_graph
     below: dict[str, set[str]] = {}

@@ -98,6 +98,8 @@ def test_ontology_documentation_and_rdf(client: FlaskClient) -> None:
     # Examples of use drawn from the data, with how often it is used (from the dataset statistics).
     assert re.search(r'Usata \d+ volt[ea] nei dati, per esempio', partner), partner
     assert re.search(r'<ul class="examples"><li><a href="/doc/hub/[a-z0-9-]+">[^<]+</a> → <a href="/doc/institution/', partner), partner
+    uses = re.findall(r"<li>(.*?)</li>", partner.split('<ul class="examples">', 1)[1].split("</ul>", 1)[0])
+    assert len(uses) == 3 and len(set(uses)) == 3, uses  # what was stated, each once (not again from the entailed graph)
     hub = text.split('id="Hub"', 1)[1].split("</section>", 1)[0]
     assert re.search(r"\d+ membri nei dati", hub) and hub.count("<li>") == 3
     turtle = client.get("/ontology", headers={"Accept": "text/turtle"})
