@@ -10,11 +10,12 @@ generation:
   (`{base}.well-known/genid/crm-…`, so they dereference and stay the same from one write to the next);
 * the transitive closure of properties declared `owl:TransitiveProperty` (`crm:P89_falls_within`), and its inverse.
 
-It is updated inside the commit of the write that causes it (:func:`apply`), after validation, from the write's
-delta: each asserted statement added brings what it entails; each one removed takes away what nothing else still
-supports. A change to the ontology itself, a restore, or a change too large to list rebuilds it from every asserted
-graph. It is never user data: no write may name it, validation does not read it, the feed and the dumps of user
-graphs leave it out, and `/sparql?entailment=none` queries the asserted graphs only.
+It is updated inside the commit of the write that causes it (:func:`apply`), before validation (which then reads it
+as it will be; its focus nodes are still those of the write alone), from the write's delta: each asserted statement
+added brings what it entails; each one removed takes away what nothing else still supports. A change to the
+ontology itself or a restore rebuilds it from every asserted graph; a graph changed whole is read back from the store
+a batch at a time. It is never user data: no write may name it, validation never takes a node of it as its focus, the feed
+leaves it out, and `/sparql?entailment=none` queries the asserted graphs only.
 """
 
 from __future__ import annotations

@@ -397,7 +397,6 @@ class GraphStore:
             from .bundled import load_shapes
 
             self._validator = load_shapes(self.namespaces)
-        self._validator.excluded_graphs = frozenset({entailment.entailed_graph(self.namespaces)})
         return self._validator
 
     def reader(self) -> Store:
@@ -471,8 +470,9 @@ class GraphStore:
             delta = tx.delta(old)
             # The published generation's figures: they size the checks, and the next figures follow from them.
             known = None if tx.restored else self.statistics.read(self.generation)
-            self._commit(tx, old, delta, known, validate=validate)
+            # The entailed graph first: validation then reads it as it will be (focus nodes come from the write alone).
             self._entail(tx, old, delta)
+            self._commit(tx, old, delta, known, validate=validate)
             generation = int(self.directory.next_name())
             self._record_changes(tx, old, delta, known, generation)
             try:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import rdflib
-from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, QuerySolutions, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QuerySolutions, Store
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH
 
@@ -111,8 +111,6 @@ class ShapesValidator:
         #: Every path is one step (a predicate, its inverse, or alternatives of those): a change to a statement
         #: can only alter the conformance of its subject and object, or of whoever links to a retyped node.
         self.shallow_paths = True
-        #: Graphs never validated nor read while validating (the store's derived graphs); set by the store.
-        self.excluded_graphs: frozenset[str] = frozenset()
         self._compile()
 
     @classmethod
@@ -275,21 +273,21 @@ class ShapesValidator:
     # ------------------------------------------------------------ running
 
     @staticmethod
-    def _subclasses_of(store: Store, cls: str, graphs: Sequence[NamedNode | DefaultGraph] | None, cache: dict[str, list[str]]) -> list[str]:
+    def _subclasses_of(store: Store, cls: str, graphs: Sequence[NamedNode] | None, cache: dict[str, list[str]]) -> list[str]:
         """`cls` and its subclasses, asked once per validation."""
         if cls not in cache:
             cache[cls] = ShapesValidator._subclasses(store, cls, graphs)
         return cache[cls]
 
     @staticmethod
-    def _subclasses(store: Store, cls: str, graphs: Sequence[NamedNode | DefaultGraph] | None) -> list[str]:
+    def _subclasses(store: Store, cls: str, graphs: Sequence[NamedNode] | None) -> list[str]:
         query = f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS.subClassOf}>* <{cls}> }}"
         rows = _run(store, query, graphs)
         found = {str(row["c"].value) for row in rows if isinstance(row["c"], NamedNode)}
         found.add(cls)
         return sorted(found)
 
-    def _focus_pattern(self, target: _Target, store: Store, graphs: Sequence[NamedNode | DefaultGraph] | None,
+    def _focus_pattern(self, target: _Target, store: Store, graphs: Sequence[NamedNode] | None,
                        cache: dict[str, list[str]], *, focused: int | None,
                        class_sizes: Mapping[str, int] | None = None) -> str | None:
         """The pattern binding ?focus to the shape's targets: all of them, or those among the `focused` focus nodes."""
@@ -413,11 +411,7 @@ class ShapesValidator:
     def _run_checks(self, store: Store, data_graphs: Sequence[str] | None, *, focused: int | None,
                     class_sizes: Mapping[str, int] | None = None) -> list[Violation]:
         """Every check over the targets (`focused` None) or over the `focused` nodes listed in the focus graph."""
-        graphs: list[NamedNode | DefaultGraph] | None = [NamedNode(g) for g in data_graphs] if data_graphs is not None else None
-        if graphs is None and self.excluded_graphs:
-            # Derived data (the entailed graph) is never validated, nor read while user data is.
-            graphs = [DefaultGraph(), *(g for g in store.named_graphs()
-                                        if isinstance(g, NamedNode) and g.value not in self.excluded_graphs)]
+        graphs = [NamedNode(g) for g in data_graphs] if data_graphs is not None else None
         class_cache: dict[str, list[str]] = {}
         violations: list[Violation] = []
         for target_key, check in self._checks:
@@ -485,7 +479,7 @@ class _FocusNodes:
         return len(self._nodes)
 
 
-def _run(store: Store, query: str, graphs: Sequence[NamedNode | DefaultGraph] | None) -> QuerySolutions:
+def _run(store: Store, query: str, graphs: Sequence[NamedNode] | None) -> QuerySolutions:
     """A SELECT over the union of all graphs, or of the given ones."""
     if graphs is None:
         return select(store, query, use_default_graph_as_union=True)
