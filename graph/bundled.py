@@ -91,4 +91,7 @@ if __name__ == "__main__":
     # server's parent process must never open the store before forking workers.
     import sys
 
-    print("seeded" if seed_if_empty(sys.argv[1], sys.argv[2]) else "present")
+    if seed_if_empty(sys.argv[1], sys.argv[2]):
+        print("seeded")
+    else:
+        print("entailed" if GraphStore(sys.argv[1], base_iri=sys.argv[2]).ensure_entailed() else "present")

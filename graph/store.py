@@ -183,6 +183,11 @@ def _without_entity_declarations(stream: IO[bytes], source: RdfSource) -> IO[byt
     return io.BytesIO(data)
 
 
+#: How the entailed graph is described in the metadata graph.
+ENTAILED_PROVENANCE = Provenance(title="What the ontology entails from the asserted data (derived; never written directly)",
+                                 agent="heritage-hubs", action="entail", license="https://creativecommons.org/licenses/by/4.0/")
+
+
 class WriteTransaction:
     """Changes to a private copy of the store; nothing is visible until commit."""
 
@@ -484,6 +489,17 @@ class GraphStore:
                 self.feed.discard(generation)
                 raise
 
+    def ensure_entailed(self) -> bool:
+        """Build the entailed graph of a store made before it existed (`serve` calls this before it starts, so that
+        no visitor's write pays for it); True if it was built."""
+        target = entailment.entailed_graph(self.namespaces)
+        if self.is_empty() or self.reader().contains_named_graph(NamedNode(target)):
+            return False
+        with self.transaction(validate=False) as tx:
+            entailment.rebuild(tx.store, self.namespaces)
+            tx.touched[target] = ENTAILED_PROVENANCE
+        return True
+
     def _entail(self, tx: WriteTransaction, old: Store, delta: Delta) -> None:
         """The entailed graph in step with the write (graph/entailment.py), and its description in the metadata."""
         change = entailment.apply(tx.store, old, delta, self.namespaces)
@@ -494,9 +510,7 @@ class GraphStore:
             described = read_graph_info(tx.store, metadata).get(entailed)
             if described is not None and described.triples == count_triples(tx.store, entailed):
                 return  # a restore gave back the graph as it was: its description stays as the dump had it
-        record_change(tx.store, self.namespaces.metadata_graph, entailment.entailed_graph(self.namespaces),
-                      Provenance(title="What the ontology entails from the asserted data (derived; never written directly)",
-                                 agent="heritage-hubs", action="entail", license="https://creativecommons.org/licenses/by/4.0/"),
+        record_change(tx.store, self.namespaces.metadata_graph, entailment.entailed_graph(self.namespaces), ENTAILED_PROVENANCE,
                       started=tx.started, count_change=None if change is entailment.REBUILT else change)
 
     def _repair_derived(self) -> None:

@@ -437,6 +437,8 @@ def serve(obj: _Context, host: str, port: int, workers: int) -> None:
         _fail(f"could not open the store at {obj.store_path}: {last}")
     if prepared.stdout.strip() == "seeded":
         click.echo("empty store: loaded the ontology and the bundled hubs", err=True)
+    elif prepared.stdout.strip() == "entailed":
+        click.echo("a store from before the entailed graph: built it", err=True)
     with _reported():
         settings = Settings(store_path=obj.store_path, base_iri=obj.base_iri, host=host, port=port, workers=workers)
         from .server.wsgi import run

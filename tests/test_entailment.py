@@ -153,3 +153,24 @@ def test_it_is_never_user_data(client: FlaskClient, admin_token: str, store_path
     assert ENTAILED in description and "entailment=none" in description
     assert "What the ontology entails" in client.get("/.well-known/void", headers={"Accept": "text/turtle"}).get_data(as_text=True)
     assert load_rules(GraphStore(store_path).reader(), GraphStore(store_path).namespaces).transitive
+
+
+def test_a_store_from_before_the_entailed_graph_gets_it_before_serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` builds the graph for a store that has none (made by an earlier version), before any visitor writes."""
+    import subprocess
+    import sys
+
+    from heritage_hubs.graph import entailment
+    from heritage_hubs.graph.bundled import seed
+
+    monkeypatch.setattr(entailment, "apply", lambda *args: None)  # as the version before it: nothing entailed
+    store = GraphStore(tmp_path / "old")
+    seed(store)
+    monkeypatch.undo()
+    ask = f"ASK {{ <{ID}hub/tabakalera> <{CRM}P107_has_current_or_former_member> ?m }}"
+    assert not store.query(ask)
+    prepared = subprocess.run([sys.executable, "-m", "heritage_hubs.graph.bundled", str(tmp_path / "old"), "https://w3id.org/heritage-hubs/"],
+                              capture_output=True, text=True, check=True)
+    assert prepared.stdout.strip() == "entailed" and store.query(ask)
+    assert not store.ensure_entailed()  # once
+    assert any(g.iri == ENTAILED and g.triples > 500 for g in store.graphs())
