@@ -215,13 +215,14 @@ class LabelIndex:
         # Labels holding every word first (selective, so cheap even when the words are common);
         # labels sharing only some of them only when that is not enough.
         connection = self._reader()
-        if self._all_common(words):
+        counts, common = self._frequencies(words)
+        if all(counts.get(word, 0) > common for word in words):
             # Every word is in a large share of the labels: ranking them all by bm25 reads them all (1.7 s for a word in
             # 767k labels at 10M triples); the first ones found are scored below like any others.
             sql = sql.replace(" ORDER BY bm25(labels)", "")
         rows = connection.execute(sql, (" AND ".join(terms), *wanted, enough)).fetchall()
         if len({r[0] for r in rows}) < limit and len(terms) > 1:
-            rows += connection.execute(sql, (" OR ".join(self._informative(words, terms)), *wanted, enough)).fetchall()
+            rows += connection.execute(sql, (" OR ".join(self._informative(words, terms, counts, common)), *wanted, enough)).fetchall()
         best: dict[str, tuple[float, Candidate]] = {}  # each resource's best-scoring label, scored once
         ranked: list[tuple[float, str]] = []
         for resource, label, language in rows:
@@ -241,28 +242,26 @@ class LabelIndex:
     COMMON = 0.02  # a word in more than 2 % of the labels (and in more than 500) does not find candidates on its own
     COMMON_MINIMUM = 500
 
-    def _all_common(self, words: list[str]) -> bool:
-        """Whether every word (the last one as typed, maybe unfinished) is in more than COMMON of the labels."""
+    def _frequencies(self, words: list[str]) -> tuple[dict[str, int], float]:
+        """How many labels hold each word, and above how many a word is common (more than COMMON of the labels, and
+        more than COMMON_MINIMUM). The labels are counted only when a word is in more than COMMON_MINIMUM of them:
+        below that no word can be common, whatever the total."""
         connection = self._reader()
-        total = connection.execute("SELECT COUNT(*) FROM names").fetchone()[0] or 1
-        limit = max(total * self.COMMON, self.COMMON_MINIMUM)
         counts = dict(connection.execute(
             f"SELECT term, doc FROM labels_vocabulary WHERE term IN ({', '.join('?' * len(words))})", words).fetchall())
-        return all(counts.get(word, 0) > limit for word in words)
+        if max(counts.values(), default=0) <= self.COMMON_MINIMUM:
+            return counts, self.COMMON_MINIMUM
+        total = connection.execute("SELECT COUNT(*) FROM names").fetchone()[0] or 1
+        return counts, max(total * self.COMMON, self.COMMON_MINIMUM)
 
-    def _informative(self, words: list[str], terms: list[str]) -> list[str]:
+    def _informative(self, words: list[str], terms: list[str], counts: dict[str, int], common: float) -> list[str]:
         """The terms worth an OR search: words that are not in a large share of labels (the rarest one at least).
 
         Ranking every label that holds a very common word ('place', '1') costs a
         scan of most of the index; such words still count in the AND search and
         in the score.
         """
-        connection = self._reader()
-        total = connection.execute("SELECT COUNT(*) FROM names").fetchone()[0] or 1
-        counts = dict(connection.execute(
-            f"SELECT term, doc FROM labels_vocabulary WHERE term IN ({', '.join('?' * len(words))})", words).fetchall())
-        limit = max(total * self.COMMON, self.COMMON_MINIMUM)
-        kept = [term for word, term in zip(words, terms, strict=True) if counts.get(word, 0) <= limit]
+        kept = [term for word, term in zip(words, terms, strict=True) if counts.get(word, 0) <= common]
         if kept:
             return kept
         rarest = min(range(len(words)), key=lambda i: counts.get(words[i], 0))
