@@ -27,10 +27,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store, Triple
+from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, Store, Triple
 
-from .delta import Delta
+from .delta import Delta, graph_term
 from .iris import CRM, Namespaces
+from .provenance import count_triples
 
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
@@ -267,11 +268,15 @@ def load_rules(store: Store, namespaces: Namespaces) -> Rules:
 # ------------------------------------------------------------------ the graph
 
 
-def _asserted_graphs(store: Store, skip: set[str]) -> list[NamedNode]:
-    return [g for g in store.named_graphs() if isinstance(g, NamedNode) and g.value not in skip]
+Graph = NamedNode | DefaultGraph
 
 
-def _asserted(store: Store, triple: Triple, graphs: list[NamedNode]) -> bool:
+def _asserted_graphs(store: Store, skip: set[str]) -> list[Graph]:
+    """The default graph and every named graph but those in `skip`."""
+    return [DefaultGraph(), *(g for g in store.named_graphs() if isinstance(g, NamedNode) and g.value not in skip)]
+
+
+def _asserted(store: Store, triple: Triple, graphs: list[Graph]) -> bool:
     """Whether `triple` is stated in one of `graphs` (or the default graph)."""
     for graph in graphs:
         if next(iter(store.quads_for_pattern(triple.subject, triple.predicate, triple.object, graph)), None) is not None:
@@ -283,8 +288,8 @@ def _asserted(store: Store, triple: Triple, graphs: list[NamedNode]) -> bool:
 REBUILT = -1 << 62
 
 
-def rebuild(store: Store, namespaces: Namespaces) -> int:
-    """Entail everything from every asserted graph into a fresh entailed graph; how many statements it holds.
+def rebuild(store: Store, namespaces: Namespaces) -> None:
+    """Entail everything from every asserted graph into a fresh entailed graph.
 
     Streamed, a batch at a time: memory stays flat whatever the store's size (the store drops duplicates).
     """
@@ -297,7 +302,6 @@ def rebuild(store: Store, namespaces: Namespaces) -> int:
     for graph in graphs:
         _extend(store, target, (e for quad in store.quads_for_pattern(None, None, None, graph) for e in rules.entail(quad.triple)))
     _extend(store, target, iter(_transitive_closure(store, rules, graphs)))
-    return count_in(store, target)
 
 
 def _extend(store: Store, target: NamedNode, triples: Iterator[Triple], batch: int = 100_000) -> None:
@@ -306,18 +310,12 @@ def _extend(store: Store, target: NamedNode, triples: Iterator[Triple], batch: i
         store.bulk_extend(chunk) if len(chunk) > 10_000 else store.extend(chunk)
 
 
-def count_in(store: Store, graph: NamedNode) -> int:
-    """How many statements `graph` holds (counted by the engine)."""
-    rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
-    return int(next(iter(rows))["n"].value)  # type: ignore[arg-type]
-
-
 def _skipped(namespaces: Namespaces) -> set[str]:
     """Graphs that are not asserted data: the entailed graph, the metadata, the shapes."""
     return {entailed_graph(namespaces), namespaces.metadata_graph, namespaces.shapes_graph}
 
 
-def _transitive_closure(store: Store, rules: Rules, graphs: list[NamedNode]) -> set[Triple]:
+def _transitive_closure(store: Store, rules: Rules, graphs: list[Graph]) -> set[Triple]:
     """The statements transitivity adds (and their inverses) beyond the asserted ones."""
     added: set[Triple] = set()
     for prop, inverse in rules.transitive.items():
@@ -350,8 +348,8 @@ def _transitive_closure(store: Store, rules: Rules, graphs: list[NamedNode]) -> 
 def apply(store: Store, old: Store, delta: Delta, namespaces: Namespaces) -> int | None:
     """Bring the entailed graph of `store` (the write's new state) in step with the write's `delta` (from `old`).
 
-    Returns how many statements the graph gained (less those it lost), :data:`REBUILT` if it was rebuilt (its size is
-    then counted), or None if the write changed nothing it depends on.
+    Returns how many statements the graph gained (less those it lost), :data:`REBUILT` if it was rebuilt (the caller
+    counts it), or None if the write changed nothing it depends on.
     """
     target = NamedNode(entailed_graph(namespaces))
     skip = _skipped(namespaces)
@@ -374,11 +372,11 @@ def apply(store: Store, old: Store, delta: Delta, namespaces: Namespaces) -> int
 
     # What was added: everything it entails goes in (what is already there stays once). A graph changed whole is
     # read from the store a batch at a time: a large load costs its own size, in flat memory.
-    whole = [NamedNode(g) for g, c in changes.items() if c.whole]
+    whole = [graph_term(g) for g, c in changes.items() if c.whole]
     listed_added = {q.triple for c in changes.values() if not c.whole for q in c.added}
     listed_removed = {q.triple for c in changes.values() if not c.whole for q in c.removed}
     unchanged = listed_added & listed_removed
-    before = count_in(store, target) if whole else 0
+    before = count_triples(store, target.value) if whole else 0
     to_add = {e for t in watched(listed_added - unchanged) for e in rules.entail(t)}
     _extend(store, target, (e for t in watched(q.triple for g in whole for q in store.quads_for_pattern(None, None, None, g))
                             for e in rules.entail(t)))
@@ -407,10 +405,6 @@ def apply(store: Store, old: Store, delta: Delta, namespaces: Namespaces) -> int
     store.extend(fresh)
     change += len(fresh)
     if whole:
-        return count_in(store, target) - before  # counted: what the streamed additions added is not followed one by one
+        return count_triples(store, target.value) - before  # counted: what the streamed additions added is not followed one by one
     return change if change or to_remove or to_add else None
 
-
-def has_data(store: Store, skip: Iterable[str]) -> bool:
-    skipped = set(skip)
-    return any(isinstance(g, NamedNode) and g.value not in skipped for g in store.named_graphs())

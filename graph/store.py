@@ -506,12 +506,16 @@ class GraphStore:
         if change is None:
             return
         entailed, metadata = entailment.entailed_graph(self.namespaces), self.namespaces.metadata_graph
-        if change is entailment.REBUILT:
+        if change == entailment.REBUILT:
+            # Counted once, against the graph's description: a restore that gave it back as it was keeps the dump's.
             described = read_graph_info(tx.store, metadata).get(entailed)
-            if described is not None and described.triples == count_triples(tx.store, entailed):
-                return  # a restore gave back the graph as it was: its description stays as the dump had it
-        record_change(tx.store, self.namespaces.metadata_graph, entailment.entailed_graph(self.namespaces), ENTAILED_PROVENANCE,
-                      started=tx.started, count_change=None if change is entailment.REBUILT else change)
+            if described is None:
+                change = None  # record_change counts it
+            else:
+                change = count_triples(tx.store, entailed) - described.triples
+                if change == 0:
+                    return
+        record_change(tx.store, metadata, entailed, ENTAILED_PROVENANCE, started=tx.started, count_change=change)
 
     def _repair_derived(self) -> None:
         """Make the feed and the label index match the published generation again (call with the write lock held).

@@ -174,3 +174,25 @@ def test_a_store_from_before_the_entailed_graph_gets_it_before_serving(tmp_path:
     assert prepared.stdout.strip() == "entailed" and store.query(ask)
     assert not store.ensure_entailed()  # once
     assert any(g.iri == ENTAILED and g.triples > 500 for g in store.graphs())
+
+
+def test_the_default_graph_is_asserted_data_too(client: FlaskClient, admin_token: str, store_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Statements in the default graph entail like any others, and a whole change of it (a large PUT) is followed,
+    not a 500."""
+    from heritage_hubs.graph import delta as delta_module
+    from heritage_hubs.graph.store import WriteTransaction
+
+    monkeypatch.setattr(delta_module, "LISTED_MAX", 0)
+    monkeypatch.setattr(WriteTransaction, "LISTED_LOAD_BYTES", -1)
+    body = f"<{ID}hub/tabakalera> <{HH}hasPartner> <{ID}institution/istoreto> ."
+    response = client.put("/graph-store?default", data=body.encode(),
+                          headers={"Content-Type": "application/n-triples", "Authorization": f"Bearer {admin_token}"})
+    assert response.status_code in (201, 204), response.get_data(as_text=True)
+    store = GraphStore(store_path)
+    ask = f"ASK {{ GRAPH <{ENTAILED}> {{ <{ID}institution/istoreto> <{CRM}P107i_is_current_or_former_member_of> <{ID}hub/tabakalera> }} }}"
+    assert store.query(ask)
+    kept = set(store.reader().quads_for_pattern(None, None, None, _graph(store)))
+    with store.transaction(validate=False) as tx:
+        rebuild(tx.store, store.namespaces)
+        assert set(tx.store.quads_for_pattern(None, None, None, _graph(store))) == kept
