@@ -32,7 +32,7 @@ from ..graph.results import select
 from . import get_store, resources, settings
 from .cache import CachedResponse
 from .errors import BadRequest, NotFound
-from .home import page_number
+from .home import last_page, page_number
 from .i18n import N_, preferred_language
 from .linked_data import doc_path
 
@@ -169,9 +169,7 @@ def search() -> str:
         kinds = sorted({class_name(t) for t in candidate.types if t.startswith(ontology)})
         matches.append(_Match(candidate.iri, candidate.label, kinds, facets))
     kept = [m for m in matches if all(value in m.facets.get(name, ()) for name, value in filters.items())]
-    last = max((len(kept) + SEARCH_PAGE - 1) // SEARCH_PAGE, 1)
-    if page > last:
-        raise NotFound(f"there {'is one page' if last == 1 else f'are {last} pages'} of results; page {page} is past the end")
+    last = last_page(len(kept), SEARCH_PAGE, page, "results")
 
     def href(**changes: str | int | None) -> str:
         arguments: dict[str, str | int] = {"q": text, **filters}
@@ -222,19 +220,12 @@ def browse(kind: str) -> str:
     _, labels = _labels()
     iri = store.namespaces.ontology + cls
     total = labels.count_members(iri)
-    last = _last_page(total, PER_PAGE, page, kind)
+    last = last_page(total, PER_PAGE, page, kind)
     language = preferred_language()
     shown = [{"href": _local(resource, store.namespaces.base), "label": label}
              for resource, label in labels.members(iri, language, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)]
     return render_template("browse.html", kind=kind, heading=heading, things=shown, total=total, page=page, last=last,
                            kinds=KINDS, language=language)
-
-
-def _last_page(total: int, size: int, page: int, what: str) -> int:
-    last = max((total + size - 1) // size, 1)
-    if page > last:
-        raise NotFound(f"there {'is one page' if last == 1 else f'are {last} pages'} of {what}; page {page} is past the end")
-    return last
 
 
 # ------------------------------------------------------------------ map
@@ -324,9 +315,8 @@ def timeline() -> Response:
     def render() -> str:
         from .i18n import span
         store = get_store()
-        _, labels = _labels()
+        reader, labels = _labels()
         language = preferred_language()
-        reader = store.reader()
         with resources().heavy.slot("timelines"):  # an aggregate over every time span: 0.3 s at 10M triples
             years = _year_counts(reader)
             found = _dated_in(reader, year) if year is not None else []
@@ -335,7 +325,7 @@ def timeline() -> Response:
         if year is not None:
             if not found:
                 raise NotFound(f"nothing in the data began in {year}")
-            last = _last_page(len(found), TIMELINE_PAGE, page, f"the year {year}")
+            last = last_page(len(found), TIMELINE_PAGE, page, f"the year {year}")
             shown = found[(page - 1) * TIMELINE_PAGE:page * TIMELINE_PAGE]
             names = labels.display_labels((e.thing for e in shown), language)
             for item in shown:
@@ -375,7 +365,7 @@ def network() -> Response:
         reader, labels = _labels()
         ontology, language = store.namespaces.ontology, preferred_language()
         hub_class = ontology + "Hub"
-        last = _last_page(labels.count_members(hub_class), NETWORK_HUBS, page, "hubs")
+        last = last_page(labels.count_members(hub_class), NETWORK_HUBS, page, "hubs")
         hubs = labels.members(hub_class, language, offset=(page - 1) * NETWORK_HUBS, limit=NETWORK_HUBS)
         partners = {hub: _partners(reader, hub, ontology) for hub, _ in hubs}
         names = labels.display_labels((p for found in partners.values() for p in found), language)

@@ -39,6 +39,14 @@ def page_number() -> int:
     return page
 
 
+def last_page(total: int, size: int, page: int, what: str) -> int:
+    """The number of the last page of `total` things, `size` a page; 404 when `page` is past it."""
+    last = max((total + size - 1) // size, 1)
+    if page > last:
+        raise NotFound(f"there {'is one page' if last == 1 else f'are {last} pages'} of {what}; page {page} is past the end")
+    return last
+
+
 def _hubs(offset: int, limit: int, language: str) -> tuple[list[HubSummary], int]:
     store = get_store()
     reader = store.reader()
@@ -76,8 +84,6 @@ def hubs() -> str:
     page = page_number()
     language = preferred_language()
     shown, total = _hubs((page - 1) * HUBS_PER_PAGE, HUBS_PER_PAGE, language)
-    last = max((total + HUBS_PER_PAGE - 1) // HUBS_PER_PAGE, 1)
-    if page > last:
-        raise NotFound(f"there {'is one page' if last == 1 else f'are {last} pages'} of hubs; page {page} is past the end")
+    last = last_page(total, HUBS_PER_PAGE, page, "hubs")
     return render_template("hubs.html", hubs=shown, hub_count=total, page=page, last=last, language=language,
                            base_iri=get_store().namespaces.base)
