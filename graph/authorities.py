@@ -35,6 +35,10 @@ class Authority:
             raise ValueError(f"{identifier!r} is not a {self.name} identifier (like {self.example})")
         return self.template.replace("{id}", value)
 
+    def identifier(self, iri: str) -> str:
+        """The identifier as people write it, from an IRI of this authority (the inverse of :meth:`iri`)."""
+        return iri[len(self.namespace):].rstrip("/")
+
 
 #: The properties that link a thing to its record in an authority file.
 LINK_PROPERTIES = ("http://www.w3.org/2002/07/owl#sameAs", "http://www.w3.org/2004/02/skos/core#exactMatch",

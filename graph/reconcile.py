@@ -167,7 +167,7 @@ class Reconciler:
             for prop in properties:
                 if prop.startswith(AUTHORITY_PROPERTY):  # the identifiers as people write them: Q42, 3165524
                     authority = AUTHORITIES[prop[len(AUTHORITY_PROPERTY):]]
-                    row[prop] = [{"str": link[len(authority.namespace):].rstrip("/")} for link in self.authority_links(iri)
+                    row[prop] = [{"str": authority.identifier(link)} for link in self.authority_links(iri)
                                  if link.startswith(authority.namespace)]
                     continue
                 values: list[dict[str, Any]] = []

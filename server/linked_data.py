@@ -309,7 +309,7 @@ def _page(description: Description, kind: str, slug: str, language: str) -> dict
         href = local(term) if term.value.startswith(("http://", "https://")) else None
         authority = authority_of(term.value)
         label = description.label_of(term, language) or (
-            f"{authority.name}: {term.value[len(authority.namespace):].rstrip('/')}" if authority else curie(term.value))
+            f"{authority.name}: {authority.identifier(term.value)}" if authority else curie(term.value))
         return {"kind": "iri", "href": href, "iri": term.value, "label": label}
 
     def graph_name(quad: object) -> str:

@@ -265,7 +265,7 @@ def preview() -> Response:
     types = ", ".join(html.escape(reconciler.label(t)) for t in reconciler.shown_types(reconciler.index.types_of(iri)))
     description = reconciler.description(iri)
     links = " · ".join(f'{html.escape(found.name)}: <a href="{html.escape(link)}">'
-                       f'{html.escape(link[len(found.namespace):].rstrip("/"))}</a>'
+                       f'{html.escape(found.identifier(link))}</a>'
                        for link in reconciler.authority_links(iri) if (found := authority_of(link)) is not None)
     page = (f"<!doctype html><html><meta charset=utf-8><body style='font:14px sans-serif;margin:6px'>"
             f"<strong>{html.escape(reconciler.label(iri))}</strong> <small>{types}</small>"
