@@ -408,6 +408,13 @@ class GraphStore:
         """The current snapshot, read-only. Cheap to call once per request."""
         return self.directory.reader()
 
+    def indexed_reader(self) -> Store:
+        """The current snapshot, with the label index brought to its generation first (pages and reconciliation read
+        both; after a write by another process the index may be behind)."""
+        reader = self.reader()
+        self.labels.ensure(reader, int(self.generation or 0))
+        return reader
+
     @property
     def generation(self) -> str:
         return self.directory.generation() or ""

@@ -89,9 +89,7 @@ def _cached_page(name: str, render: Callable[[], str]) -> Response:
 
 def _labels() -> tuple[Store, LabelIndex]:
     store = get_store()
-    reader = store.reader()
-    store.labels.ensure(reader, int(store.generation or 0))
-    return reader, store.labels
+    return store.indexed_reader(), store.labels
 
 
 # ------------------------------------------------------------------ search

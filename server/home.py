@@ -49,8 +49,7 @@ def last_page(total: int, size: int, page: int, what: str) -> int:
 
 def _hubs(offset: int, limit: int, language: str) -> tuple[list[HubSummary], int]:
     store = get_store()
-    reader = store.reader()
-    store.labels.ensure(reader, int(store.generation or 0))
+    reader = store.indexed_reader()
     return hub_page(reader, store.labels, store.namespaces, language, offset=offset, limit=limit)
 
 

@@ -125,8 +125,7 @@ def _in_use(terms: list[TermDoc], language: str) -> None:
     """Each term's count (from the dataset statistics, kept up to date by every write) and EXAMPLES uses of it in the
     data, as pyLODE and WIDOCO show them: the first few of one index lookup each, whatever the store's size."""
     store = resources().store
-    store.labels.ensure(store.reader(), int(store.generation or 0))
-    reader = asserted(store.reader(), store.namespaces)  # uses as stated, as the counts are
+    reader = asserted(store.indexed_reader(), store.namespaces)  # uses as stated, as the counts are
     stats = store.dataset_statistics()
     ontology_graph = store.namespaces.ontology_graph
     below: dict[str, set[str]] = {}

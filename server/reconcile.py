@@ -52,8 +52,7 @@ def _json(value: Any, status: int = 200) -> Response:
 
 def _reconciler() -> Reconciler:
     store = resources().store
-    reader = store.reader()
-    store.labels.ensure(reader, int(store.generation or 0))
+    reader = store.indexed_reader()
     language = request.accept_languages.best_match(LANGUAGES) or "en"
     return Reconciler(reader, store.labels, language)
 
