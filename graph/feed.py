@@ -171,11 +171,12 @@ class ChangeFeed:
         """Like :meth:`record`, for the resources `delta` changed (its cost follows the delta, not the graphs)."""
         graphs = [g for g in delta.graphs if g not in exclude_graph]
         changed = resources_changed_by(old, new, delta, exclude_graph)
-        self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph, bulk=bool(delta.whole_graphs))
+        self._append(old, new, changed, graphs, generation=generation, exclude_graph=exclude_graph, bulk=bool(delta.whole_graphs),
+                     delta=delta)
         return changed
 
     def _append(self, old: Store, new: Store, changed: set[str], graphs: list[str], *, generation: int, exclude_graph: Collection[str],
-                bulk: bool) -> None:
+                bulk: bool, delta: Delta | None = None) -> None:
         with self._file.transaction() as connection:
             # Rows of a generation that was never published (a crash between
             # this write and the publish) go before anything new is numbered.
@@ -191,7 +192,7 @@ class ChangeFeed:
             stamp = _time_text(moment)
             rows = []
             # One dump of the changed graphs beats a lookup per resource when most of them changed (a large load).
-            grouped = _statements_by_subject(new, graphs, exclude_graph) if bulk and len(changed) > _BULK else None
+            grouped = _statements_by_subject(new, graphs, exclude_graph, delta) if bulk and len(changed) > _BULK else None
             for resource in sorted(changed):
                 body = (_grouped_body(grouped, resource, f"m{seq}") if grouped is not None else None) \
                     or _body(new, resource, exclude_graph, label=f"m{seq}")
@@ -478,23 +479,41 @@ _BULK = 2000
 _BLANK = re.compile(r"(?<![^\s])_:([A-Za-z0-9]+)")
 
 
-def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: Collection[str]) -> dict[str, list[str]]:
+def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: Collection[str],
+                           delta: Delta | None = None) -> dict[str, list[str]]:
     """N-Triples lines of the changed graphs, grouped by subject, for the subjects found in no other graph.
 
     A subject with statements in another graph too is left out (its body needs
-    every graph: it is looked up on its own).
+    every graph: it is looked up on its own). A graph `delta` changed whole is
+    read from the commit's one dump of it (:meth:`Delta.lines`).
     """
     grouped: dict[str, list[str]] = {}
     named = [g for g in graphs if g]
+    whole = set(delta.whole_graphs) if delta is not None else set()
     for graph in named:
-        buffer = io.BytesIO()
-        store.dump(buffer, RdfFormat.N_TRIPLES, from_graph=NamedNode(graph))
-        for line in buffer.getvalue().decode("utf-8").splitlines(keepends=True):
-            grouped.setdefault(line[:line.index(" ")], []).append(line)
+        if graph in whole:
+            assert delta is not None
+            lines: Iterable[str] = (line + "\n" for line in delta.lines(store, graph))
+        else:
+            buffer = io.BytesIO()
+            store.dump(buffer, RdfFormat.N_TRIPLES, from_graph=NamedNode(graph))
+            lines = buffer.getvalue().decode("utf-8").splitlines(keepends=True)
+        subject, current = None, None
+        for line in lines:
+            key = line[:line.index(" ")]
+            if key != subject:  # a subject's lines are consecutive: one lookup per subject, not per line
+                subject, current = key, grouped.setdefault(key, [])
+            current.append(line)  # type: ignore[union-attr]
     # A subject with statements in another graph is looked up on its own: found by one query per changed graph
     # that starts from that graph's subjects, never by a scan of the other graphs (the rest of a large store).
     excluded = ", ".join(f"<{g}>" for g in [*named, *exclude_graph])
     for graph in named:
+        if graph in whole:
+            assert delta is not None
+            for key in delta.shared_subjects(store, graph, exclude_graph):
+                if key.startswith("<"):  # a blank node's lines stay: they belong to the bodies that hold it
+                    grouped.pop(key, None)
+            continue
         elsewhere = store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} FILTER(isIRI(?s)) "
                                 f"FILTER EXISTS {{ GRAPH ?other {{ ?s ?p2 ?o2 }} FILTER(?other NOT IN ({excluded})) }} }}")
         for row in elsewhere:  # type: ignore[union-attr]

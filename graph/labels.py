@@ -23,12 +23,13 @@ import re
 import sqlite3
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyoxigraph import Literal, NamedNode, Store
+from pyoxigraph import Literal, NamedNode, RdfFormat, Store, parse
 
+from .delta import Delta
 from .results import select
 from .sqlite_files import SqliteFile
 
@@ -71,6 +72,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def fold(text: str) -> str:
     """Lower case, accents removed, words separated by single spaces."""
+    if text.isascii():  # most labels: nothing to decompose (and casefold is lower)
+        return " ".join(_WORD.findall(text.lower()))
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_WORD.findall(plain))
@@ -116,11 +119,15 @@ class LabelIndex:
 
     # ------------------------------------------------------------ writing
 
-    def update(self, store: Store, resources: Iterable[str], generation: int, *, published: int | None = None) -> None:
+    def update(self, store: Store, resources: Iterable[str], generation: int, *, published: int | None = None,
+               delta: Delta | None = None, derived: Collection[str] = ()) -> None:
         """Re-index `resources` as they are in `store` (called in a commit, with the write lock held).
 
         The index must match `published` (the generation the commit starts
-        from; by default the one before `generation`), or it is rebuilt.
+        from; by default the one before `generation`), or it is rebuilt. With
+        the commit's `delta`, the resources of graphs it changed whole are read
+        from its dump of them (`derived`: the graphs the service derives, which
+        say nothing of a resource's own).
         """
         published = generation - 1 if published is None else published
         with self._file.transaction() as connection:
@@ -134,14 +141,18 @@ class LabelIndex:
                 names: list[tuple[str, str, str]] = []
                 types: list[tuple[str, str]] = []
                 indexed = connection.execute("SELECT COALESCE(MAX(id), 0) FROM names").fetchone()[0]  # about the size, at no cost
-                if len(keys) > max(self.BULK, indexed // 5):
-                    _all_entries(store, {r for (r,) in keys}, hierarchy, names, types)  # one scan beats a lookup each
+                wanted = {r for (r,) in keys}
+                if delta is not None and delta.whole_graphs:
+                    wanted -= _entries_from_dumps(store, delta, wanted, derived, hierarchy, names, types)
+                if len(wanted) > max(self.BULK, indexed // 5):
+                    _all_entries(store, wanted, hierarchy, names, types)  # one scan beats a lookup each
                 else:
-                    for (resource,) in keys:
+                    for resource in sorted(wanted):
                         _entries(store, NamedNode(resource), hierarchy, names, types)
                 connection.executemany("INSERT INTO names (label, resource, language) VALUES (?, ?, ?)", names)
-                connection.executemany("INSERT OR IGNORE INTO types VALUES (?, ?)", types)
-                connection.executemany("INSERT INTO display VALUES (?, ?, ?, ?)", _display_rows(names))
+                # In key order: each B-tree page is written once, not once per row (a large load has 100,000s).
+                connection.executemany("INSERT OR IGNORE INTO types VALUES (?, ?)", sorted(types))
+                connection.executemany("INSERT INTO display VALUES (?, ?, ?, ?)", sorted(_display_rows(names)))
                 connection.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),))
                 return
         self.rebuild(store, generation)  # behind (or never built): start again from the whole store
@@ -360,6 +371,47 @@ def _all_entries(store: Store, subjects: set[str], hierarchy: dict[str, set[str]
         if isinstance(subject, NamedNode) and isinstance(direct, NamedNode) and subject.value in labelled:
             pairs.update((subject.value, cls) for cls in (direct.value, *hierarchy.get(direct.value, ())))
     types.extend(pairs)
+
+
+def _entries_from_dumps(store: Store, delta: Delta, wanted: set[str], derived: Collection[str], hierarchy: dict[str, set[str]],
+                        names: list[tuple[str, str, str]], types: list[tuple[str, str]]) -> set[str]:
+    """What :func:`_entries` appends, for the resources of `wanted` that are subjects of a graph `delta` changed whole
+    and of no other graph (all they say is in that graph's dump); returns those resources."""
+    label_texts = {f"<{p}>" for p in LABEL_PROPERTIES}
+    type_text = f"<{RDF_TYPE}>"
+    done: set[str] = set()
+    for graph in delta.whole_graphs:
+        shared = delta.shared_subjects(store, graph, derived)
+        labelled: list[str] = []
+        direct: dict[str, list[str]] = {}
+        subject = None
+        for line in delta.lines(store, graph):
+            first = line.index(" ")
+            key = line[:first]
+            if key != subject:  # a subject's lines are consecutive
+                subject = key
+                take = key.startswith("<") and key not in shared and key[1:-1] in wanted
+                if take:
+                    done.add(key[1:-1])
+            if not take:
+                continue
+            second = line.index(" ", first + 1)
+            predicate = line[first + 1:second]
+            if predicate in label_texts:
+                if line[second + 1] == '"':
+                    labelled.append(line)
+            elif predicate == type_text and line[second + 1] == "<":
+                direct.setdefault(key[1:-1], []).append(line[second + 2:-3])
+        found: set[tuple[str, str, str]] = set()
+        for quad in parse("\n".join(labelled).encode(), format=RdfFormat.N_TRIPLES):
+            label = quad.object
+            assert isinstance(label, Literal) and isinstance(quad.subject, NamedNode)
+            found.add((label.value, quad.subject.value, label.language or ""))
+        names.extend(sorted(found))
+        for resource in sorted({r for _, r, _ in found}):
+            classes = {cls for d in direct.get(resource, ()) for cls in (d, *hierarchy.get(d, ()))}
+            types.extend((resource, cls) for cls in sorted(classes))
+    return done
 
 
 def _entries(store: Store, subject: NamedNode, hierarchy: dict[str, set[str]], names: list[tuple[str, str, str]],

@@ -134,7 +134,7 @@ class DatasetStatistics:
                     memberships.add((quad.subject, quad.object))  # type: ignore[arg-type]
 
         if not delta.listed and len(delta.whole_graphs) == 1 and bool(delta.whole_graphs[0]) and not has_quads(old, delta.whole_graphs[0]):
-            return self._with_new_graph(stats, new, delta.whole_graphs[0])
+            return self._with_new_graph(stats, new, delta.whole_graphs[0], delta)
         for change in delta.listed.values():
             count(change.added, 1)
             count(change.removed, -1)
@@ -153,30 +153,44 @@ class DatasetStatistics:
         stats.properties = {k: v for k, v in stats.properties.items() if v > 0}
         return stats
 
-    def _with_new_graph(self, stats: Statistics, new: Store, graph: str) -> Statistics:
-        """The figures after a graph that did not exist was added (a large load): counted by the store, not in Python.
+    def _with_new_graph(self, stats: Statistics, new: Store, graph: str, delta: Delta) -> Statistics:
+        """The figures after a graph that did not exist was added (a large load): counted from the commit's one dump
+        of it (:meth:`Delta.lines`), not statement by statement from the store.
 
         Only the new graph changed, so a statement, entity or class member is new
         unless another graph (which is as it was) already has it.
         """
-        others = f"FILTER(?other NOT IN (<{graph}>, {', '.join(f'<{g.value}>' for g in self.excluded)}))"
-
-        def rows(query: str) -> list[tuple[str, int]]:
-            found = new.query(query)
-            return [(str(getattr(row[0], "value", "")), int(row[1].value)) for row in found]  # type: ignore[union-attr]
-
-        for predicate, n in rows(f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} GROUP BY ?p"):
+        excluded = {g.value for g in self.excluded}
+        shared = delta.shared_subjects(new, graph, excluded)
+        type_text = str(RDF_TYPE)
+        entity_prefix = "<" + self.entity_space
+        properties: Counter[str] = Counter()
+        members: Counter[str] = Counter()
+        subject = None
+        for line in delta.lines(new, graph):
+            first = line.index(" ")
+            second = line.index(" ", first + 1)
+            key, predicate = line[:first], line[first + 1:second]
+            properties[predicate] += 1
+            if key != subject:  # a subject's lines are consecutive
+                subject = key
+                if key.startswith(entity_prefix) and key not in shared:
+                    stats.entities += 1
+            obj = line[second + 1:-2]
+            if predicate == type_text and obj.startswith("<") and (key not in shared or not self._member_elsewhere(new, key, obj, graph)):
+                members[obj[1:-1]] += 1
+        for predicate, n in properties.items():
             stats.triples += n
-            stats.properties[predicate] = stats.properties.get(predicate, 0) + n
-        space = self.entity_space.replace("\\", "\\\\").replace('"', '\\"')
-        for _, n in rows(f"""SELECT ("" AS ?x) (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }}
-                FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{space}"))
-                FILTER NOT EXISTS {{ GRAPH ?other {{ ?s ?p2 ?o2 }} {others} }} }}"""):
-            stats.entities += n
-        for cls, n in rows(f"""SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s a ?c }} FILTER(isIRI(?c))
-                FILTER NOT EXISTS {{ GRAPH ?other {{ ?s a ?c }} {others} }} }} GROUP BY ?c"""):
+            stats.properties[predicate[1:-1]] = stats.properties.get(predicate[1:-1], 0) + n
+        for cls, n in members.items():
             stats.classes[cls] = stats.classes.get(cls, 0) + n
         return stats
+
+    def _member_elsewhere(self, store: Store, subject: str, cls: str, graph: str) -> bool:
+        """Whether `subject a cls` (both as N-Triples) is stated in a graph other than `graph` and the excluded ones."""
+        term = BlankNode(subject[2:]) if subject.startswith("_:") else NamedNode(subject[1:-1])
+        skip = {*self.excluded, NamedNode(graph)}
+        return any(q.graph_name not in skip for q in store.quads_for_pattern(term, RDF_TYPE, NamedNode(cls[1:-1]), None))
 
     def _has_statements(self, store: Store, subject: NamedNode | BlankNode) -> int:
         return int(any(q.graph_name not in self.excluded for q in store.quads_for_pattern(subject, None, None, None)))

@@ -480,13 +480,16 @@ class GraphStore:
                 return  # nothing written: no new generation (the work copy is thrown away)
             old = self.reader()
             delta = tx.delta(old)
-            # The published generation's figures: they size the checks, and the next figures follow from them.
-            known = None if tx.restored else self.statistics.read(self.generation)
-            # The entailed graph first: validation then reads it as it will be (focus nodes come from the write alone).
-            self._entail(tx, old, delta)
-            self._commit(tx, old, delta, known, validate=validate)
-            generation = int(self.directory.next_name())
-            self._record_changes(tx, old, delta, known, generation)
+            try:
+                # The published generation's figures: they size the checks, and the next figures follow from them.
+                known = None if tx.restored else self.statistics.read(self.generation)
+                # The entailed graph first: validation then reads it as it will be (focus nodes come from the write alone).
+                self._entail(tx, old, delta)
+                self._commit(tx, old, delta, known, validate=validate)
+                generation = int(self.directory.next_name())
+                self._record_changes(tx, old, delta, known, generation)
+            finally:
+                delta.close()  # the dumps of graphs changed whole
             try:
                 tx.store.flush()
                 tx.close()
@@ -561,7 +564,7 @@ class GraphStore:
             changed = self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=derived)
         else:
             changed = self.feed.record_delta(old, tx.store, delta, generation=generation, exclude_graph=derived)
-        self.labels.update(tx.store, changed, generation, published=int(self.generation or 0))
+        self.labels.update(tx.store, changed, generation, published=int(self.generation or 0), delta=delta, derived=derived)
         name = self.directory.generation_name(generation)
         stats = self.statistics.compute(tx.store) if known is None else self.statistics.advance(known, old, tx.store, delta)
         self.statistics.write(name, stats)

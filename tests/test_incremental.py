@@ -9,6 +9,7 @@ statistics and the per-graph counts equal to a recount.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from pyoxigraph import NamedNode, RdfFormat
@@ -172,3 +173,65 @@ def test_shapes_with_longer_paths_are_validated_in_full() -> None:
     found = validator.validate_change(old, new, delta)
     assert [v.focus_node for v in found] == ["<urn:ex:a>"]
     assert found == validator.validate(new)
+
+
+TRICKY = KEEPER + """
+inst:keeper rdfs:label "Museo \\"Il Custode\\"\\nsede\\tcentrale"@it , "Café à côté"@fr , "Keeper's"@de ;
+    hh:partnerOf hub:tabakalera ; hh:memberCount 12 .
+asset:kept a hh:TangibleAsset ; rdfs:label "Kept"@en ; hh:keptBy inst:keeper ;
+    hh:inventoryNumber "ME \\"0001\\"\\tbé\\\\x" .
+activity:kept-show a hh:Exhibition ; rdfs:label "Show"@en ; hh:carriedOutBy inst:keeper ; hh:features asset:kept ;
+    crm:P4_has_time-span [ a crm:E52_Time-Span ; crm:P82a_begin_of_the_begin "2025-04-25T00:00:00Z"^^<http://www.w3.org/2001/XMLSchema#dateTime> ] .
+hub:tabakalera <http://www.w3.org/2004/02/skos/core#altLabel> "TBK (museoaren)"@eu .
+"""
+
+
+def test_a_large_load_derives_what_a_rebuild_derives(store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load changed whole (as a large one is: every step reads the commit's one dump of the graph as text) gives the
+    entailed graph, statistics and label index that are made from scratch from the same store; the data has literals
+    that N-Triples escapes, blank nodes, a shortcut with a literal value and a subject stated in another graph too."""
+    from heritage_hubs.graph.entailment import entailed_graph, rebuild
+    from heritage_hubs.graph.labels import LabelIndex
+
+    monkeypatch.setattr(delta_module, "LISTED_MAX", 0)
+    monkeypatch.setattr(WriteTransaction, "LISTED_LOAD_BYTES", -1)
+    monkeypatch.setattr(LabelIndex, "BULK", 0)
+    store.dataset_statistics()
+    committed(store, OTHER, TRICKY)
+    reader = store.reader()
+    assert store.dataset_statistics() == store.statistics.compute(reader)
+    target = NamedNode(entailed_graph(store.namespaces))
+    kept = set(reader.quads_for_pattern(None, None, None, target))
+    with store.transaction(validate=False) as tx:  # nothing touched: rebuilt in the work copy, never published
+        rebuild(tx.store, store.namespaces)
+        assert kept == set(tx.store.quads_for_pattern(None, None, None, target))
+    fresh = LabelIndex(tmp_path)
+    fresh.rebuild(reader, int(store.generation))
+    tables = ("SELECT resource, label, language FROM names", "SELECT resource, type FROM types",
+              "SELECT resource, language, label, sortkey FROM display")
+    for query in tables:
+        assert sorted(store.labels._reader().execute(query).fetchall()) == sorted(fresh._reader().execute(query).fetchall())
+    assert ("Museo \"Il Custode\"\nsede\tcentrale", BASE + "id/institution/keeper", "it") in \
+        store.labels._reader().execute("SELECT label, resource, language FROM names").fetchall()
+    genid = f"SELECT ?v WHERE {{ GRAPH <{target.value}> {{ ?n crm:P190_has_symbolic_content ?v }} }}"
+    values = {str(row[0]) for row in reader.query(PREFIXES + genid)}  # type: ignore[union-attr]
+    assert '"ME \\"0001\\"\\tbé\\\\x"' in values
+
+
+@pytest.mark.parametrize("others_first", [True, False], ids=["small other graphs", "large other graphs"])
+def test_shared_subjects_are_those_stated_in_another_graph(others_first: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a large load's feed members, statistics and labels need to know: which of the graph's subjects are stated
+    elsewhere too (named graphs and the default graph; derived graphs aside), whichever side the join starts from."""
+    from pyoxigraph import BlankNode, DefaultGraph, Literal, Quad, Store
+
+    monkeypatch.setattr(delta_module.Delta, "SHARED_SCAN_OTHERS", 10_000 if others_first else 0)
+    store = Store()
+    p, blank = NamedNode("http://p"), BlankNode("x")
+    graph, other, derived = (NamedNode(f"http://g/{n}") for n in ("new", "other", "derived"))
+    a, b, c, d = (NamedNode(f"http://s/{n}") for n in "abcd")
+    store.extend([Quad(s, p, Literal("v"), graph) for s in (a, b, c, d, blank)] + [
+        Quad(a, p, Literal("w"), other), Quad(b, p, Literal("w"), DefaultGraph()), Quad(c, p, Literal("w"), derived),
+        Quad(blank, p, Literal("w"), other)])
+    found = delta_module.Delta().shared_subjects(store, graph.value, {derived.value})
+    assert found == {"<http://s/a>", "<http://s/b>", "_:x"}
+    assert delta_module.Delta().shared_subjects(store, "", {derived.value}) == {"<http://s/b>"}  # the default graph changed
