@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import re
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -359,42 +361,45 @@ def _extend(store: Store, target: NamedNode, triples: Iterator[Triple], batch: i
         store.bulk_extend(chunk) if len(chunk) > 10_000 else store.extend(chunk)
 
 
-def _entail_text(store: Store, target: NamedNode, lines: Iterable[str], rules: Rules, graph: Graph,
-                 batch: int = 200_000) -> bool:
+def _entail_text(store: Store, target: NamedNode, lines: Iterable[str], rules: Rules, graph: Graph) -> bool:
     """Add what the N-Triples `lines` of `graph` entail, as :meth:`Rules.entail` would; True if one of them has a
     transitive property (or its inverse).
 
-    A large load's statements are rewritten as text and loaded back by the store's parser: ten times cheaper than
-    a store term per statement. A statement with a blank node goes through :meth:`Rules.entail` instead (the parser
-    would give the node a new name): its subject's statements are read from the store.
+    A large load's statements are rewritten as text into a temporary file that the store's bulk loader reads in one
+    go: ten times cheaper than a store term per statement, and half the cost of loading it in batches. A statement
+    with a blank node goes through :meth:`Rules.entail` instead (the parser would give the node a new name): its
+    subject's statements are read from the store.
     """
     tables = rules.text_tables()
     transitive = {f"<{p}>" for p in rules.transitive} | {str(i) for i in rules.transitive.values() if i is not None}
     suffix = f" {target} .\n"
-    out: list[str] = []
     blank_subjects: list[str] = []
     seen_transitive = False
-
-    def flush() -> None:
-        if out:
-            store.bulk_load("".join(out).encode(), format=RdfFormat.N_QUADS)
-            out.clear()
-
-    for line in lines:
-        first = line.index(" ")
-        second = line.index(" ", first + 1)
-        subject, predicate, obj = line[:first], line[first + 1:second], line[second + 1:-2]
-        if not seen_transitive and predicate in transitive:
-            seen_transitive = True
-        if subject.startswith("_:") or obj.startswith("_:"):
-            if not blank_subjects or blank_subjects[-1] != subject:  # a subject's lines are consecutive
-                blank_subjects.append(subject)
-            continue
-        for statement in tables.entail(subject, predicate, obj):
-            out.append(statement + suffix)
-        if len(out) >= batch:
-            flush()
-    flush()
+    written = 0
+    handle, path = tempfile.mkstemp(prefix="heritage-hubs-entailed-", suffix=".nq")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            for line in lines:
+                if line.startswith("<<"):
+                    continue  # a statement about a statement entails nothing (Rules.entail)
+                first = line.index(" ")
+                second = line.index(" ", first + 1)
+                subject, predicate, obj = line[:first], line[first + 1:second], line[second + 1:-2]
+                if obj.startswith("<<"):
+                    continue
+                if not seen_transitive and predicate in transitive:
+                    seen_transitive = True
+                if subject.startswith("_:") or obj.startswith("_:"):
+                    if not blank_subjects or blank_subjects[-1] != subject:  # a subject's lines are consecutive
+                        blank_subjects.append(subject)
+                    continue
+                for statement in tables.entail(subject, predicate, obj):
+                    out.write(statement + suffix)
+                    written += 1
+        if written:
+            store.bulk_load(path=path, format=RdfFormat.N_QUADS)
+    finally:
+        os.remove(path)
     for text in dict.fromkeys(blank_subjects):
         term: Term = BlankNode(text[2:]) if text.startswith("_:") else NamedNode(text[1:-1])
         quads = (q for q in store.quads_for_pattern(term, None, None, graph)
