@@ -15,6 +15,7 @@ shapes.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -408,17 +409,20 @@ class ShapesValidator:
             store.clear_graph(focus.graph)
             store.remove_graph(focus.graph)
 
+    #: Threads that run the checks of a validation over everything (pyoxigraph evaluates a query without the GIL).
+    THREADS = 2
+
     def _run_checks(self, store: Store, data_graphs: Sequence[str] | None, *, focused: int | None,
                     class_sizes: Mapping[str, int] | None = None) -> list[Violation]:
         """Every check over the targets (`focused` None) or over the `focused` nodes listed in the focus graph."""
         graphs = [NamedNode(g) for g in data_graphs] if data_graphs is not None else None
         class_cache: dict[str, list[str]] = {}
-        violations: list[Violation] = []
-        for target_key, check in self._checks:
+
+        def run(target_key: str, check: _Check) -> list[Violation]:
             focus = self._focus_pattern(self._targets[target_key], store, graphs, class_cache, focused=focused,
                                         class_sizes=class_sizes)
             if focus is None:
-                continue
+                return []
             query = check.query.replace("{FOCUS}", focus)
             while "{CLASS:" in query:
                 start = query.index("{CLASS:")
@@ -427,9 +431,10 @@ class ShapesValidator:
                 classes = self._subclasses_of(store, cls, graphs, class_cache)
                 query = query[:start] + " ".join(f"<{c}>" for c in classes) + query[end + 1:]
             query = "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\n" + query + f" LIMIT {self.MAX_RESULTS_PER_CHECK}"
+            found = []
             for row in _run(store, query, graphs):
                 value = row["v"] if check.needs_focus_values else None
-                violations.append(Violation(
+                found.append(Violation(
                     focus_node=str(row["focus"]),
                     path=check.path,
                     value=str(value) if value is not None else None,
@@ -438,6 +443,15 @@ class ShapesValidator:
                     message=check.message,
                     severity=check.severity,
                 ))
+            return found
+
+        if focused is None and self.THREADS > 1:
+            # Everything is checked (a load that is most of the store): the checks share the cores.
+            with concurrent.futures.ThreadPoolExecutor(self.THREADS, thread_name_prefix="validation") as pool:
+                results = list(pool.map(lambda item: run(*item), self._checks))
+        else:
+            results = [run(target_key, check) for target_key, check in self._checks]
+        violations = [v for found in results for v in found]
         violations.sort(key=lambda v: (v.focus_node, v.path or "", v.constraint, v.value or ""))
         return violations
 
