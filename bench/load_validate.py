@@ -2,6 +2,7 @@
 
     ./run bench load_validate                 # 10k, 100k and 1M triples
     ./run bench load_validate --sizes 10000000
+    ./run bench load_validate --sizes 1000000 --steps   # and where our load's time goes, step by step
 
 For each size, on fresh on-disk stores in one temporary directory:
   raw       pyoxigraph Store(path).bulk_load(N-Triples) into a named graph, then flush
@@ -40,6 +41,37 @@ def timed(action: object) -> float:
     return time.perf_counter() - start
 
 
+STEPS: dict[str, float] = {}
+
+
+def time_steps() -> None:
+    """Time each step of a commit (wall clock, summed per step) into STEPS."""
+    import functools
+
+    from heritage_hubs.graph import entailment, feed, labels, statistics, store, validation
+
+    def wrap(owner: object, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        @functools.wraps(original)
+        def timed_step(*args: object, **kwargs: object) -> object:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                STEPS[label] = STEPS.get(label, 0.0) + time.perf_counter() - start
+
+        setattr(owner, name, timed_step)
+
+    wrap(store.WriteTransaction, "load", "bulk load into the work copy")
+    wrap(store.WriteTransaction, "delta", "what changed (delta)")
+    wrap(entailment, "apply", "entailed graph")
+    wrap(validation.ShapesValidator, "validate_change", "validation")
+    wrap(feed.ChangeFeed, "record_delta", "change feed")
+    wrap(labels.LabelIndex, "update", "label index")
+    wrap(statistics.DatasetStatistics, "advance", "statistics")
+
+
 def bench_size(size: int, workdir: Path, pyshacl_max: int) -> dict[str, float | None]:
     data = ensure(size, OUT)
 
@@ -52,6 +84,7 @@ def bench_size(size: int, workdir: Path, pyshacl_max: int) -> dict[str, float | 
     seed(ours_store)
 
     def ours() -> None:
+        STEPS.clear()
         ours_store.load(RdfSource.from_path(data), graph=GRAPH)
 
     raw_s = timed(raw)
@@ -81,7 +114,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--pyshacl-max", type=int, default=100_000, help="largest size to run pyshacl on")
+    parser.add_argument("--steps", action="store_true", help="also print where our load's time goes, step by step")
     args = parser.parse_args()
+    if args.steps:
+        time_steps()
     print(f"pyoxigraph {ox.__version__}; times in seconds, best of one run on a shared machine")
     header = f"{'triples':>10} {'raw load':>9} {'load+validate':>14} {'ratio':>6} {'validate':>9} {'pyshacl':>9} {'ours triples/s':>15}"
     print(header)
@@ -92,6 +128,10 @@ def main() -> None:
             pyshacl = f"{result['pyshacl']:9.2f}" if result["pyshacl"] is not None else f"{'-':>9}"
             print(f"{size:>10} {raw:9.2f} {ours:14.2f} {ours / raw:5.2f}x {result['validate']:9.2f} {pyshacl} {size / ours:15,.0f}",
                   flush=True)
+            if args.steps:
+                for step, seconds in STEPS.items():
+                    print(f"{'':>10}   {step:<30} {seconds:7.2f} s")
+                print(f"{'':>10}   {'the rest (copy, provenance, publish)':<30} {ours - sum(STEPS.values()):7.2f} s", flush=True)
 
 
 if __name__ == "__main__":
