@@ -200,6 +200,9 @@ class ChangeFeed:
                     continue
                 rows.append((seq, generation, stamp, resource, 0 if body else 1, "".join(body)))
                 seq += 1
+                if len(rows) >= _ROWS_PER_BATCH:  # a large load's bodies are as large as its data: never all in memory twice
+                    connection.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)", rows)
+                    rows.clear()
             connection.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)", rows)
             self._prune(connection, page_size, moment)
 
@@ -476,6 +479,8 @@ def _body(store: Store, resource: str, exclude_graph: Collection[str], *, label:
 
 #: Above this many changed resources, bodies come from one dump per changed graph rather than a lookup each.
 _BULK = 2000
+#: Member rows written at a time.
+_ROWS_PER_BATCH = 10_000
 _BLANK = re.compile(r"(?<![^\s])_:([A-Za-z0-9]+)")
 
 
@@ -522,8 +527,12 @@ def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: Colle
 
 
 def _grouped_body(grouped: dict[str, list[str]], resource: str, label: str) -> list[str] | None:
-    """`resource`'s lines and blank-node closure from :func:`_statements_by_subject`, or None to look it up instead."""
-    lines = grouped.get(f"<{resource}>")
+    """`resource`'s lines and blank-node closure from :func:`_statements_by_subject`, or None to look it up instead.
+
+    The resource's own lines leave `grouped` (each resource is asked for once; its memory goes as the members are
+    written); blank nodes' lines stay, as several resources may hold one.
+    """
+    lines = grouped.pop(f"<{resource}>", None)
     if lines is None:
         return None
     result: dict[str, None] = {}

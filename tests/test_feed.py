@@ -150,6 +150,7 @@ def test_harvest_by_feed_equals_a_dump_and_a_returning_harvester_reads_only_new_
     path = tmp_path / "store"
     if bulk:  # the path large loads take: bodies from one dump per graph (blank nodes of the shapes included)
         monkeypatch.setattr(feed_module, "_BULK", 0)
+        monkeypatch.setattr(feed_module, "_ROWS_PER_BATCH", 7)  # members written a few at a time
         monkeypatch.setattr(delta_module, "LISTED_MAX", 0)  # loads changed as whole graphs, as large ones are
         monkeypatch.setattr(WriteTransaction, "LISTED_LOAD_BYTES", -1)
     seed(GraphStore(path, feed_policy=FeedPolicy(page_size=40)))
