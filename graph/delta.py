@@ -22,6 +22,7 @@ import os
 import tempfile
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store
 
@@ -66,6 +67,8 @@ class Delta:
     graphs: dict[str, GraphChange] = field(default_factory=dict)
     #: The whole dataset was replaced (restore): nothing can be derived from the previous generation.
     restored: bool = False
+    #: The commit's work copy: temporary files go beside it, named after it (a writer removes what a crash leaves).
+    scratch: Path | None = field(default=None, repr=False, compare=False)
     #: N-Triples dumps of graphs changed whole, made once per commit (see :meth:`lines`).
     _dumps: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     _shared: dict[tuple[str, frozenset[str]], frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
@@ -109,9 +112,7 @@ class Delta:
         """
         path = self._dumps.get(graph)
         if path is None:
-            handle, path = tempfile.mkstemp(prefix="heritage-hubs-", suffix=".nt")
-            os.close(handle)
-            self._dumps[graph] = path
+            path = self._dumps[graph] = self.scratch_file(".nt")
             store.dump(path, RdfFormat.N_TRIPLES, from_graph=graph_term(graph))
         with open(path, encoding="utf-8", newline="\n") as text:
             for line in text:
@@ -119,6 +120,16 @@ class Delta:
 
     #: Up to this many statements in the other graphs, the other graphs' subjects are listed first (see below).
     SHARED_SCAN_OTHERS = 500_000
+
+    def scratch_file(self, suffix: str) -> str:
+        """A new empty temporary file for this commit (beside the work copy, else in the system's temporary directory);
+        the caller removes it (or :meth:`close`, for the dumps)."""
+        if self.scratch is not None:
+            handle, path = tempfile.mkstemp(suffix=suffix, dir=self.scratch.parent, prefix=self.scratch.name + "-")
+        else:
+            handle, path = tempfile.mkstemp(suffix=suffix, prefix="heritage-hubs-")
+        os.close(handle)
+        return str(path)
 
     def shared_subjects(self, store: Store, graph: str, excluded: Collection[str]) -> frozenset[str]:
         """Subjects of `graph` (as N-Triples: `<iri>`, `_:id`) that have statements in another graph of `store` too

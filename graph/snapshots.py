@@ -182,8 +182,11 @@ class SnapshotDirectory:
 
     def _remove_abandoned_work(self) -> None:
         # Only called with the write lock held: no live writer owns these.
-        for path in self.root.glob("work-*"):
-            shutil.rmtree(path, ignore_errors=True)
+        for path in self.root.glob("work-*"):  # work copies, and the temporary files of their commits
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
     def new_work_copy(self) -> Path:
         """A private read-write copy of the current snapshot (lock must be held)."""

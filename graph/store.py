@@ -241,7 +241,7 @@ class WriteTransaction:
 
     def delta(self, old: Store) -> Delta:
         """What this transaction changed since `old`, the snapshot it started from."""
-        delta = Delta(restored=self.restored)
+        delta = Delta(restored=self.restored, scratch=self.path)
         for graph, added in self._appended.items():
             # A large addition costs less as a whole graph read once (see delta.py).
             delta.graphs[graph] = GraphChange(whole=True) if len(added) > delta_module.LISTED_CHANGE_MAX else GraphChange(added=set(added))

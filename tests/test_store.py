@@ -254,3 +254,28 @@ def test_other_base_iri_rewrites_bundled_data(tmp_path: Path) -> None:
 def test_readers_cannot_write(store: GraphStore) -> None:
     with pytest.raises(RuntimeError, match="read-write"):
         store.reader().add(Quad(NamedNode("http://a"), NamedNode("http://b"), NamedNode("http://c")))
+
+
+def test_the_temporary_files_of_a_large_commit_never_stay(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graph changed whole is dumped beside the work copy while the commit runs; the files go whether the commit
+    succeeds or fails, and what a killed writer left is removed by the next write."""
+    from heritage_hubs.graph import delta as delta_module
+    from heritage_hubs.graph.labels import LabelIndex
+    from heritage_hubs.graph.store import WriteTransaction
+
+    monkeypatch.setattr(delta_module, "LISTED_MAX", 0)  # as a large load is
+    monkeypatch.setattr(WriteTransaction, "LISTED_LOAD_BYTES", -1)
+    seen: list[str] = []
+
+    def failing(*args: object, **kwargs: object) -> None:
+        seen.extend(p.name for p in store.path.glob("work-*.nt"))
+        raise RuntimeError("the label index failed")
+
+    monkeypatch.setattr(LabelIndex, "update", failing)
+    with pytest.raises(RuntimeError):
+        store.load(RdfSource.from_path(FIXTURES / "institution.ttl"), graph=INSTITUTION_GRAPH)
+    assert seen and not list(store.path.glob("work-*"))
+    monkeypatch.undo()
+    (store.path / "work-0123abcd-x1y2.nt").write_text("left by a writer that was killed\n")
+    store.load(RdfSource.from_path(FIXTURES / "institution.ttl"), graph=INSTITUTION_GRAPH)
+    assert not list(store.path.glob("work-*"))
