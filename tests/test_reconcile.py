@@ -161,22 +161,35 @@ def test_scores() -> None:
 
 
 def test_the_bulk_index_update_matches_a_rebuild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from heritage_hubs.graph import labels as labels_module
     from heritage_hubs.graph.bundled import seed
     from heritage_hubs.graph.labels import LabelIndex
 
     monkeypatch.setattr(LabelIndex, "BULK", 0)  # every commit takes the one-scan path
+    monkeypatch.setattr(labels_module, "_NAMES_AT_ONCE", 0)  # and the full-text index is written in one statement
     store = GraphStore(tmp_path / "store")
     seed(store)
     generation = int(store.generation)
     assert store.labels.generation() == generation
 
-    def contents(index: LabelIndex) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    def contents(index: LabelIndex) -> tuple[list[tuple[str, ...]], ...]:
         reader = index._reader()
         return (sorted(reader.execute("SELECT resource, label, language FROM names").fetchall()),
-                sorted(reader.execute("SELECT resource, type FROM types").fetchall()))
+                sorted(reader.execute("SELECT resource, type FROM types").fetchall()),
+                sorted(reader.execute("SELECT term, doc, cnt FROM labels_vocabulary").fetchall()))
 
     updated = contents(store.labels)
     fresh = LabelIndex(tmp_path / "rebuilt")
     (tmp_path / "rebuilt").mkdir()
     fresh.rebuild(store.reader(), generation)
-    assert updated == contents(fresh) and len(updated[0]) > 500
+    assert updated == contents(fresh) and len(updated[0]) > 500 and len(updated[2]) > 500
+    reader = store.labels._reader()
+    for row_id, label in reader.execute("SELECT id, label FROM names").fetchall():  # every name is in the full-text index
+        phrase = '"' + label.replace('"', '""') + '"'
+        assert (row_id,) in reader.execute("SELECT rowid FROM labels WHERE labels MATCH ?", (phrase,)).fetchall(), label
+    # The trigger is back: a small write's names are searchable.
+    monkeypatch.undo()
+    store.load(RdfSource.from_bytes(b'<https://w3id.org/heritage-hubs/id/person/zyxwv> a <https://w3id.org/heritage-hubs/ontology/Person> ; '
+                                    b'<http://www.w3.org/2000/01/rdf-schema#label> "Zyxwv Qwerty"@en .', RdfFormat.TURTLE),
+               graph="https://w3id.org/heritage-hubs/graph/institution/people")
+    assert [c.iri for c in store.labels.search("zyxwv")] == ["https://w3id.org/heritage-hubs/id/person/zyxwv"]
