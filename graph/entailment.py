@@ -13,9 +13,9 @@ generation:
 It is updated inside the commit of the write that causes it (:func:`apply`), before validation (which then reads it
 as it will be; its focus nodes are still those of the write alone), from the write's delta: each asserted statement
 added brings what it entails; each one removed takes away what nothing else still supports. A change to the
-ontology itself or a restore rebuilds it from every asserted graph; a graph changed whole is read back from the store
-a batch at a time. It is never user data: no write may name it, validation never takes a node of it as its focus, the feed
-leaves it out, and `/sparql?entailment=none` queries the asserted graphs only.
+ontology itself or a restore rebuilds it from every asserted graph; a graph changed whole is read from the commit's
+one N-Triples dump of it, as text (flat memory). It is never user data: no write may name it, validation never takes
+a node of it as its focus, the feed leaves it out, and `/sparql?entailment=none` queries the asserted graphs only.
 """
 
 from __future__ import annotations
@@ -467,7 +467,7 @@ def apply(store: Store, old: Store, delta: Delta, namespaces: Namespaces) -> int
             yield triple
 
     # What was added: everything it entails goes in (what is already there stays once). A graph changed whole is
-    # read from the store a batch at a time: a large load costs its own size, in flat memory.
+    # read as text from the commit's dump of it (_entail_text): a large load costs its own size, in flat memory.
     whole = [graph_term(g) for g, c in changes.items() if c.whole]
     listed_added = {q.triple for c in changes.values() if not c.whole for q in c.added}
     listed_removed = {q.triple for c in changes.values() if not c.whole for q in c.removed}
