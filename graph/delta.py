@@ -99,7 +99,7 @@ class Delta:
     # ----------------------------------------------------- a graph changed whole, read once
 
     def lines(self, store: Store, graph: str) -> Iterator[str]:
-        """The N-Triples lines (without their end of line) of `graph`, a graph this delta changed whole, as it is in `store`.
+        """The N-Triples lines (without their end of line) of `graph` (one this delta changed) as it is in `store`.
 
         Every step of a commit after a large load (the entailed graph, the feed,
         the statistics, the label index) reads the new content of the graph;
@@ -118,9 +118,6 @@ class Delta:
             for line in text:
                 yield line[:-1]
 
-    #: Up to this many statements in the other graphs, the other graphs' subjects are listed first (see below).
-    SHARED_SCAN_OTHERS = 500_000
-
     def scratch_file(self, suffix: str) -> str:
         """A new empty temporary file for this commit (beside the work copy, else in the system's temporary directory);
         the caller removes it (or :meth:`close`, for the dumps)."""
@@ -130,6 +127,9 @@ class Delta:
             handle, path = tempfile.mkstemp(suffix=suffix, prefix="heritage-hubs-")
         os.close(handle)
         return str(path)
+
+    #: Up to this many statements in the other graphs, the other graphs' subjects are listed first (see below).
+    SHARED_SCAN_OTHERS = 500_000
 
     def shared_subjects(self, store: Store, graph: str, excluded: Collection[str]) -> frozenset[str]:
         """Subjects of `graph` (as N-Triples: `<iri>`, `_:id`) that have statements in another graph of `store` too
@@ -188,5 +188,12 @@ def compare_graph(old: Store, new: Store, graph: str, *, limit: int | None = Non
     after = _limited(new.quads_for_pattern(None, None, None, name), limit)
     if after is None:
         return GraphChange(whole=True)
-    change = GraphChange(added=after - before, removed=before - after)
-    return GraphChange(whole=True) if len(change) > min(limit, LISTED_CHANGE_MAX) else change
+    return listed_or_whole(after - before, before - after, limit=limit)
+
+
+def listed_or_whole(added: set[Quad], removed: set[Quad] | None = None, *, limit: int | None = None) -> GraphChange:
+    """The change as listed quads, or whole if it has more than :data:`LISTED_CHANGE_MAX` (or `limit`) of them: each
+    listed quad costs more in the commit's steps than a quad of a whole graph read once as text."""
+    change = GraphChange(added=added, removed=removed or set())
+    most = LISTED_CHANGE_MAX if limit is None else min(limit, LISTED_CHANGE_MAX)
+    return GraphChange(whole=True) if len(change) > most else change

@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 
 from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store, Triple
 
-from .delta import Delta, graph_term
+from .delta import RDF_TYPE, Delta, graph_term
 from .iris import CRM, Namespaces
 from .provenance import count_triples
 
-RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 SUBPROPERTY = "http://www.w3.org/2000/01/rdf-schema#subPropertyOf"
 INVERSE = "http://www.w3.org/2002/07/owl#inverseOf"

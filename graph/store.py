@@ -31,9 +31,8 @@ from pyoxigraph import (
     serialize,
 )
 
-from . import delta as delta_module
 from . import entailment, linked_art
-from .delta import Delta, GraphChange, compare_graph, has_quads
+from .delta import Delta, compare_graph, has_quads, listed_or_whole
 from .errors import GraphError, GraphNameError, ParseError, StoreBusyError, UpdateLimitError, ValidationFailed, Violation
 from .feed import ChangeFeed, FeedPolicy, all_graphs
 from .formats import format_for_path, strip_compression
@@ -243,8 +242,7 @@ class WriteTransaction:
         """What this transaction changed since `old`, the snapshot it started from."""
         delta = Delta(restored=self.restored, scratch=self.path)
         for graph, added in self._appended.items():
-            # A large addition costs less as a whole graph read once (see delta.py).
-            delta.graphs[graph] = GraphChange(whole=True) if len(added) > delta_module.LISTED_CHANGE_MAX else GraphChange(added=set(added))
+            delta.graphs[graph] = listed_or_whole(set(added))
         for graph in self._compared:
             delta.graphs[graph] = compare_graph(old, self.store, graph)
         return delta
