@@ -24,7 +24,6 @@ the same triples as a dump.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import sqlite3
@@ -489,41 +488,29 @@ def _statements_by_subject(store: Store, graphs: list[str], exclude_graph: Colle
     """N-Triples lines of the changed graphs, grouped by subject, for the subjects found in no other graph.
 
     A subject with statements in another graph too is left out (its body needs
-    every graph: it is looked up on its own). A graph `delta` changed whole is
-    read from the commit's one dump of it (:meth:`Delta.lines`).
+    every graph: it is looked up on its own). Each graph is read from the
+    commit's one dump of it (:meth:`Delta.lines`), and its shared subjects are
+    those :meth:`Delta.shared_subjects` finds.
     """
-    grouped: dict[str, list[str]] = {}
-    named = [g for g in graphs if g]
-    whole = set(delta.whole_graphs) if delta is not None else set()
-    for graph in named:
-        if graph in whole:
-            assert delta is not None
-            lines: Iterable[str] = (line + "\n" for line in delta.lines(store, graph))
-        else:
-            buffer = io.BytesIO()
-            store.dump(buffer, RdfFormat.N_TRIPLES, from_graph=NamedNode(graph))
-            lines = buffer.getvalue().decode("utf-8").splitlines(keepends=True)
-        subject, current = None, None
-        for line in lines:
-            key = line[:line.index(" ")]
-            if key != subject:  # a subject's lines are consecutive: one lookup per subject, not per line
-                subject, current = key, grouped.setdefault(key, [])
-            current.append(line)  # type: ignore[union-attr]
-    # A subject with statements in another graph is looked up on its own: found by one query per changed graph
-    # that starts from that graph's subjects, never by a scan of the other graphs (the rest of a large store).
-    excluded = ", ".join(f"<{g}>" for g in [*named, *exclude_graph])
-    for graph in named:
-        if graph in whole:
-            assert delta is not None
-            for key in delta.shared_subjects(store, graph, exclude_graph):
+    dumps = delta if delta is not None else Delta()  # a restore has no delta: its dumps last this call
+    try:
+        grouped: dict[str, list[str]] = {}
+        named = [g for g in graphs if g]
+        for graph in named:
+            subject, current = None, None
+            for line in dumps.lines(store, graph):
+                key = line[:line.index(" ")]
+                if key != subject:  # a subject's lines are consecutive: one lookup per subject, not per line
+                    subject, current = key, grouped.setdefault(key, [])
+                current.append(line + "\n")  # type: ignore[union-attr]
+        for graph in named:
+            for key in dumps.shared_subjects(store, graph, exclude_graph):
                 if key.startswith("<"):  # a blank node's lines stay: they belong to the bodies that hold it
                     grouped.pop(key, None)
-            continue
-        elsewhere = store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} FILTER(isIRI(?s)) "
-                                f"FILTER EXISTS {{ GRAPH ?other {{ ?s ?p2 ?o2 }} FILTER(?other NOT IN ({excluded})) }} }}")
-        for row in elsewhere:  # type: ignore[union-attr]
-            grouped.pop(str(row[0]), None)
-    return grouped
+        return grouped
+    finally:
+        if delta is None:
+            dumps.close()
 
 
 def _grouped_body(grouped: dict[str, list[str]], resource: str, label: str) -> list[str] | None:
