@@ -118,6 +118,14 @@ class Delta:
             for line in text:
                 yield line[:-1]
 
+    def statements(self, store: Store, graph: str) -> Iterator[tuple[str, str, str]]:
+        """:meth:`lines` as (subject, predicate, object), each as N-Triples writes it (IRIs and blank nodes hold no
+        space; the object is the rest of the line before ` .`)."""
+        for line in self.lines(store, graph):
+            first = line.index(" ")
+            second = line.index(" ", first + 1)
+            yield line[:first], line[first + 1:second], line[second + 1:-2]
+
     def scratch_file(self, suffix: str) -> str:
         """A new empty temporary file for this commit (beside the work copy, else in the system's temporary directory);
         the caller removes it (or :meth:`close`, for the dumps)."""

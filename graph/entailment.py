@@ -359,9 +359,10 @@ def _extend(store: Store, target: NamedNode, triples: Iterator[Triple], batch: i
         store.bulk_extend(chunk) if len(chunk) > 10_000 else store.extend(chunk)
 
 
-def _entail_text(store: Store, target: NamedNode, lines: Iterable[str], rules: Rules, graph: Graph, path: str) -> bool:
-    """Add what the N-Triples `lines` of `graph` entail, as :meth:`Rules.entail` would; True if one of them has a
-    transitive property (or its inverse).
+def _entail_text(store: Store, target: NamedNode, statements: Iterable[tuple[str, str, str]], rules: Rules, graph: Graph,
+                 path: str) -> bool:
+    """Add what the `statements` of `graph` (terms as N-Triples writes them: :meth:`Delta.statements`) entail, as
+    :meth:`Rules.entail` would; True if one of them has a transitive property (or its inverse).
 
     A large load's statements are rewritten as text into the temporary file `path` (removed after) that the store's
     bulk loader reads in one go: ten times cheaper than a store term per statement, and half the cost of loading it
@@ -376,14 +377,9 @@ def _entail_text(store: Store, target: NamedNode, lines: Iterable[str], rules: R
     written = 0
     try:
         with open(path, "w", encoding="utf-8", newline="\n") as out:
-            for line in lines:
-                if line.startswith("<<"):
+            for subject, predicate, obj in statements:
+                if subject.startswith("<<") or obj.startswith("<<"):
                     continue  # a statement about a statement entails nothing (Rules.entail)
-                first = line.index(" ")
-                second = line.index(" ", first + 1)
-                subject, predicate, obj = line[:first], line[first + 1:second], line[second + 1:-2]
-                if obj.startswith("<<"):
-                    continue
                 if not seen_transitive and predicate in transitive:
                     seen_transitive = True
                 if subject.startswith("_:") or obj.startswith("_:"):
@@ -474,7 +470,7 @@ def apply(store: Store, old: Store, delta: Delta, namespaces: Namespaces) -> int
     before = count_triples(store, target.value) if whole else 0
     to_add = {e for t in watched(listed_added - unchanged) for e in rules.entail(t)}
     for graph in (g for g, c in changes.items() if c.whole):
-        if _entail_text(store, target, delta.lines(store, graph), rules, graph_term(graph), delta.scratch_file(".nq")):
+        if _entail_text(store, target, delta.statements(store, graph), rules, graph_term(graph), delta.scratch_file(".nq")):
             touched.append(True)
     # What was removed: what it entailed goes, unless another asserted statement (in any graph) still supports it.
     removed = (listed_removed - unchanged) | {q.triple for g in whole for q in old.quads_for_pattern(None, None, None, g)

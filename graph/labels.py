@@ -408,9 +408,7 @@ def _entries_from_dumps(store: Store, delta: Delta, wanted: set[str], derived: C
         labelled: list[str] = []
         direct: dict[str, list[str]] = {}
         subject = None
-        for line in delta.lines(store, graph):
-            first = line.index(" ")
-            key = line[:first]
+        for key, predicate, obj in delta.statements(store, graph):
             if key != subject:  # a subject's lines are consecutive
                 subject = key
                 take = key.startswith("<") and key not in shared and key[1:-1] in wanted
@@ -418,13 +416,11 @@ def _entries_from_dumps(store: Store, delta: Delta, wanted: set[str], derived: C
                     done.add(key[1:-1])
             if not take:
                 continue
-            second = line.index(" ", first + 1)
-            predicate = line[first + 1:second]
             if predicate in label_texts:
-                if line[second + 1] == '"':
-                    labelled.append(line)
-            elif predicate == type_text and line[second + 1] == "<":
-                direct.setdefault(key[1:-1], []).append(line[second + 2:-3])
+                if obj.startswith('"'):
+                    labelled.append(f"{key} {predicate} {obj} .")
+            elif predicate == type_text and obj.startswith("<"):
+                direct.setdefault(key[1:-1], []).append(obj[1:-1])
         found: set[tuple[str, str, str]] = set()
         for quad in parse("\n".join(labelled).encode(), format=RdfFormat.N_TRIPLES):
             label = quad.object

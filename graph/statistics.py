@@ -167,16 +167,12 @@ class DatasetStatistics:
         properties: Counter[str] = Counter()
         members: Counter[str] = Counter()
         subject = None
-        for line in delta.lines(new, graph):
-            first = line.index(" ")
-            second = line.index(" ", first + 1)
-            key, predicate = line[:first], line[first + 1:second]
+        for key, predicate, obj in delta.statements(new, graph):
             properties[predicate] += 1
             if key != subject:  # a subject's lines are consecutive
                 subject = key
                 if key.startswith(entity_prefix) and key not in shared:
                     stats.entities += 1
-            obj = line[second + 1:-2]
             if predicate == type_text and obj.startswith("<") and (key not in shared or not self._member_elsewhere(new, key, obj, graph)):
                 members[obj[1:-1]] += 1
         for predicate, n in properties.items():
