@@ -13,7 +13,7 @@ import rdflib
 
 from .iris import Namespaces, rebase
 from .provenance import Provenance
-from .store import GraphStore, rebased_source
+from .store import ENGINE_SCHEMES, GraphStore, RdfSource, open_store, rebased_source, store_location
 from .validation import ShapesValidator
 from .void import PROJECT
 
@@ -78,10 +78,22 @@ def seed(store: GraphStore) -> None:
 
 
 def seed_if_empty(path: str, base_iri: str) -> bool:
-    """Seed the store at `path` if it holds nothing; True if it did."""
-    store = GraphStore(path, base_iri=base_iri)
+    """Seed the store at `path` (a directory or an engine's location) if it holds nothing; True if it did."""
+    store = open_store(store_location(path), base_iri=base_iri)
     if not store.is_empty():
         return False
+    if path.startswith(ENGINE_SCHEMES):
+        # An engine gets the seeded dataset whole (graph by graph), as made in an embedded store.
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="hh-seed-") as folder:
+            local = GraphStore(Path(folder) / "store", base_iri=base_iri)
+            seed(local)
+            dump = Path(folder) / "seed.nq"
+            with open(dump, "wb") as output:
+                local.dump(output)
+            store.restore(RdfSource.from_path(dump), validate=False)
+        return True
     seed(store)
     return True
 
@@ -94,4 +106,4 @@ if __name__ == "__main__":
     if seed_if_empty(sys.argv[1], sys.argv[2]):
         print("seeded")
     else:
-        print("entailed" if GraphStore(sys.argv[1], base_iri=sys.argv[2]).ensure_entailed() else "present")
+        print("entailed" if open_store(store_location(sys.argv[1]), base_iri=sys.argv[2]).ensure_entailed() else "present")

@@ -11,6 +11,7 @@ import contextlib
 import gc
 import gzip
 import io
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -695,8 +696,22 @@ class GraphStore:
         return len(self.reader())
 
 
-def open_store(path: str | Path, *, base_iri: str = DEFAULT_BASE_IRI) -> GraphStore:
-    return GraphStore(path, base_iri=base_iri)
+ENGINE_SCHEMES = ("sparql+http://", "sparql+https://")
+
+
+def store_location(value: str | os.PathLike[str]) -> Path | str:
+    """A store directory, or a SPARQL engine's location (``sparql+http://…``, kept as written: a path would fold its ``//``)."""
+    text = os.fspath(value)
+    return text if text.startswith(ENGINE_SCHEMES) else Path(text)
+
+
+def open_store(location: str | Path, *, base_iri: str = DEFAULT_BASE_IRI, feed_policy: FeedPolicy | None = None) -> GraphStore:
+    """The store at `location`: a directory (the embedded store) or a SPARQL engine (``sparql+http://…``, graph/remote.py)."""
+    if isinstance(location, str) and location.startswith(ENGINE_SCHEMES):
+        from .remote import RemoteGraphStore
+
+        return RemoteGraphStore(location, base_iri=base_iri, feed_policy=feed_policy)
+    return GraphStore(location, base_iri=base_iri, feed_policy=feed_policy)
 
 
 def rebased_source(path: Path, base_iri: str) -> RdfSource:

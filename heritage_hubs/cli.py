@@ -17,6 +17,7 @@ from .config import Settings, default_store_path
 from .graph import GraphError, GraphStore, Namespaces, Provenance, RdfSource, ValidationFailed
 from .graph.formats import format_by_name
 from .graph.iris import is_absolute_iri
+from .graph.store import open_store, store_location
 
 _MAX_VIOLATIONS_SHOWN = 20
 
@@ -45,12 +46,12 @@ def _reported() -> Iterator[None]:
 
 
 class _Context:
-    def __init__(self, store_path: Path, base_iri: str) -> None:
+    def __init__(self, store_path: Path | str, base_iri: str) -> None:
         self.store_path = store_path
         self.base_iri = base_iri
 
     def store(self) -> GraphStore:
-        return GraphStore(self.store_path, base_iri=self.base_iri)
+        return open_store(self.store_path, base_iri=self.base_iri)
 
     def graph_iri(self, name: str) -> str:
         if is_absolute_iri(name):
@@ -73,22 +74,41 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] |
         bar.close()
 
 
+class _StoreLocation(click.ParamType[Path | str]):
+    name = "DIRECTORY|ENGINE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
+        location = store_location(value)
+        if isinstance(location, Path) and location.exists() and not location.is_dir():
+            self.fail(f"{location} is a file; the store is a directory", param, ctx)
+        if isinstance(location, str):
+            from .graph.remote import EngineAddress
+
+            try:
+                EngineAddress.parse(location)
+            except ValueError as error:
+                self.fail(str(error), param, ctx)
+        return location
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="heritage-hubs")
 @click.option(
-    "--store", "store_path", type=click.Path(file_okay=False, path_type=Path), envvar="HERITAGE_HUBS_STORE",
+    "--store", "store_path", type=_StoreLocation(), envvar="HERITAGE_HUBS_STORE",
     default=default_store_path, show_default="per-user data directory",
-    help="Store directory [env: HERITAGE_HUBS_STORE].",
+    help="Store directory, or a SPARQL engine: sparql+http://host:port/path?update=…&store=… "
+         "[env: HERITAGE_HUBS_STORE].",
 )
 @click.option(
     "--base-iri", envvar="HERITAGE_HUBS_BASE_IRI", default=lambda: Settings().base_iri, show_default=True,
     help="Canonical base IRI [env: HERITAGE_HUBS_BASE_IRI].",
 )
 @click.pass_context
-def main(ctx: click.Context, store_path: Path, base_iri: str) -> None:
+def main(ctx: click.Context, store_path: Path | str, base_iri: str) -> None:
     """A linked-open-data knowledge graph of heritage hubs.
 
-    The store is a directory (pyoxigraph on disk). Every load is validated
+    The store is a directory (pyoxigraph on disk), or a SPARQL engine you run
+    (sparql+http://…; see the README, "In front of a SPARQL engine"). Every load is validated
     against the SHACL shapes and is all-or-nothing.
     """
     ctx.obj = _Context(store_path, base_iri)

@@ -14,6 +14,7 @@ from platformdirs import user_data_dir
 
 from .graph.feed import FeedPolicy
 from .graph.iris import DEFAULT_BASE_IRI
+from .graph.store import store_location
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,13 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_STORE", "<user data dir>/heritage-hubs/store",
-            "Directory of the on-disk store (created on first use)."),
+            "Directory of the on-disk store (created on first use), or a SPARQL engine: "
+            "sparql+http://host:port/path?update=/path&store=/path (see \"In front of a SPARQL engine\")."),
+    Setting("HERITAGE_HUBS_ENGINE_USER", "", "User name for a SPARQL engine's update and Graph Store endpoints; empty: none."),
+    Setting("HERITAGE_HUBS_ENGINE_PASSWORD", "", "Password for HERITAGE_HUBS_ENGINE_USER."),
+    Setting("HERITAGE_HUBS_ENGINE_AUTH", "basic", "How the engine checks them: 'basic' or 'digest' (Virtuoso's /sparql-auth)."),
+    Setting("HERITAGE_HUBS_ENGINE_STATE", "<user cache dir>/heritage-hubs/engine-<digest of the location>",
+            "Local directory where a process keeps its caches of an engine's data (label index, statistics) and the tokens."),
     Setting("HERITAGE_HUBS_BASE_IRI", DEFAULT_BASE_IRI,
             "Canonical base of every IRI the service mints; must end with '/'."),
     Setting("HERITAGE_HUBS_HOST", "127.0.0.1", "Address `serve` listens on."),
@@ -67,7 +74,8 @@ def default_store_path() -> Path:
 class Settings:
     """The settings in force, from the environment unless given."""
 
-    store_path: Path = field(default_factory=lambda: Path(os.environ.get("HERITAGE_HUBS_STORE") or default_store_path()))
+    store_path: Path | str = field(
+        default_factory=lambda: store_location(os.environ.get("HERITAGE_HUBS_STORE") or default_store_path()))
     base_iri: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_BASE_IRI") or DEFAULT_BASE_IRI)
     host: str = field(default_factory=lambda: os.environ.get("HERITAGE_HUBS_HOST") or "127.0.0.1")
     port: int = field(default_factory=lambda: int(os.environ.get("HERITAGE_HUBS_PORT") or 5000))

@@ -18,7 +18,9 @@ from flask import Flask, Response, current_app
 from ..config import Settings
 from ..graph import GraphStore
 from ..graph.executor import Limits, QueryExecutor
+from ..graph.remote import RemoteExecutor, RemoteGraphStore
 from ..graph.safety import NetworkPolicy
+from ..graph.store import open_store
 from ..graph.tokens import TokenStore
 from ..graph.updater import UpdateLimits, UpdateRunner
 from .cache import AnsweredFromCache, CachedDocuments, CachedQueries, CachedResponse, ResultCache
@@ -110,19 +112,24 @@ class _Resources:
     """What one process holds: the store, the query workers, the tokens."""
 
     def __init__(self, settings: Settings) -> None:
-        self.store = GraphStore(settings.store_path, base_iri=settings.base_iri, feed_policy=settings.feed_policy)
+        self.store = open_store(settings.store_path, base_iri=settings.base_iri, feed_policy=settings.feed_policy)
         # Updates received over HTTP run in a child process under the query limits.
         self.store.updates = UpdateRunner(UpdateLimits(timeout_seconds=settings.query_timeout,
                                                        memory_bytes=settings.query_memory_mb * 1024 * 1024,
                                                        isolate_network=not settings.allowed_services))
         if self.store.directory.exists():
             self.store.repair_derived_data()  # after a crash mid-commit, the feed and label index match CURRENT again
-        self.executor = QueryExecutor(settings.store_path, Limits(
+        limits = Limits(
             timeout_seconds=settings.query_timeout,
             memory_bytes=settings.query_memory_mb * 1024 * 1024,
             processes=settings.query_processes,
             isolate_network=not settings.allowed_services,
-        ), prefixes=self.store.namespaces.prefixes())
+        )
+        self.executor: QueryExecutor | RemoteExecutor
+        if isinstance(self.store, RemoteGraphStore):
+            self.executor = RemoteExecutor(self.store, limits)
+        else:
+            self.executor = QueryExecutor(self.store.path, limits, prefixes=self.store.namespaces.prefixes())
         self.result_cache = ResultCache(max_bytes=settings.result_cache_mb * 1024 * 1024)
         self.tokens = TokenStore(self.store.directory)
         self.policy = NetworkPolicy(frozenset(settings.allowed_services))

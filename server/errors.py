@@ -104,6 +104,9 @@ def graph_error_response(error: GraphError) -> Response:
     if isinstance(error, StoreBusyError):
         # Another write holds the store: nothing is wrong with the request, it can be sent again.
         return render_error(503, str(error), headers={"Retry-After": "5"})
+    status = getattr(error, "status", None)  # a SPARQL engine's failure says which (graph/remote.py: 501, 502, 503 …)
+    if isinstance(status, int):
+        return render_error(status, str(error))
     return render_error(400, str(error))
 
 

@@ -1,0 +1,675 @@
+"""A SPARQL engine someone already runs (Oxigraph server, Virtuoso, Fuseki …) behind the service's store interface.
+
+Only standards cross the wire: SPARQL 1.1 Query and Update over the SPARQL 1.1
+Protocol, and the Graph Store HTTP Protocol for whole graphs. A store location
+``sparql+http://host:port/path`` (or ``sparql+https://``) names the engine's
+query endpoint; its own query string names the others, relative to the query
+endpoint's host::
+
+    sparql+http://127.0.0.1:7878/query?update=/update&store=/store&union=engine
+    sparql+http://127.0.0.1:8890/sparql?update=/sparql-auth&store=/sparql-graph-crud-auth
+
+``union=engine`` trusts the engine's own default graph to be the union of the
+service's graphs (Oxigraph's ``--union-default-graph``, Fuseki's
+``unionDefaultGraph``); without it every query names the service's graphs with
+``default-graph-uri``/``named-graph-uri`` (SPARQL 1.1 Protocol §2.1.4), which is
+right on every engine, Virtuoso's system graphs included, and costs the engine
+more. The service's graphs are those under ``{base}graph/``.
+
+Credentials come from the environment: ``HERITAGE_HUBS_ENGINE_USER``,
+``HERITAGE_HUBS_ENGINE_PASSWORD`` and ``HERITAGE_HUBS_ENGINE_AUTH`` (``basic``,
+the default, or ``digest``, which Virtuoso's ``/sparql-auth`` asks for).
+
+The generation that keys every cache lives in the engine (one statement in the
+metadata graph), so several service processes on several hosts in front of one
+engine see each other's writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import itertools
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+import requests
+from pyoxigraph import (
+    BlankNode,
+    DefaultGraph,
+    Literal,
+    NamedNode,
+    Quad,
+    QueryBoolean,
+    QueryResultsFormat,
+    QuerySolutions,
+    RdfFormat,
+    Store,
+    Triple,
+    Variable,
+    parse,
+    parse_query_results,
+    serialize,
+)
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
+
+from .errors import GraphError, ValidationFailed
+from .executor import CHUNK_BYTES, Limits, QueryFailed, QueryJob, QueryStream, StreamAborted
+from .feed import FeedPolicy
+from .iris import DEFAULT_BASE_IRI
+from .sparql_text import has_dataset_clause, where_group_start
+from .store import ENGINE_SCHEMES, GraphStore, ProgressCallback, RdfSource, WriteTransaction
+from .validation import ShapesValidator
+
+#: Media types asked of the engine, best first: SPARQL JSON results for SELECT and ASK, N-Triples for graphs.
+_ACCEPT_RESULTS = "application/sparql-results+json"
+_ACCEPT_GRAPH = "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8"
+_GRAPH_TYPES = {"application/n-triples": RdfFormat.N_TRIPLES, "text/plain": RdfFormat.N_TRIPLES,
+                "text/turtle": RdfFormat.TURTLE, "application/rdf+xml": RdfFormat.RDF_XML,
+                "application/n-quads": RdfFormat.N_QUADS}
+GENERATION = "generation"  # local name, under the ontology namespace, of the generation statement
+
+
+class EngineError(GraphError):
+    """The engine refused a request or could not be reached; `status` is what the service answers with."""
+
+    def __init__(self, message: str, status: int = 502) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def is_engine_location(location: str | os.PathLike[str]) -> bool:
+    return isinstance(location, str) and location.startswith(ENGINE_SCHEMES)
+
+
+@dataclass(frozen=True)
+class EngineAddress:
+    """Where an engine's query, update and Graph Store endpoints are."""
+
+    query_url: str
+    update_url: str | None = None
+    store_url: str | None = None
+    union_default_graph: bool = False
+
+    @classmethod
+    def parse(cls, location: str) -> EngineAddress:
+        if not is_engine_location(location):
+            raise ValueError(f"not an engine location (sparql+http://…): {location!r}")
+        url = urllib.parse.urlsplit(location[len("sparql+"):])
+        if not url.hostname:
+            raise ValueError(f"no host in the engine location {location!r}")
+        options = urllib.parse.parse_qs(url.query)
+        unknown = set(options) - {"update", "store", "union"}
+        if unknown:
+            raise ValueError(f"unknown option {sorted(unknown)[0]!r} in the engine location {location!r} "
+                             "(known: update, store, union)")
+        query_url = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path or "/", "", ""))
+
+        def endpoint(name: str) -> str | None:
+            value = options.get(name, [None])[0]
+            return None if value is None else urllib.parse.urljoin(query_url, value)
+
+        union = options.get("union", [""])[0]
+        if union not in ("", "engine"):
+            raise ValueError(f"union={union!r} in the engine location: the one value is 'engine'")
+        return cls(query_url, endpoint("update"), endpoint("store"), union == "engine")
+
+
+def _auth_from_environment(environ: Mapping[str, str]) -> AuthBase | None:
+    user, password = environ.get("HERITAGE_HUBS_ENGINE_USER"), environ.get("HERITAGE_HUBS_ENGINE_PASSWORD")
+    if not user:
+        return None
+    kind = (environ.get("HERITAGE_HUBS_ENGINE_AUTH") or "basic").lower()
+    if kind == "basic":
+        return HTTPBasicAuth(user, password or "")
+    if kind == "digest":
+        return HTTPDigestAuth(user, password or "")
+    raise ValueError(f"HERITAGE_HUBS_ENGINE_AUTH={kind!r}: use 'basic' or 'digest'")
+
+
+class Engine:
+    """The HTTP conversation with one engine: pooled connections, time limits, credentials."""
+
+    def __init__(self, address: EngineAddress, *, timeout: float = 30.0, connect_timeout: float = 5.0,
+                 environ: Mapping[str, str] | None = None, pool: int = 16) -> None:
+        self.address = address
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._auth = _auth_from_environment(os.environ if environ is None else environ)
+        self._local = threading.local()
+        self._pool = pool
+
+    @property
+    def session(self) -> requests.Session:
+        # One session per thread: requests' sessions are not documented as thread-safe; each keeps its own pool.
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self._pool)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.trust_env = False  # never a proxy from the environment between us and our own engine
+            self._local.session = session
+        return session
+
+    def _send(self, method: str, url: str, *, timeout: float | None = None, stream: bool = False,
+              auth: bool = False, **kwargs: Any) -> requests.Response:
+        limit = self.timeout if timeout is None else timeout
+        try:
+            response = self.session.request(method, url, timeout=(self.connect_timeout, limit), stream=stream,
+                                            auth=self._auth if auth else None, allow_redirects=False, **kwargs)
+        except requests.Timeout:
+            raise EngineError(f"the SPARQL engine at {url} did not answer within {limit:g} s", status=503) from None
+        except requests.ConnectionError as error:
+            raise EngineError(f"the SPARQL engine at {url} cannot be reached: {type(error).__name__}", status=502) from None
+        if response.status_code >= 400:
+            text = response.text[:2000].strip()
+            response.close()
+            status = 400 if response.status_code == 400 else 401 if response.status_code in (401, 403) else 502
+            raise EngineError(f"the SPARQL engine answered {response.status_code}: {text or response.reason}", status=status)
+        return response
+
+    def query(self, sparql: str, *, accept: str, default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
+              timeout: float | None = None, stream: bool = False) -> requests.Response:
+        """POST a query (SPARQL 1.1 Protocol §2.1.2, URL-encoded form)."""
+        form: list[tuple[str, str]] = [("query", sparql)]
+        form += [("default-graph-uri", g) for g in default_graphs]
+        form += [("named-graph-uri", g) for g in named_graphs]
+        response = self._send("POST", self.address.query_url, data=form, headers={"Accept": accept}, timeout=timeout,
+                              stream=stream)
+        if "X-SQL-State" in response.headers:
+            # Virtuoso's "anytime" answer: what it found before its own time limit, sent as if complete. Never passed on.
+            state = response.headers["X-SQL-State"]
+            response.close()
+            raise EngineError(f"the SPARQL engine stopped the query at its own time limit ({state}) and offered a partial "
+                              "answer, which is not passed on", status=503)
+        return response
+
+    def update(self, sparql: str, *, timeout: float | None = None) -> None:
+        """POST an update (SPARQL 1.1 Protocol §2.2.2)."""
+        if self.address.update_url is None:
+            raise EngineError("this engine location names no update endpoint (add ?update=/path)", status=503)
+        self._send("POST", self.address.update_url, data={"update": sparql}, timeout=timeout, auth=True).close()
+
+    def put_graph(self, graph: str, body: bytes | IO[bytes], *, media_type: str = "application/n-triples",
+                  timeout: float | None = None) -> None:
+        """Replace one graph (Graph Store HTTP Protocol §5.3)."""
+        if self.address.store_url is None:
+            raise EngineError("this engine location names no Graph Store endpoint (add ?store=/path)", status=503)
+        self._send("PUT", self.address.store_url, params={"graph": graph}, data=body,
+                   headers={"Content-Type": media_type}, timeout=timeout, auth=True).close()
+
+    def close(self) -> None:
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+
+
+# ---------------------------------------------------------------- reading, as pyoxigraph reads
+
+
+#: Datatypes an engine answers with in place of the standard ones it was given: Virtuoso keeps a geo:wktLiteral as its
+#: own geometry type (at single precision: 7.7 comes back as 7.6999998092651) and names that type in its answers.
+ENGINE_DATATYPES = {"http://www.openlinksw.com/schemas/virtrdf#Geometry": "http://www.opengis.net/ont/geosparql#wktLiteral"}
+
+
+class Skolem:
+    """Blank nodes in an engine, as skolem IRIs (RDF 1.1 §3.5) under one prefix, and back; and an engine's own
+    datatypes (:data:`ENGINE_DATATYPES`) read back as the standard ones.
+
+    An engine's blank nodes cannot be named in the next request, so a page
+    could not follow them; the service therefore keeps none there. A restore
+    gives each blank node the IRI ``{prefix}{id}``; everything read back turns
+    such an IRI into the blank node ``_:{id}`` again, so pages, documents and
+    dumps look as they do over the embedded store, and a blank node sent in a
+    query goes as its IRI.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._marker = prefix.encode()
+        self._in_graph = re.compile(rb"<" + re.escape(self._marker) + rb"([A-Za-z0-9_-]+)>")
+        self._datatypes = {f"<{k}>".encode(): f"<{v}>".encode() for k, v in ENGINE_DATATYPES.items()}
+
+    def iri(self, node: BlankNode) -> NamedNode:
+        return NamedNode(self.prefix + node.value)
+
+    def term(self, term: Any) -> str:
+        """`term` as SPARQL text for the engine."""
+        if isinstance(term, BlankNode):
+            return str(self.iri(term))
+        if isinstance(term, NamedNode | Literal):
+            return str(term)
+        raise EngineError(f"a {type(term).__name__} cannot be sent to a SPARQL engine", status=400)
+
+    def triple(self, triple: Triple) -> Triple:
+        """`triple` with its blank nodes as IRIs."""
+        subject, obj = triple.subject, triple.object
+        if not isinstance(subject, BlankNode) and not isinstance(obj, BlankNode):
+            return triple
+        return Triple(self.iri(subject) if isinstance(subject, BlankNode) else subject, triple.predicate,
+                      self.iri(obj) if isinstance(obj, BlankNode) else obj)
+
+    def results(self, content: bytes) -> bytes:
+        """SPARQL JSON results with the skolem IRIs turned back into blank nodes."""
+        datatypes = [d for d in ENGINE_DATATYPES if d.encode() in content]
+        if self._marker not in content and not datatypes:
+            return content
+        prefix = self.prefix
+
+        def hook(value: dict[str, Any]) -> dict[str, Any]:
+            if value.get("type") == "uri" and isinstance(value.get("value"), str) and value["value"].startswith(prefix):
+                return {"type": "bnode", "value": value["value"][len(prefix):]}
+            if value.get("datatype") in ENGINE_DATATYPES:
+                return {**value, "datatype": ENGINE_DATATYPES[value["datatype"]]}
+            return value
+
+        return json.dumps(json.loads(content, object_hook=hook)).encode()
+
+    def graph(self, content: bytes) -> bytes:
+        """N-Triples or Turtle with the skolem IRIs turned back into blank nodes."""
+        for engine_type, standard in self._datatypes.items():
+            if engine_type in content:
+                content = content.replace(engine_type, standard)
+        return self._in_graph.sub(rb"_:\1", content) if self._marker in content else content
+
+
+def _with_values(sparql: str, substitutions: Mapping[Variable, Any], skolem: Skolem) -> str:
+    """`sparql` with the variables of `substitutions` bound by a VALUES block opening its WHERE group."""
+    start = where_group_start(sparql)
+    if start is None:
+        raise EngineError("a query without a WHERE group cannot take bound variables", status=400)
+    names = " ".join(f"?{v.value}" for v in substitutions)
+    values = " ".join(skolem.term(t) for t in substitutions.values())
+    return f"{sparql[:start]} VALUES ({names}) {{ ({values}) }} {sparql[start:]}"
+
+
+def _solutions_of(response: requests.Response, skolem: Skolem | None = None) -> QuerySolutions:
+    content = response.content if skolem is None else skolem.results(response.content)
+    parsed = parse_query_results(content, format=QueryResultsFormat.JSON)
+    if not isinstance(parsed, QuerySolutions):
+        raise EngineError("the SPARQL engine answered a SELECT query with a boolean")
+    return parsed
+
+
+class RemoteTriples:
+    """A CONSTRUCT or DESCRIBE answer: its triples, iterable and serialisable like pyoxigraph's QueryTriples."""
+
+    def __init__(self, triples: list[Triple]) -> None:
+        self._triples = triples
+
+    def __iter__(self) -> Iterator[Triple]:
+        return iter(self._triples)
+
+    def serialize(self, output: IO[bytes] | None = None, format: RdfFormat = RdfFormat.N_TRIPLES) -> bytes | None:
+        return serialize(self._triples, output, format)
+
+
+class RemoteReader:
+    """What the service reads through a pyoxigraph ``Store`` (query, quads_for_pattern, named_graphs …), asked of an engine.
+
+    One reader stands for one generation: the list of the service's graphs is read once per reader.
+    """
+
+    def __init__(self, engine: Engine, graph_prefix: str, skolem: Skolem, *, timeout: float | None = None) -> None:
+        self.engine = engine
+        self.graph_prefix = graph_prefix
+        self.skolem = skolem
+        self.timeout = timeout
+        self._graphs: list[str] | None = None
+
+    # -- the dataset
+
+    def our_graphs(self) -> list[str]:
+        if self._graphs is None:
+            prefix = self.graph_prefix.replace("\\", "\\\\").replace('"', '\\"')
+            rows = self._solutions(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{prefix}")) }}',
+                                   dataset=False)
+            self._graphs = sorted(str(row["g"].value) for row in rows)
+        return self._graphs
+
+    def _dataset(self, sparql: str, options: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        default = options.get("default_graph")
+        named = options.get("named_graphs")
+        if default is not None or named is not None:
+            defaults = [default] if not isinstance(default, list | tuple) else list(default)
+            if any(isinstance(g, DefaultGraph) for g in defaults):
+                raise EngineError("the engine's own default graph cannot be named through the protocol", status=400)
+            return [str(g.value) for g in defaults if g is not None], [str(g.value) for g in named or ()]
+        if has_dataset_clause(sparql):
+            return [], []  # the query's FROM / FROM NAMED decide
+        if self.engine.address.union_default_graph and options.get("use_default_graph_as_union"):
+            return [], []
+        graphs = self.our_graphs()
+        return (graphs if options.get("use_default_graph_as_union") else []), graphs
+
+    def _solutions(self, sparql: str, *, dataset: bool = True, **options: Any) -> QuerySolutions:
+        defaults, named = self._dataset(sparql, options) if dataset else ([], [])
+        response = self.engine.query(sparql, accept=_ACCEPT_RESULTS, default_graphs=defaults, named_graphs=named,
+                                     timeout=self.timeout)
+        return _solutions_of(response, self.skolem)
+
+    def query(self, sparql: str, **options: Any) -> QuerySolutions | QueryBoolean | RemoteTriples:
+        substitutions = options.pop("substitutions", None)
+        options.pop("base_iri", None)
+        options.pop("prefixes", None)
+        if substitutions:
+            sparql = _with_values(sparql, substitutions, self.skolem)
+        defaults, named = self._dataset(sparql, options)
+        response = self.engine.query(sparql, accept=f"{_ACCEPT_RESULTS}, {_ACCEPT_GRAPH}", default_graphs=defaults,
+                                     named_graphs=named, timeout=self.timeout)
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if media_type in ("application/sparql-results+json", "application/json"):
+            return parse_query_results(self.skolem.results(response.content), format=QueryResultsFormat.JSON)
+        if media_type == "application/sparql-results+xml":
+            return parse_query_results(response.content, format=QueryResultsFormat.XML)
+        rdf_format = _GRAPH_TYPES.get(media_type)
+        if rdf_format is None:
+            raise EngineError(f"the SPARQL engine answered in {media_type or 'no media type'}, which is neither a results "
+                              "format nor an RDF one")
+        return RemoteTriples([q.triple for q in parse(self.skolem.graph(response.content), rdf_format)])
+
+    def quads_for_pattern(self, subject: Any, predicate: Any, object: Any, graph_name: Any = None) -> Iterator[Quad]:
+        pattern = " ".join("?" + name if term is None else self.skolem.term(term)
+                           for name, term in (("s", subject), ("p", predicate), ("o", object)))
+        if isinstance(graph_name, DefaultGraph):
+            return iter(())  # the service keeps nothing in an engine's own default graph
+        graph = "?g" if graph_name is None else self.skolem.term(graph_name)
+        rows = self._solutions(f"SELECT * WHERE {{ GRAPH {graph} {{ {pattern} }} }}", use_default_graph_as_union=True)
+        fixed = {"s": subject, "p": predicate, "o": object, "g": graph_name}
+        return (Quad(*(fixed[n] if fixed[n] is not None else row[n] for n in ("s", "p", "o", "g")))
+                for row in rows)
+
+    def named_graphs(self) -> Iterator[NamedNode]:
+        return (NamedNode(g) for g in self.our_graphs())
+
+    def contains_named_graph(self, graph: NamedNode | BlankNode) -> bool:
+        return str(graph.value) in self.our_graphs()
+
+    def __len__(self) -> int:
+        rows = self._solutions("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", use_default_graph_as_union=True)
+        count = next(iter(rows))["n"]
+        return int(count.value) if isinstance(count, Literal) else 0
+
+    def dump(self, output: IO[bytes], format: RdfFormat = RdfFormat.N_QUADS, **_: Any) -> None:
+        """Every graph of the service, one CONSTRUCT per graph, as N-Quads."""
+        for graph in self.our_graphs():
+            response = self.engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
+                                         accept=_ACCEPT_GRAPH, timeout=None)
+            media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            name = NamedNode(graph)
+            quads = (Quad(q.subject, q.predicate, q.object, name)
+                     for q in parse(self.skolem.graph(response.content), _GRAPH_TYPES.get(media_type, RdfFormat.N_TRIPLES)))
+            serialize(quads, output, format)
+
+
+# ---------------------------------------------------------------- the generation
+
+
+class Generation:
+    """The engine's generation counter, read at most once per `ttl` seconds per process."""
+
+    def __init__(self, engine: Engine, metadata_graph: str, predicate: str, *, ttl: float = 1.0) -> None:
+        self.engine = engine
+        self.metadata_graph = metadata_graph
+        self.predicate = predicate
+        self.ttl = ttl
+        self._cached: tuple[float, str] | None = None
+        self._lock = threading.Lock()
+
+    def read(self) -> str:
+        now = time.monotonic()
+        cached = self._cached
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        with self._lock:
+            response = self.engine.query(
+                f"SELECT ?n WHERE {{ GRAPH <{self.metadata_graph}> {{ <{self.metadata_graph}> <{self.predicate}> ?n }} }}",
+                accept=_ACCEPT_RESULTS)
+            numbers = [int(row["n"].value) for row in _solutions_of(response) if isinstance(row["n"], Literal)]
+            value = str(max(numbers)) if numbers else "0"
+            self._cached = (time.monotonic(), value)
+            return value
+
+    def forget(self) -> None:
+        self._cached = None
+
+    def bump_update(self, new: int) -> str:
+        """The SPARQL Update that moves the counter to `new` (sent with the write it belongs to)."""
+        return (f"DELETE WHERE {{ GRAPH <{self.metadata_graph}> {{ <{self.metadata_graph}> <{self.predicate}> ?n }} }} ;\n"
+                f"INSERT DATA {{ GRAPH <{self.metadata_graph}> {{ <{self.metadata_graph}> <{self.predicate}> {new} }} }}")
+
+
+# ---------------------------------------------------------------- the store
+
+
+def default_state_path(location: str) -> Path:
+    """Where a process keeps its caches of an engine's data (label index, statistics, tokens) by default."""
+    from platformdirs import user_cache_dir
+
+    digest = hashlib.sha256(location.encode()).hexdigest()[:16]
+    return Path(user_cache_dir("heritage-hubs", appauthor=False)) / f"engine-{digest}"
+
+
+class RemoteGraphStore(GraphStore):
+    """The service's store, kept in a SPARQL engine (see the module's description).
+
+    Reads go to the engine, one reader per generation. Caches derived from the
+    data (the label index, the statistics) are kept in a local state directory
+    and rebuilt when the engine's generation moves. Writes: a whole dataset is
+    restored into the engine graph by graph (Graph Store PUT) after validation;
+    the other writes through the service come later and are refused with a
+    message today.
+    """
+
+    def __init__(self, location: str, *, base_iri: str = DEFAULT_BASE_IRI, state: str | Path | None = None,
+                 validator: ShapesValidator | None = None, feed_policy: FeedPolicy | None = None,
+                 timeout: float = 30.0) -> None:
+        self.location = location
+        self.address = EngineAddress.parse(location)
+        self.engine = Engine(self.address, timeout=timeout)
+        if state is None:
+            state = os.environ.get("HERITAGE_HUBS_ENGINE_STATE") or default_state_path(location)
+        super().__init__(Path(state), base_iri=base_iri, validator=validator, feed_policy=feed_policy)
+        self._generation = Generation(self.engine, self.namespaces.metadata_graph, self.namespaces.ontology + GENERATION)
+        self._current: tuple[str, RemoteReader] | None = None
+        self.skolem = Skolem(self.namespaces.base + ".well-known/genid/bn-")
+
+    def reader(self) -> RemoteReader:  # type: ignore[override]
+        generation = self.generation
+        current = self._current
+        if current is None or current[0] != generation:
+            current = (generation, RemoteReader(self.engine, self.namespaces.base + "graph/", self.skolem))
+            self._current = current
+        return current[1]
+
+    @property
+    def generation(self) -> str:
+        return self._generation.read()
+
+    def query(self, sparql: str, **options: Any) -> Any:
+        if "default_graph" not in options and "named_graphs" not in options:
+            options.setdefault("use_default_graph_as_union", not has_dataset_clause(sparql))
+        return self.reader().query(sparql, **options)
+
+    def is_empty(self) -> bool:
+        return not self.reader().our_graphs()
+
+    def ensure_entailed(self) -> bool:
+        return False  # a dataset comes into an engine whole, its entailed graph with it (see restore)
+
+    def _refuse(self) -> EngineError:
+        return EngineError(f"writes through heritage-hubs to a SPARQL engine ({self.location}) are not supported yet: "
+                           "restore a whole dataset (`heritage-hubs restore`), or write to the engine directly",
+                           status=501)
+
+    @contextlib.contextmanager
+    def transaction(self, *, validate: bool = True, lock_timeout: float | None = None) -> Iterator[Any]:
+        raise self._refuse()
+        yield  # pragma: no cover
+
+    def repair_derived_data(self) -> bool:
+        return False  # nothing is written locally before the engine has it
+
+    def dump(self, output: BinaryIO, *, graph: str | None = None, compress: bool = False) -> None:
+        target: BinaryIO = output
+        zipped = gzip.GzipFile(fileobj=output, mode="wb", mtime=0) if compress else None
+        if zipped is not None:
+            target = zipped  # type: ignore[assignment]
+        try:
+            if graph is None:
+                self.reader().dump(target)
+            else:
+                serialize(self.reader().quads_for_pattern(None, None, None, NamedNode(graph)), target, RdfFormat.N_QUADS)
+        finally:
+            if zipped is not None:
+                zipped.close()
+
+    def restore(self, source: RdfSource, *, validate: bool = True, progress: ProgressCallback | None = None) -> int:
+        """Replace every graph of the service in the engine with those of a dump (N-Quads or TriG).
+
+        Blank nodes become skolem IRIs (:class:`Skolem`).
+
+        The dump is parsed and (unless told not to) validated here first, so a
+        bad dump changes nothing in the engine; then each graph is replaced by
+        one Graph Store PUT, graphs the dump lacks are dropped, and the
+        generation moves. An engine has no transaction across requests: a
+        failure half-way leaves the graphs sent so far in place, and the
+        generation unmoved; running the restore again finishes it.
+        """
+        with tempfile.TemporaryDirectory(prefix="hh-restore-") as folder:
+            staging = Store(folder)
+            WriteTransaction(staging, self.namespaces).restore(source, progress=progress)
+            if next(iter(staging.quads_for_pattern(None, None, None, DefaultGraph())), None) is not None:
+                raise EngineError(f"{source.name}: statements in the default graph cannot be kept in a remote engine; "
+                                  "name their graph", status=400)
+            if validate:
+                violations = [v for v in self.validator.validate(staging) if v.severity == "Violation"]
+                if violations:
+                    raise ValidationFailed(violations, source=source.name)
+            prefix = self.namespaces.base + "graph/"
+            graphs = sorted(str(g.value) for g in staging.named_graphs())
+            foreign = [g for g in graphs if not g.startswith(prefix)]
+            if foreign:
+                raise EngineError(f"{source.name}: the graph <{foreign[0]}> is not under {prefix}; the service keeps only its "
+                                  "own graphs in an engine", status=400)
+            with self.directory.write_lock(timeout=self.lock_timeout):
+                old = set(self.reader().our_graphs())
+                for graph in graphs:
+                    triples = (self.skolem.triple(q.triple) for q in staging.quads_for_pattern(None, None, None, NamedNode(graph)))
+                    self.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=None)
+                gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph})
+                following = int(self.generation or 0) + 1
+                self.engine.update(" ;\n".join([*(f"DROP SILENT GRAPH <{g}>" for g in gone),
+                                                self._generation.bump_update(following)]))
+                self._generation.forget()
+            count = len(staging)
+            del staging
+            return count
+
+
+# ---------------------------------------------------------------- the public endpoint's queries
+
+
+class RemoteExecutor:
+    """The `/sparql` endpoint's queries passed on to the engine, under the same limits as the embedded executor.
+
+    The query has passed the safety check (no SERVICE, no LOAD) before it gets
+    here. At most `limits.processes` queries per process are at the engine at
+    once; each has `limits.timeout_seconds` in all, measured here (the
+    connection is closed when it runs out); a result is cut at the job's byte
+    limit. A small answer comes back whole, for the result cache.
+    """
+
+    def __init__(self, store: RemoteGraphStore, limits: Limits) -> None:
+        self.store = store
+        self.limits = limits
+        self._slots = threading.BoundedSemaphore(max(limits.processes, 1))
+
+    def warm_up(self) -> None:
+        pass
+
+    def run(self, job: QueryJob) -> QueryStream:
+        deadline = time.monotonic() + self.limits.timeout_seconds
+        if not self._slots.acquire(timeout=self.limits.timeout_seconds):
+            raise QueryFailed(503, "every query slot stayed busy for the whole time limit; try again")
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._slots.release()
+
+        try:
+            accept = ", ".join([*job.solution_formats, *(f"{m};q=0.9" for m in job.graph_formats)])
+            reader = self.store.reader()
+            if job.default_graphs is not None or job.named_graphs is not None:
+                defaults, named = list(job.default_graphs or ()), list(job.named_graphs or ())
+            else:
+                defaults, named = reader._dataset(job.query, {"use_default_graph_as_union": True})
+            response = self.store.engine.query(job.query, accept=accept, default_graphs=defaults, named_graphs=named,
+                                               timeout=self.limits.timeout_seconds, stream=True)
+        except EngineError as error:
+            release()
+            raise QueryFailed(error.status, str(error)) from None
+        except BaseException:
+            release()
+            raise
+        media_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
+        chunks = response.iter_content(CHUNK_BYTES)
+        try:
+            first = next(chunks, b"")
+            second = next(chunks, None)
+        except requests.RequestException as error:
+            response.close()
+            release()
+            raise QueryFailed(503, f"the SPARQL engine's answer broke off: {type(error).__name__}") from None
+        if second is None:
+            response.close()
+            release()
+            if len(first) > job.max_bytes:
+                raise QueryFailed(413, f"the result is larger than the limit of {job.max_bytes} bytes")
+            return QueryStream(None, None, media_type, deadline, body=first)  # type: ignore[arg-type]
+        return _RemoteStream(response, media_type, deadline, [first, second], chunks, job.max_bytes, release)
+
+    def close(self) -> None:
+        self.store.engine.close()
+
+
+class _RemoteStream(QueryStream):
+    def __init__(self, response: requests.Response, media_type: str, deadline: float, head: list[bytes],
+                 rest: Iterator[bytes], max_bytes: int, release: Any) -> None:
+        super().__init__(None, None, media_type, deadline)  # type: ignore[arg-type]
+        self._response = response
+        self._head = head
+        self._rest = rest
+        self._max_bytes = max_bytes
+        self._release = release
+
+    def __iter__(self) -> Iterator[bytes]:
+        sent = 0
+        try:
+            for chunk in itertools.chain(self._head, self._rest):
+                sent += len(chunk)
+                if sent > self._max_bytes:
+                    raise StreamAborted(f"the result is larger than the limit of {self._max_bytes} bytes")
+                if time.monotonic() > self.deadline:
+                    raise StreamAborted("the query took longer than the time limit and was stopped")
+                yield chunk
+        except requests.RequestException as error:
+            raise StreamAborted(f"the SPARQL engine's answer broke off: {type(error).__name__}") from None
+        finally:
+            self._response.close()
+            self._release()
