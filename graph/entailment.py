@@ -78,6 +78,7 @@ class _Asserted:
     def __init__(self, store: Store, hidden: str) -> None:
         self._store = store
         self._hidden = NamedNode(hidden)
+        self.hidden_graph = hidden
 
     def quads_for_pattern(self, subject: object = None, predicate: object = None, obj: object = None,
                           graph_name: object = None) -> Iterator[Quad]:

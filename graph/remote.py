@@ -322,12 +322,19 @@ class RemoteReader:
     One reader stands for one generation: the list of the service's graphs is read once per reader.
     """
 
+    #: Readers that loop over quads_for_pattern ask graph patterns instead where they can (graph/describe.py).
+    answers_in_batches = True
+
     def __init__(self, engine: Engine, graph_prefix: str, skolem: Skolem, *, timeout: float | None = None) -> None:
         self.engine = engine
         self.graph_prefix = graph_prefix
         self.skolem = skolem
         self.timeout = timeout
         self._graphs: list[str] | None = None
+
+    def sparql_term(self, term: Any) -> str:
+        """`term` as SPARQL text this engine understands (a blank node as its skolem IRI)."""
+        return self.skolem.term(term)
 
     # -- the dataset
 

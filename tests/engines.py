@@ -1,7 +1,8 @@
 """SPARQL engines started for the tests (and the benches) on loopback, each with its own data directory.
 
 - Oxigraph's server (`oxigraph serve`, PyPI package oxigraph), with its own
-  union default graph left off: the service names its graphs itself;
+  union default graph left off unless asked (the service names its graphs
+  itself; `union=True` for the benches, with `&union=engine` in the location);
 - Virtuoso (Debian's virtuoso-opensource): SPARQL at /sparql, updates and the
   Graph Store with digest authentication at /sparql-auth and
   /sparql-graph-crud-auth (user dba, the password of a new database).
@@ -67,16 +68,18 @@ def _wait(url: str, process: subprocess.Popen[bytes], name: str, timeout: float 
     raise RuntimeError(f"{name} did not answer at {url} within {timeout:g} s")
 
 
-def start_oxigraph(folder: Path) -> RunningEngine:
+def start_oxigraph(folder: Path, *, union: bool = False) -> RunningEngine:
     binary = BIN / "oxigraph"
     if not binary.exists():
         raise RuntimeError(f"Oxigraph's server is not installed ({binary}); `./run test` installs it (PyPI oxigraph)")
     port = free_port()
-    process = subprocess.Popen([str(binary), "serve", "--location", str(folder / "oxigraph"), "--bind", f"127.0.0.1:{port}"],
+    command = [str(binary), "serve", "--location", str(folder / "oxigraph"), "--bind", f"127.0.0.1:{port}"]
+    process = subprocess.Popen([*command, "--union-default-graph"] if union else command,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}/query"
     _wait(url, process, "Oxigraph's server")
-    return RunningEngine("oxigraph", f"sparql+http://127.0.0.1:{port}/query?update=/update&store=/store", process, url)
+    location = f"sparql+http://127.0.0.1:{port}/query?update=/update&store=/store" + ("&union=engine" if union else "")
+    return RunningEngine("oxigraph", location, process, url)
 
 
 VIRTUOSO_INI = """\

@@ -1,0 +1,117 @@
+"""heritage-hubs in front of a SPARQL engine, against the engine itself: the cost of the layer (issue 16).
+
+    ./run bench engine_overhead                        # 1M triples, Oxigraph server and Virtuoso
+    ./run bench engine_overhead --triples 100000 --engines oxigraph --seconds 10
+
+For each engine (started as tests/engines.py starts it, in a folder of this run):
+  1. the generated data, with the bundled graphs and the entailed graph, go in
+     through `heritage-hubs restore` (a dump of an embedded store made once):
+     the time is printed, with the engine's own figure for comparison where
+     it has one;
+  2. wrk (-t2 -c8) drives the never-seen query mix (bench/mix.lua) and the
+     trivial query at the engine's endpoint directly, then at `heritage-hubs
+     serve` (result cache off) in front of it;
+  3. dereferencing a hub (bench/deref.lua): the engine's DESCRIBE against
+     heritage-hubs' `/doc/hub/….ttl`.
+The ratio printed is heritage-hubs' req/s over the engine's (goal ≥ 0.8× for
+never-seen queries). Oxigraph is started with --union-default-graph and
+heritage-hubs told so (`&union=engine`), so both answer over the same default
+graph; Virtuoso's default graph is the union of every graph it has (its own
+system graphs too), and heritage-hubs names its graphs in each query instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.generate import ensure  # noqa: E402
+from bench.sparql_endpoint import ACCEPT, BIN, TRIVIAL, free_port, prepared_store, wait_for, wrk  # noqa: E402
+from tests.engines import RunningEngine, start_oxigraph, start_virtuoso  # noqa: E402
+
+
+def dump_of(store: Path, work: Path) -> Path:
+    dump = work / "dataset.nq"
+    if not dump.exists():
+        subprocess.run([str(BIN / "heritage-hubs"), "--store", str(store), "dump", "-o", str(dump)], check=True)
+    return dump
+
+
+def start_engine(name: str, folder: Path) -> RunningEngine:
+    if name == "oxigraph":
+        return start_oxigraph(folder, union=True)
+    return start_virtuoso(folder, buffers=680_000)  # ~5 GiB of Virtuoso's 8 KiB buffers: its guide's setting for 8 GiB
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--triples", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--engines", nargs="+", default=["oxigraph", "virtuoso"])
+    parser.add_argument("--work", type=Path, help="keep the embedded store and its dump here between runs")
+    args = parser.parse_args()
+    data = ensure(args.triples, ROOT / "bench" / "out")
+    work = args.work or Path(tempfile.mkdtemp(prefix="hh-engine-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    dump = dump_of(prepared_store(data, work), work)
+    clusters = max(args.triples // 1300, 1)
+    workloads = {"trivial": {"BENCH_QUERY": TRIVIAL, "BENCH_ACCEPT": ACCEPT},
+                 "mix": {"BENCH_CLUSTERS": str(clusters), "BENCH_ACCEPT": ACCEPT}}
+    print(f"{args.triples:,} generated triples (+ bundled and entailed graphs: {dump.stat().st_size / 1e6:,.0f} MB of N-Quads); "
+          f"wrk -t2 -c8 -d{args.seconds}s; 2 cores shared by engine, heritage-hubs and wrk")
+    summary: list[str] = []
+    for name in args.engines:
+        folder = Path(tempfile.mkdtemp(prefix=f"hh-{name}-", dir=work))
+        engine = start_engine(name, folder)
+        env = {**os.environ, **engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state"),
+               "HERITAGE_HUBS_RESULT_CACHE_MB": "0"}
+        try:
+            started = time.perf_counter()
+            subprocess.run([str(BIN / "heritage-hubs"), "--store", engine.location, "restore", str(dump)], check=True, env=env)
+            print(f"{name:9} restore through heritage-hubs: {time.perf_counter() - started:8.1f} s", flush=True)
+            port = free_port()
+            server = subprocess.Popen([str(BIN / "heritage-hubs"), "--store", engine.location, "serve", "--port", str(port),
+                                       "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True)
+            try:
+                ours = f"http://127.0.0.1:{port}/sparql"
+                wait_for(ours)
+                for workload, extra in workloads.items():
+                    rates = {}
+                    for label, endpoint in (("engine", engine.query_url), ("heritage-hubs", ours)):
+                        wrk(endpoint, ROOT / "bench" / "mix.lua", 3, extra)  # warm-up
+                        rate, p50, p99, errors = wrk(endpoint, ROOT / "bench" / "mix.lua", args.seconds, extra)
+                        rates[label] = rate
+                        print(f"{name:9} {workload:8} {label:14} {rate:9.1f} req/s  p50 {p50:8.2f} ms  p99 {p99:8.2f} ms  "
+                              f"non-2xx {errors}", flush=True)
+                    summary.append(f"  {name:9} {workload:8} {rates['heritage-hubs'] / rates['engine']:.2f}x")
+                # A hub dereferenced: the engine's DESCRIBE against our /doc/hub/….ttl (which adds labels and
+                # the statements pointing at the hub).
+                rates = {}
+                for label, url, mode in (("engine", engine.query_url, "describe"),
+                                         ("heritage-hubs", f"http://127.0.0.1:{port}/doc/hub/gen-1", "doc")):
+                    rate, p50, p99, errors = wrk(url, ROOT / "bench" / "deref.lua", args.seconds,
+                                                 {"BENCH_CLUSTERS": str(clusters), "BENCH_MODE": mode})
+                    rates[label] = rate
+                    print(f"{name:9} deref    {label:14} {rate:9.1f} req/s  p50 {p50:8.2f} ms  p99 {p99:8.2f} ms  "
+                          f"non-2xx {errors}", flush=True)
+                summary.append(f"  {name:9} deref    {rates['heritage-hubs'] / rates['engine']:.2f}x")
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+        finally:
+            engine.stop()
+    print("\nratio of heritage-hubs' req/s to the engine's own (never-seen queries, result cache off):")
+    print("\n".join(summary))
+
+
+if __name__ == "__main__":
+    main()
