@@ -151,11 +151,13 @@ def _describe_in_few_queries(store: Store, iri: str, *, incoming_cap: int, metad
         if isinstance(quad.subject, NamedNode):
             linked[quad.subject] = None
     nodes = list(linked)
-    labels = " ".join(str(p) for p in LABELS)
+    labels = ", ".join(str(p) for p in LABELS)
     for start in range(0, len(nodes), 200):
         chunk = " ".join(str(n) for n in nodes[start:start + 200])
-        description.labels += quads(f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {chunk} }} VALUES ?p {{ {labels} }} "
-                                    f"GRAPH ?g {{ ?s ?p ?o }} {skip(documents_skip)} }}", {})
+        # The label properties in a FILTER, not a second VALUES: Oxigraph joins two VALUES blocks into a cross product
+        # and then reads every statement (34 ms instead of 2 at 100k triples).
+        description.labels += quads(f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?s {{ {chunk} }} GRAPH ?g {{ ?s ?p ?o }} "
+                                    f"FILTER(?p IN ({labels})) {skip(documents_skip)} }}", {})
     return description
 
 
