@@ -15,6 +15,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -372,3 +373,33 @@ def test_an_engine_that_does_not_answer_is_given_up_on_in_time() -> None:
         assert raised.value.status == 503 and "within 1 s" in str(raised.value)
     finally:
         silent.close()
+
+
+def test_two_servers_in_front_of_one_engine_see_each_other_s_changes(backend: Backend, tmp_path: Path) -> None:
+    """Several processes (on several hosts) share the engine; each keeps its own caches, keyed by the engine's generation,
+    so a change made elsewhere (here a restore from the command line) reaches both pages and cached query results."""
+    if backend.engine is None:
+        pytest.skip("one embedded store is served by one host")
+    other = start_server(cast(Path, backend.location), extra_env={**backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "other")})
+    try:
+        query = "/sparql?" + urllib.parse.urlencode({"query": f'ASK {{ <{BASE}id/hub/tabakalera> ?p "Tabakalera Donostia"@eu }}'})
+        for server in (backend.url, other.url):
+            assert json.loads(http_request(server + query, headers={"Accept": "application/sparql-results+json"})[2])["boolean"] is False
+        dump = tmp_path / "dump.nq"
+        assert backend.cli("dump", "-o", str(dump)).returncode == 0
+        label = (f'<{BASE}id/hub/tabakalera> <http://www.w3.org/2004/02/skos/core#altLabel> "Tabakalera Donostia"@eu '
+                 f"<{BASE}graph/core> .\n")
+        dump.write_text(dump.read_text() + label)
+        restored = backend.cli("restore", str(dump))
+        assert restored.returncode == 0, restored.stderr
+        deadline = time.monotonic() + 10  # each process reads the generation at most once a second
+        for server in (backend.url, other.url):
+            while True:
+                answer = json.loads(http_request(server + query, headers={"Accept": "application/sparql-results+json"})[2])
+                page = http_request(server + "/doc/hub/tabakalera.ttl")[2]
+                if answer["boolean"] and b"Tabakalera Donostia" in page:
+                    break
+                assert time.monotonic() < deadline, f"{server} still shows the data from before the restore"
+                time.sleep(0.2)
+    finally:
+        stop_server(other)
