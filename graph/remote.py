@@ -27,7 +27,6 @@ engine see each other's writes.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import itertools
@@ -38,7 +37,8 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -68,6 +68,7 @@ from .errors import GraphError, ValidationFailed
 from .executor import CHUNK_BYTES, Limits, QueryFailed, QueryJob, QueryStream, StreamAborted
 from .feed import FeedPolicy
 from .iris import DEFAULT_BASE_IRI
+from .provenance import Provenance
 from .sparql_text import has_dataset_clause, where_group_start
 from .store import ENGINE_SCHEMES, GraphStore, ProgressCallback, RdfSource, WriteTransaction
 from .validation import ShapesValidator
@@ -166,13 +167,22 @@ class Engine:
     def _send(self, method: str, url: str, *, timeout: float | None = None, stream: bool = False,
               auth: bool = False, **kwargs: Any) -> requests.Response:
         limit = self.timeout if timeout is None else timeout
-        try:
-            response = self.session.request(method, url, timeout=(self.connect_timeout, limit), stream=stream,
-                                            auth=self._auth if auth else None, allow_redirects=False, **kwargs)
-        except requests.Timeout:
-            raise EngineError(f"the SPARQL engine at {url} did not answer within {limit:g} s", status=503) from None
-        except requests.ConnectionError as error:
-            raise EngineError(f"the SPARQL engine at {url} cannot be reached: {type(error).__name__}", status=502) from None
+        for attempt in (1, 2):
+            try:
+                response = self.session.request(method, url, timeout=(self.connect_timeout, limit), stream=stream,
+                                                auth=self._auth if auth else None, allow_redirects=False, **kwargs)
+                break
+            except requests.Timeout:
+                raise EngineError(f"the SPARQL engine at {url} did not answer within {limit:g} s", status=503) from None
+            except requests.ConnectionError as error:
+                # A pooled connection the engine closed while it lay idle fails at once: once more on a new one. Every
+                # request the service sends may be sent twice (queries; PUT; updates of DATA and of the generation).
+                self.close()
+                if attempt == 2:
+                    raise EngineError(f"the SPARQL engine at {url} cannot be reached: {type(error).__name__}",
+                                      status=502) from None
+                if hasattr(kwargs.get("data"), "seek"):
+                    kwargs["data"].seek(0)
         if response.status_code >= 400:
             text = response.text[:2000].strip()
             response.close()
@@ -214,6 +224,7 @@ class Engine:
         session = getattr(self._local, "session", None)
         if session is not None:
             session.close()
+            self._local.session = None
 
 
 # ---------------------------------------------------------------- reading, as pyoxigraph reads
@@ -425,20 +436,38 @@ class RemoteReader:
 
 
 class Generation:
-    """The engine's generation counter, read at most once per `ttl` seconds per process."""
+    """The engine's generation counter, read at most once per `ttl` seconds per process.
 
-    def __init__(self, engine: Engine, metadata_graph: str, predicate: str, *, ttl: float = 1.0) -> None:
+    A write made through this host also touches `notice` (a file in the local
+    state folder), which every process here looks at on each read (a stat):
+    a client that writes and then reads, through any worker of this host,
+    sees its write at once. Processes on other hosts see it within `ttl`.
+    """
+
+    def __init__(self, engine: Engine, metadata_graph: str, predicate: str, *, ttl: float = 1.0,
+                 notice: Path | None = None) -> None:
         self.engine = engine
         self.metadata_graph = metadata_graph
         self.predicate = predicate
         self.ttl = ttl
-        self._cached: tuple[float, str] | None = None
+        self.notice = notice
+        self._cached: tuple[float, str, Any] | None = None
         self._lock = threading.Lock()
+
+    def _signature(self) -> Any:
+        if self.notice is None:
+            return None
+        try:
+            stat = os.stat(self.notice)
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
     def read(self) -> str:
         now = time.monotonic()
         cached = self._cached
-        if cached is not None and now - cached[0] < self.ttl:
+        signature = self._signature()
+        if cached is not None and now - cached[0] < self.ttl and cached[2] == signature:
             return cached[1]
         with self._lock:
             response = self.engine.query(
@@ -446,11 +475,17 @@ class Generation:
                 accept=_ACCEPT_RESULTS)
             numbers = [int(row["n"].value) for row in _solutions_of(response) if isinstance(row["n"], Literal)]
             value = str(max(numbers)) if numbers else "0"
-            self._cached = (time.monotonic(), value)
+            self._cached = (time.monotonic(), value, signature)
             return value
 
     def forget(self) -> None:
+        """After a write by this process: every process of this host reads the counter again on its next request."""
         self._cached = None
+        if self.notice is not None:
+            self.notice.parent.mkdir(parents=True, exist_ok=True)
+            fresh = self.notice.with_name(f".{self.notice.name}-{uuid.uuid4().hex}")
+            fresh.write_text(str(time.time_ns()))
+            os.replace(fresh, self.notice)  # a new inode: a stat tells every reader
 
     def bump_update(self, new: int) -> str:
         """The SPARQL Update that moves the counter to `new` (sent with the write it belongs to)."""
@@ -489,9 +524,12 @@ class RemoteGraphStore(GraphStore):
         if state is None:
             state = os.environ.get("HERITAGE_HUBS_ENGINE_STATE") or default_state_path(location)
         super().__init__(Path(state), base_iri=base_iri, validator=validator, feed_policy=feed_policy)
-        self._generation = Generation(self.engine, self.namespaces.metadata_graph, self.namespaces.ontology + GENERATION)
+        self.generation_counter = Generation(self.engine, self.namespaces.metadata_graph, self.namespaces.ontology + GENERATION,
+                                             notice=self.path / "WRITTEN")
         self._current: tuple[str, RemoteReader] | None = None
         self.skolem = Skolem(self.namespaces.base + ".well-known/genid/bn-")
+
+    keeps_feed = False
 
     def reader(self) -> RemoteReader:  # type: ignore[override]
         generation = self.generation
@@ -503,7 +541,7 @@ class RemoteGraphStore(GraphStore):
 
     @property
     def generation(self) -> str:
-        return self._generation.read()
+        return self.generation_counter.read()
 
     def query(self, sparql: str, **options: Any) -> Any:
         if "default_graph" not in options and "named_graphs" not in options:
@@ -516,15 +554,18 @@ class RemoteGraphStore(GraphStore):
     def ensure_entailed(self) -> bool:
         return False  # a dataset comes into an engine whole, its entailed graph with it (see restore)
 
-    def _refuse(self) -> EngineError:
-        return EngineError(f"writes through heritage-hubs to a SPARQL engine ({self.location}) are not supported yet: "
-                           "restore a whole dataset (`heritage-hubs restore`), or write to the engine directly",
-                           status=501)
+    def transaction(self, *, validate: bool = True, lock_timeout: float | None = None) -> Any:
+        """A write of whole graphs (load, replace, drop), validated here and sent as one SPARQL Update
+        (graph/remote_writes.py)."""
+        from .remote_writes import remote_transaction
 
-    @contextlib.contextmanager
-    def transaction(self, *, validate: bool = True, lock_timeout: float | None = None) -> Iterator[Any]:
-        raise self._refuse()
-        yield  # pragma: no cover
+        return remote_transaction(self, validate=validate, lock_timeout=lock_timeout)
+
+    def write_graph(self, sources: Iterable[RdfSource], *, graph: str, replace: bool,
+                    provenance: Provenance | None = None) -> bool:
+        existed = self.reader().contains_named_graph(NamedNode(graph))  # (the write's own copy is pulled when touched)
+        super().write_graph(sources, graph=graph, replace=replace, provenance=provenance)
+        return not existed
 
     def repair_derived_data(self) -> bool:
         return False  # nothing is written locally before the engine has it
@@ -579,8 +620,8 @@ class RemoteGraphStore(GraphStore):
                 gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph})
                 following = int(self.generation or 0) + 1
                 self.engine.update(" ;\n".join([*(f"DROP SILENT GRAPH <{g}>" for g in gone),
-                                                self._generation.bump_update(following)]))
-                self._generation.forget()
+                                                self.generation_counter.bump_update(following)]))
+                self.generation_counter.forget()
             count = len(staging)
             del staging
             return count

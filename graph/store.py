@@ -446,6 +446,9 @@ class GraphStore:
 
     # ------------------------------------------------------------ writing
 
+    #: Whether writes are followed in a change feed (graph/feed.py); not yet for a store kept in a SPARQL engine.
+    keeps_feed = True
+
     #: Seconds a write waits for the one before it before giving up (StoreBusyError).
     lock_timeout = 60.0
     #: Runs SPARQL Updates in a child process under limits; None runs them in this process (trusted callers).

@@ -31,7 +31,7 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 from heritage_hubs.graph.library import named_queries
 from heritage_hubs.graph.remote import Engine, EngineAddress, EngineError
 
-from .conftest import LiveServer, http_request, start_server, stop_server
+from .conftest import FIXTURES, LiveServer, http_request, start_server, stop_server
 from .engines import ENGINES, RunningEngine
 
 BASE = "https://w3id.org/heritage-hubs/"
@@ -308,19 +308,109 @@ def test_the_dump_holds_every_graph(backend: Backend, reference: Backend) -> Non
 # ---------------------------------------------------------------- what an engine does not do yet
 
 
-def test_writes_through_the_service_are_refused_with_a_reason(backend: Backend) -> None:
+def test_the_change_feed_is_not_offered_where_it_is_not_kept(backend: Backend) -> None:
+    """A harvester must not read an empty feed as "nothing changed": over an engine the feed answers 501, VoID omits it."""
+    void = graph_of(backend.get("/.well-known/void", "text/turtle")[1], "turtle")
+    listed = any(str(o).endswith("/feed") for o in void.objects())
+    status, body = backend.get("/feed", "text/turtle")
     if backend.engine is None:
-        pytest.skip("the embedded store takes writes (tests/test_graph_store.py)")
-    created = backend.cli("token", "create", "--institution", "museo", "--graph", "institution/museo")
-    assert created.returncode == 0, created.stderr
-    secret = created.stdout.strip()
-    status, _, body = http_request(backend.url + "/graph-store?graph=" + urllib.parse.quote(BASE + "graph/institution/museo"),
-                                   "PUT", body=b"<urn:a> <urn:b> <urn:c> .",
-                                   headers={"Content-Type": "application/n-triples", "Authorization": f"Bearer {secret}"})
-    assert status == 501 and b"not supported yet" in body
-    # (Not COUNT(*) over GRAPH <…museo>: Virtuoso 7 answers 1 for a graph outside the request's named graphs.)
+        assert status == 200 and listed
+    else:
+        assert status == 501 and b"dump" in body and not listed
+
+
+MUSEUM = BASE + "graph/institution/museo-esempio"
+
+
+def _put(backend: Backend, secret: str, graph: str, body: bytes, method: str = "PUT") -> tuple[int, bytes]:
+    status, _, answer = http_request(backend.url + "/graph-store?graph=" + urllib.parse.quote(graph), method, body=body,
+                                     headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {secret}"})
+    return status, answer
+
+
+def _partners(backend: Backend) -> set[str]:
+    status, body = backend.get("/api/queries/hub-partners?" + urllib.parse.urlencode({"hub": BASE + "id/hub/polo-del-900"}),
+                               "application/json")
+    assert status == 200, body[:300]
+    return {row["institution"] for row in json.loads(body)}
+
+
+def test_a_museum_writes_its_graph_the_same_on_every_backend(backend: Backend) -> None:
+    """The museum's journey over HTTP: a valid record in (validated, entailed, described, searchable), an invalid one
+    refused with the same violations and nothing changed, an append, a removal that would break a link from another
+    graph refused, and the graph deleted with everything that followed from it."""
+    created = backend.cli("token", "create", "--institution", "museo-esempio", "--graph", "institution/museo-esempio")
+    admin = backend.cli("token", "create", "--institution", "network", "--all-graphs")
+    assert created.returncode == 0 and admin.returncode == 0, created.stderr + admin.stderr
+    museum, network = created.stdout.strip(), admin.stdout.strip()
+    record = (FIXTURES / "institution.ttl").read_bytes()
+    institution = BASE + "id/institution/museo-esempio"
+    assert institution not in _partners(backend)
+
+    status, body = _put(backend, museum, MUSEUM, record)
+    assert status == 201, body
+    # The museum says hh:partnerOf; the entailed inverse puts it among the hub's partners, and a CRM query sees it.
+    assert institution in _partners(backend)
+    crm = f"ASK {{ <{BASE}id/hub/polo-del-900> <http://www.cidoc-crm.org/cidoc-crm/P107_has_current_or_former_member> <{institution}> }}"
+    assert json.loads(backend.get("/sparql?" + urllib.parse.urlencode({"query": crm}), "application/sparql-results+json")[1])["boolean"]
+    document = graph_of(backend.get("/doc/institution/museo-esempio.ttl")[1], "turtle")
+    assert (rdflib.URIRef(institution), rdflib.RDFS.label, rdflib.Literal("Example Museum", lang="en")) in document
+    queries = json.dumps({"q0": {"query": "Example Museum"}})
+    found = json.loads(backend.get("/reconcile?" + urllib.parse.urlencode({"queries": queries}))[1])["q0"]["result"]
+    assert found and found[0]["id"] == institution
+    info = {r["g"]: r for r in select(backend, f"SELECT ?g ?n WHERE {{ GRAPH <{BASE}graph/metadata> {{ ?g <http://rdfs.org/ns/void#triples> ?n }} }}")}
+    assert info[MUSEUM]["n"] == str(len(rdflib.Graph().parse(data=record, format="turtle")))
+
+    # An invalid record: refused with the shapes' messages, and nothing of it is kept.
+    status, body = _put(backend, museum, MUSEUM, (FIXTURES / "invalid-institution.ttl").read_bytes())
+    assert status == 422, body
+    messages = {v["resultMessage"] for v in json.loads(body)["violations"]}
+    assert any("hh:institutionKind" in m for m in messages) and len(messages) >= 5, messages
+    assert institution in _partners(backend)
+    assert backend.get("/doc/institution/no-kind", "text/html")[0] == 404
+
+    # An append (POST) adds to the graph.
+    extra = f"<{institution}> <http://www.w3.org/2004/02/skos/core#altLabel> \"MdE\"@it .".encode()
+    assert _put(backend, museum, MUSEUM, extra, method="POST")[0] == 204
+    assert b"MdE" in backend.get("/doc/institution/museo-esempio.ttl")[1]
+
+    # A link from another graph: a hub that names the museum as a partner needs it to stay an institution.
+    hub = (f"@prefix hh: <{BASE}ontology/> . <{BASE}id/hub/hub-esempio> a hh:Hub ; "
+           f"<http://www.w3.org/2000/01/rdf-schema#label> \"Hub di esempio\"@it ; "
+           f"hh:hubType <{BASE}id/concept/cultural-centre> ; hh:hasPartner <{institution}> .").encode()
+    assert _put(backend, network, BASE + "graph/hub-esempio", hub)[0] == 201
+    untyped = record.replace(b"<https://w3id.org/heritage-hubs/id/institution/museo-esempio> a hh:Museum ;",
+                             b"<https://w3id.org/heritage-hubs/id/institution/museo-esempio>")
+    status, body = _put(backend, museum, MUSEUM, untyped)
+    assert status == 422, body
+    assert any("hasPartner" in v["resultMessage"] for v in json.loads(body)["violations"]), body
+    assert http_request(backend.url + "/graph-store?graph=" + urllib.parse.quote(BASE + "graph/hub-esempio"), "DELETE",
+                        headers={"Authorization": f"Bearer {network}"})[0] == 204
+
+    # Deleted: the graph, what it entailed, its description.
+    assert http_request(backend.url + "/graph-store?graph=" + urllib.parse.quote(MUSEUM), "DELETE",
+                        headers={"Authorization": f"Bearer {museum}"})[0] == 204
+    assert institution not in _partners(backend)
+    assert not json.loads(backend.get("/sparql?" + urllib.parse.urlencode({"query": crm}), "application/sparql-results+json")[1])["boolean"]
+    leftover = f"ASK {{ GRAPH ?g {{ <{institution}> ?p ?o }} }}"
+    assert not json.loads(backend.get("/sparql?" + urllib.parse.urlencode({"query": leftover}), "application/sparql-results+json")[1])["boolean"]
+    info = {r["g"] for r in select(backend, f"SELECT ?g WHERE {{ GRAPH <{BASE}graph/metadata> {{ ?g a <http://rdfs.org/ns/void#Dataset> }} }}")}
+    assert MUSEUM not in info
+
+
+def test_sparql_update_over_an_engine_is_refused_with_a_reason(backend: Backend) -> None:
+    admin = backend.cli("token", "create", "--institution", "network", "--all-graphs")
+    assert admin.returncode == 0, admin.stderr
+    graph = BASE + "graph/institution/update-test"
+    update = f'INSERT DATA {{ GRAPH <{graph}> {{ <{BASE}id/hub/tabakalera> <http://www.w3.org/2004/02/skos/core#altLabel> "T"@eu }} }}'
+    status, _, body = http_request(backend.url + "/sparql", "POST", body=update.encode(),
+                                   headers={"Content-Type": "application/sparql-update",
+                                            "Authorization": f"Bearer {admin.stdout.strip()}"})
     graphs = {r["g"] for r in select(backend, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")}
-    assert BASE + "graph/core" in graphs and BASE + "graph/institution/museo" not in graphs
+    if backend.engine is None:
+        assert status in (200, 204) and graph in graphs
+    else:
+        assert status == 501 and b"not supported yet" in body and graph not in graphs
 
 
 # ---------------------------------------------------------------- restore, and an engine that fails

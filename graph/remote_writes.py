@@ -1,0 +1,338 @@
+"""Writes through the service to a SPARQL engine (graph/remote.py): validated here, then sent as one SPARQL Update.
+
+The engine has no transaction that spans requests, so nothing is written to it
+before the write is known to be good. A write runs on two private stores in a
+temporary folder: `old` and `new` receive the current content of every graph
+the write touches (pulled from the engine when first touched), and the write
+itself (a load, a replace, a drop) runs on `new` with the same code as on the
+embedded store. At commit:
+
+1. the change is listed graph by graph (`new` against `old`);
+2. what the ontology entails changes with it (:func:`entailed_change`: the same
+   rules as graph/entailment.py, with the engine asked whether a removed
+   statement is still stated elsewhere, and the transitive closure recomputed
+   from the engine's statements of those properties when the write touched one);
+3. the SHACL shapes check the change (graph/validation.py ``validate_change``)
+   over the neighbourhood it can reach, copied from the engine into both
+   stores: every statement about the changed nodes and their neighbours, the
+   types of whatever those statements point at, and the ontology. The shapes
+   look one step along a path (the validator refuses to check a change
+   incrementally otherwise, and so does this);
+4. the metadata graph's description of each graph follows (graph/provenance.py);
+5. one SPARQL Update sends it all, the engine's generation counter with it: a
+   refused write has sent nothing. A change too large for one request (more
+   than :data:`ONE_REQUEST_BYTES` of update text) goes as a Graph Store ``PUT``
+   of each graph, then the update of what follows from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast
+
+from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store, Triple, serialize
+
+from . import entailment
+from .delta import Delta, GraphChange
+from .errors import GraphNameError, ValidationFailed
+from .provenance import forget_graph, record_change
+from .results import select
+from .store import DEFAULT_GRAPH, WriteTransaction, _check_sizes
+
+if TYPE_CHECKING:
+    from .remote import RemoteGraphStore
+
+#: Update text above this size is not sent as one request: the graphs go by Graph Store PUT first.
+ONE_REQUEST_BYTES = 16 * 1024 * 1024
+#: Nodes per VALUES block when the neighbourhood of a change is copied from the engine.
+CHUNK = 400
+RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
+class PulledTransaction(WriteTransaction):
+    """A write transaction whose graphs are copied from the engine the first time the write touches them."""
+
+    def __init__(self, store: Store, old: Store, remote: RemoteGraphStore) -> None:
+        super().__init__(store, remote.namespaces)
+        self.old = old
+        self.remote = remote
+        self.pulled: set[str] = set()
+
+    def _graph(self, graph: str) -> NamedNode | DefaultGraph:
+        target = super()._graph(graph)
+        if isinstance(target, DefaultGraph):
+            raise GraphNameError("the default graph cannot be written in a SPARQL engine: name a graph")
+        if graph not in self.pulled:
+            self.pulled.add(graph)
+            quads = list(self.remote.reader().quads_for_pattern(None, None, None, target))
+            self.store.extend(quads)
+            self.old.extend(quads)
+        return target
+
+    def update(self, sparql: str, *, graphs: Iterable[str], base_iri: str | None = None,
+               prefixes: dict[str, str] | None = None) -> None:
+        from .remote import EngineError
+
+        raise EngineError("SPARQL Update through heritage-hubs to a SPARQL engine is not supported yet: write whole graphs "
+                          "(Graph Store PUT or POST, `heritage-hubs load`)", status=501)
+
+    def restore(self, *args: Any, **kwargs: Any) -> None:
+        raise GraphNameError("a restore into an engine is `heritage-hubs restore` (RemoteGraphStore.restore)")
+
+
+@contextlib.contextmanager
+def remote_transaction(remote: RemoteGraphStore, *, validate: bool, lock_timeout: float | None) -> Iterator[PulledTransaction]:
+    """See the module's description."""
+    with remote.directory.write_lock(timeout=remote.lock_timeout if lock_timeout is None else lock_timeout), \
+            tempfile.TemporaryDirectory(prefix="hh-engine-write-") as folder:
+        old, new = Store(folder + "/old"), Store(folder + "/new")
+        tx = PulledTransaction(new, old, remote)
+        yield tx
+        if not tx.touched:
+            return
+        commit(remote, tx, validate=validate)
+
+
+def _listed(old: Store, new: Store, graphs: Iterable[str]) -> Delta:
+    delta = Delta()
+    for graph in graphs:
+        name = NamedNode(graph)
+        before = set(old.quads_for_pattern(None, None, None, name))
+        after = set(new.quads_for_pattern(None, None, None, name))
+        delta.graphs[graph] = GraphChange(added=after - before, removed=before - after)
+    return delta
+
+
+def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -> None:
+    ns = remote.namespaces
+    touched = sorted(g for g in tx.touched if g != DEFAULT_GRAPH)
+    delta = _listed(tx.old, tx.store, touched)
+    for quad, added in delta.quads():
+        if added:
+            _check_sizes(quad, None)
+    if delta.touches_class_hierarchy() or ns.ontology_graph in touched:
+        from .remote import EngineError
+
+        raise EngineError("a change to the class hierarchy or the ontology needs every statement validated again, which "
+                          "is not done through heritage-hubs over a SPARQL engine yet: restore a dump instead", status=501)
+    reader = remote.reader()
+    entailed = entailment.entailed_graph(ns)
+    rules = entailment.load_rules(_ontology(remote, tx), ns)
+    to_add, to_remove = entailed_change(remote, tx, delta, rules, touched)
+    target = NamedNode(entailed)
+    if validate:
+        if not remote.validator.shallow_paths:
+            from .remote import EngineError
+
+            raise EngineError("shapes with paths longer than one step need a full validation, not done over an engine yet",
+                              status=501)
+        _copy_neighbourhood(remote, tx, delta, touched)
+        for triple in to_remove:
+            quad = Quad(triple.subject, triple.predicate, triple.object, target)
+            if quad in tx.store:
+                tx.store.remove(quad)
+        tx.store.extend(Quad(t.subject, t.predicate, t.object, target) for t in to_add)
+        violations = [v for v in remote.validator.validate_change(tx.old, tx.store, delta) if v.severity == "Violation"]
+        if violations:
+            sources = {s for p in tx.touched.values() for s in p.sources}
+            raise ValidationFailed(violations, source=", ".join(sorted(sources)) or None)
+    # The metadata graph, as it is in the engine, then each touched graph's description rewritten.
+    meta = NamedNode(ns.metadata_graph)
+    with tempfile.TemporaryDirectory(prefix="hh-engine-meta-") as folder:
+        described = Store(folder)
+        before = list(reader.quads_for_pattern(None, None, None, meta))
+        described.extend(before)
+        for graph in touched:
+            described.extend(tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
+            change = delta.graphs[graph]
+            if next(iter(tx.store.quads_for_pattern(None, None, None, NamedNode(graph))), None) is not None:
+                record_change(described, ns.metadata_graph, graph, tx.touched[graph], started=tx.started,
+                              count_change=len(change.added) - len(change.removed))
+            else:
+                forget_graph(described, ns.metadata_graph, graph)
+        after = set(described.quads_for_pattern(None, None, None, meta))
+    metadata_removed, metadata_added = set(before) - after, after - set(before)
+    generation = int(remote.generation or 0) + 1
+    operations: list[str] = []
+    term = reader.sparql_term
+    for graph in touched:
+        change = delta.graphs[graph]
+        operations += _data("DELETE", graph, (q.triple for q in change.removed), term)
+        operations += _data("INSERT", graph, (q.triple for q in change.added), term)
+    operations += _data("DELETE", entailed, to_remove, term)
+    operations += _data("INSERT", entailed, to_add, term)
+    operations += _data("DELETE", ns.metadata_graph, (q.triple for q in metadata_removed), term)
+    operations += _data("INSERT", ns.metadata_graph, (q.triple for q in metadata_added), term)
+    operations.append(remote.generation_counter.bump_update(generation))
+    text = " ;\n".join(operations)
+    if len(text) > ONE_REQUEST_BYTES:
+        # Too large for one request: each touched graph whole by Graph Store PUT (each atomic), then the rest.
+        for graph in touched:
+            triples = (remote.skolem.triple(q.triple) for q in tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
+            remote.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=None)
+        rest = [op for op in operations if not any(f"GRAPH <{g}>" in op[:len(g) + 40] for g in touched)]
+        text = " ;\n".join(rest)
+    remote.engine.update(text, timeout=None)
+    remote.generation_counter.forget()
+
+
+def _data(verb: str, graph: str, triples: Iterable[Triple], term: Any) -> list[str]:
+    """`INSERT DATA` / `DELETE DATA` operations for `triples` in `graph`, 10,000 statements each."""
+    operations, lines = [], []
+    for triple in triples:
+        lines.append(f"{term(triple.subject)} {term(triple.predicate)} {term(triple.object)} .")
+        if len(lines) == 10_000:
+            operations.append(f"{verb} DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }")
+            lines = []
+    if lines:
+        operations.append(f"{verb} DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }")
+    return operations
+
+
+def _ontology(remote: RemoteGraphStore, tx: PulledTransaction) -> Store:
+    """The ontology graph, copied into both private stores once (the rules and the class hierarchy come from it)."""
+    graph = NamedNode(remote.namespaces.ontology_graph)
+    if next(iter(tx.old.quads_for_pattern(None, None, None, graph)), None) is None:
+        quads = list(remote.reader().quads_for_pattern(None, None, None, graph))
+        tx.old.extend(quads)
+        tx.store.extend(quads)
+    return tx.store
+
+
+def _stated_elsewhere(remote: RemoteGraphStore, tx: PulledTransaction, triples: set[Triple], touched: list[str]) -> set[Triple]:
+    """Those of `triples` that an asserted graph states after the write: a touched graph's new content, or another graph
+    in the engine (never the entailed graph, the metadata or the shapes)."""
+    found = {t for t in triples for g in touched if Quad(t.subject, t.predicate, t.object, NamedNode(g)) in tx.store}
+    rest = list(triples - found)
+    skip = [*entailment._skipped(remote.namespaces), *touched]
+    remote_reader = remote.reader()
+    term = remote_reader.sparql_term
+    reader = cast(Store, remote_reader)
+    for start in range(0, len(rest), CHUNK):
+        rows = " ".join(f"({term(t.subject)} {term(t.predicate)} {term(t.object)})" for t in rest[start:start + CHUNK])
+        query = (f"SELECT ?s ?p ?o WHERE {{ VALUES (?s ?p ?o) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} "
+                 f"FILTER(?g NOT IN ({', '.join(f'<{g}>' for g in skip)})) }}")
+        found.update(Triple(r["s"], r["p"], r["o"]) for r in select(reader, query, use_default_graph_as_union=True))
+    return found
+
+
+def entailed_change(remote: RemoteGraphStore, tx: PulledTransaction, delta: Delta, rules: entailment.Rules,
+                    touched: list[str]) -> tuple[set[Triple], set[Triple]]:
+    """What the entailed graph gains and loses with `delta` (graph/entailment.py ``apply``, asked of the engine)."""
+    added = {q.triple for c in delta.graphs.values() for q in c.added}
+    removed = {q.triple for c in delta.graphs.values() for q in c.removed}
+    unchanged = added & removed
+    family = {NamedNode(p) for p in rules.transitive} | {i for i in rules.transitive.values() if i is not None}
+    to_add = {e for t in added - unchanged for e in rules.entail(t)}
+    gone_candidates = removed - unchanged
+    gone = gone_candidates - _stated_elsewhere(remote, tx, gone_candidates, touched)
+    candidates = {e for t in gone for e in rules.entail(t)} - to_add
+    premises = {e: set(rules.premises(e)) for e in candidates}
+    supported = _stated_elsewhere(remote, tx, set().union(*premises.values()) if premises else set(), touched)
+    to_remove = {e for e, ps in premises.items() if not ps & supported}
+    if any(t.predicate in family for t in (added | removed) - unchanged):
+        closure, existing = _closure(remote, tx, rules, family, touched)
+        for triple in existing:
+            if triple not in closure and triple not in to_add:
+                ps = set(rules.premises(triple))
+                if not ps & _stated_elsewhere(remote, tx, ps, touched):
+                    to_remove.add(triple)
+        to_add |= closure
+    return to_add, to_remove - to_add
+
+
+def _closure(remote: RemoteGraphStore, tx: PulledTransaction, rules: entailment.Rules, family: set[NamedNode],
+             touched: list[str]) -> tuple[set[Triple], set[Triple]]:
+    """The transitive closure over every asserted statement of the transitive properties (places are few), and the
+    statements with those properties the entailed graph holds now."""
+    reader = cast(Store, remote.reader())
+    values = " ".join(str(p) for p in family)
+    skip = [*entailment._skipped(remote.namespaces), *touched]
+    with tempfile.TemporaryDirectory(prefix="hh-engine-closure-") as folder:
+        edges = Store(folder)
+        rows = select(reader, f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?p {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} "
+                              f"FILTER(?g NOT IN ({', '.join(f'<{g}>' for g in skip)})) }}", use_default_graph_as_union=True)
+        edges.extend(Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows)
+        for graph in touched:
+            edges.extend(q for p in family for q in tx.store.quads_for_pattern(None, p, None, NamedNode(graph)))
+        closure = entailment._transitive_closure(edges, rules, [g for g in edges.named_graphs() if isinstance(g, NamedNode)])
+    entailed = remote.namespaces.base + "graph/entailed"
+    existing = {Triple(r["s"], r["p"], r["o"]) for r in select(
+        reader, f"SELECT ?s ?p ?o WHERE {{ VALUES ?p {{ {values} }} GRAPH <{entailed}> {{ ?s ?p ?o }} }}",
+        use_default_graph_as_union=True)}
+    return closure, existing
+
+
+def _nodes(quads: Iterable[Quad]) -> set[NamedNode | BlankNode]:
+    found: set[NamedNode | BlankNode] = set()
+    for quad in quads:
+        if isinstance(quad.subject, NamedNode | BlankNode):
+            found.add(quad.subject)
+        if isinstance(quad.object, NamedNode | BlankNode):
+            found.add(quad.object)
+    return found
+
+
+def _inverse_predicates(remote: RemoteGraphStore) -> list[NamedNode]:
+    """The predicates the shapes follow backwards (sh:inversePath, sh:targetObjectsOf): a node's statements with them
+    pointing at it are all of its incoming statements its checks read."""
+    import rdflib
+
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    shapes = remote.validator.shapes
+    found = {str(o) for p in (sh.inversePath, sh.targetObjectsOf) for o in shapes.objects(None, p)
+             if isinstance(o, rdflib.URIRef)}
+    return [NamedNode(p) for p in sorted(found)]
+
+
+def _copy_neighbourhood(remote: RemoteGraphStore, tx: PulledTransaction, delta: Delta, touched: list[str]) -> None:
+    """Copy into both private stores what the shapes read when they check the change (graph/validation.py
+    ``validate_change``: the changed nodes, the nodes linked to a node whose types changed, and their values):
+    every statement, in any graph but the touched ones and the metadata, from those nodes and from their neighbours; the
+    statements pointing at them with a predicate the shapes follow backwards (all of them, for a node whose types
+    changed); and the types of everything those statements point at."""
+    remote_reader = remote.reader()
+    term = remote_reader.sparql_term
+    reader = cast(Store, remote_reader)
+    skip = [remote.namespaces.metadata_graph, *touched]
+    where = f"FILTER(?g NOT IN ({', '.join(f'<{g}>' for g in skip)}))"
+    backwards = " ".join(str(p) for p in _inverse_predicates(remote))
+
+    def fetch(nodes: Iterable[NamedNode | BlankNode], pattern: str) -> set[Quad]:
+        listed = list(nodes)
+        found: set[Quad] = set()
+        for start in range(0, len(listed), CHUNK):
+            chunk = " ".join(term(n) for n in listed[start:start + CHUNK])
+            rows = select(reader, f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?n {{ {chunk} }} GRAPH ?g {{ {pattern} }} {where} }}",
+                          use_default_graph_as_union=True)
+            found.update(Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows)
+        return found
+
+    def outgoing(nodes: set[NamedNode | BlankNode]) -> set[Quad]:
+        return fetch(nodes, "?n ?p ?o BIND(?n AS ?s)")
+
+    def incoming(nodes: set[NamedNode | BlankNode], every: bool = False) -> set[Quad]:
+        if every:
+            return fetch(nodes, "?s ?p ?n BIND(?n AS ?o)")
+        if not backwards:
+            return set()
+        return fetch(nodes, f"VALUES ?p {{ {backwards} }} ?s ?p ?n BIND(?n AS ?o)")
+
+    changed = _nodes(q for q, _ in delta.quads())
+    retyped: set[NamedNode | BlankNode] = {q.subject for q, _ in delta.quads()
+                                            if q.predicate == RDF_TYPE and isinstance(q.subject, NamedNode | BlankNode)}
+    first = outgoing(changed) | incoming(changed) | incoming(retyped, every=True)
+    linked: set[NamedNode | BlankNode] = {q.subject for q in first if q.object in changed and
+                                          isinstance(q.subject, NamedNode | BlankNode)}
+    linked |= {q.object for q in first if q.subject in retyped and isinstance(q.object, NamedNode | BlankNode)}
+    neighbours = linked - changed
+    second = outgoing(neighbours) | incoming(neighbours)
+    copied = first | second
+    pointed: set[NamedNode | BlankNode] = {q.object for q in copied if isinstance(q.object, NamedNode | BlankNode)}
+    pointed |= {q.subject for q in copied if isinstance(q.subject, NamedNode | BlankNode)}
+    pointed -= changed | neighbours
+    copied |= fetch(pointed, f"?n {RDF_TYPE} ?o BIND(?n AS ?s) BIND({RDF_TYPE} AS ?p)")
+    tx.old.extend(copied)
+    tx.store.extend(copied)
