@@ -12,7 +12,10 @@ For each engine (started as tests/engines.py starts it, in a folder of this run)
      trivial query at the engine's endpoint directly, then at `heritage-hubs
      serve` (result cache off) in front of it;
   3. dereferencing a hub (bench/deref.lua): the engine's DESCRIBE against
-     heritage-hubs' `/doc/hub/….ttl`.
+     heritage-hubs' `/doc/hub/….ttl`;
+  4. a 4-triple institution record PUT through heritage-hubs (validated,
+     entailed, described: one SPARQL Update) against the same PUT straight to
+     the engine's Graph Store (curl with digest for Virtuoso).
 The ratio printed is heritage-hubs' req/s over the engine's (goal ≥ 0.8× for
 never-seen queries). Oxigraph is started with --union-default-graph and
 heritage-hubs told so (`&union=engine`), so both answer over the same default
@@ -43,6 +46,52 @@ def dump_of(store: Path, work: Path) -> Path:
     if not dump.exists():
         subprocess.run([str(BIN / "heritage-hubs"), "--store", str(store), "dump", "-o", str(dump)], check=True)
     return dump
+
+
+RECORD = """<https://w3id.org/heritage-hubs/id/institution/bench-{n}> a <https://w3id.org/heritage-hubs/ontology/Museum> ;
+  <http://www.w3.org/2000/01/rdf-schema#label> "Bench museum {n}"@en ;
+  <https://w3id.org/heritage-hubs/ontology/institutionKind> <https://w3id.org/heritage-hubs/id/concept/museum> ;
+  <https://w3id.org/heritage-hubs/ontology/partnerOf> <https://w3id.org/heritage-hubs/id/hub/gen-1> .
+"""
+
+
+def small_writes(name: str, engine: RunningEngine, port: int, env: dict[str, str], count: int = 7) -> str:
+    """A 4-triple institution record PUT `count` times: through heritage-hubs (validated, entailed, described, one
+    update) and straight to the engine's Graph Store; medians."""
+    import statistics
+    import urllib.request
+
+    from tests.conftest import http_request
+
+    made = subprocess.run([str(BIN / "heritage-hubs"), "--store", engine.location, "token", "create", "--institution",
+                           "bench", "--graph", "institution/bench"], capture_output=True, text=True, env=env, check=True)
+    secret = made.stdout.strip()
+    graph = "https://w3id.org/heritage-hubs/graph/institution/bench"
+    timings: dict[str, list[float]] = {"heritage-hubs": [], "engine": []}
+    store_url = engine.location[len("sparql+"):].split("?")[0].rsplit("/", 1)[0] + "/" + (
+        "store" if name == "oxigraph" else "sparql-graph-crud-auth")
+    for n in range(count):
+        body = RECORD.format(n=n).encode()
+        started = time.perf_counter()
+        status, _, answer = http_request(f"http://127.0.0.1:{port}/graph-store?graph={graph}", "PUT", body=body,
+                                         headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {secret}"})
+        timings["heritage-hubs"].append(time.perf_counter() - started)
+        if status not in (201, 204):
+            raise RuntimeError(f"PUT through heritage-hubs: {status} {answer[:300]!r}")
+        started = time.perf_counter()
+        if name == "oxigraph":
+            request = urllib.request.Request(f"{store_url}?graph=urn:bench", data=body, method="PUT",
+                                             headers={"Content-Type": "text/turtle"})
+            urllib.request.urlopen(request, timeout=60).read()
+        else:
+            subprocess.run(["curl", "-s", "-f", "--digest", "-u", "dba:dba", "-X", "PUT", "-H", "Content-Type: text/turtle",
+                            "--data-binary", body.decode(), f"{store_url}?graph=urn:bench"], check=True,
+                           capture_output=True)
+        timings["engine"].append(time.perf_counter() - started)
+    ours, theirs = statistics.median(timings["heritage-hubs"]), statistics.median(timings["engine"])
+    print(f"{name:9} 4-triple PUT: heritage-hubs {ours * 1000:8.1f} ms, the engine's Graph Store {theirs * 1000:8.1f} ms "
+          f"(medians of {count})", flush=True)
+    return f"  {name:9} 4-triple write {ours * 1000:.0f} ms vs {theirs * 1000:.0f} ms"
 
 
 def start_engine(name: str, folder: Path) -> RunningEngine:
@@ -84,6 +133,7 @@ def main() -> None:
             try:
                 ours = f"http://127.0.0.1:{port}/sparql"
                 wait_for(ours)
+                summary.append(small_writes(name, engine, port, env))
                 for workload, extra in workloads.items():
                     rates = {}
                     for label, endpoint in (("engine", engine.query_url), ("heritage-hubs", ours)):
@@ -109,7 +159,7 @@ def main() -> None:
                 server.wait(timeout=60)
         finally:
             engine.stop()
-    print("\nratio of heritage-hubs' req/s to the engine's own (never-seen queries, result cache off):")
+    print("\nheritage-hubs against the engine itself (req/s ratio for never-seen queries, result cache off; write times):")
     print("\n".join(summary))
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import BlankNode, NamedNode, Quad, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
 
 from .delta import RDF_TYPE, Delta, graph_term, has_quads
 
@@ -96,7 +96,9 @@ class DatasetStatistics:
         return isinstance(term, NamedNode) and term.value.startswith(self.entity_space)
 
     def compute(self, store: Store) -> Statistics:
-        """Every figure from one pass over the store."""
+        """Every figure from one pass over the store (over a SPARQL engine: from four aggregate queries)."""
+        if getattr(store, "answers_in_batches", False):
+            return self.compute_by_queries(store)
         stats = Statistics()
         properties: Counter[str] = Counter()
         entities: set[str] = set()
@@ -113,6 +115,33 @@ class DatasetStatistics:
         stats.entities = len(entities)
         stats.properties = dict(properties)
         stats.classes = dict(Counter(cls for _, cls in members))
+        return stats
+
+    def compute_by_queries(self, store: Store) -> Statistics:
+        """The figures of :meth:`compute`, counted by the store's SPARQL engine instead of read statement by statement
+        (a store kept in a remote engine would otherwise send all of itself)."""
+        from .results import select
+
+        kept = f"FILTER(?g NOT IN ({', '.join(str(g) for g in sorted(self.excluded, key=str))}))"
+        space = self.entity_space.replace("\\", "\\\\").replace('"', '\\"')
+
+        def number(term: object) -> int:
+            return int(term.value) if isinstance(term, Literal) else 0
+
+        def count(query: str) -> int:
+            return sum(number(row["n"]) for row in select(store, query, use_default_graph_as_union=True))
+
+        def counts(query: str) -> dict[str, int]:
+            return {str(getattr(row["k"], "value", "")): number(row["n"])
+                    for row in select(store, query, use_default_graph_as_union=True)}
+
+        stats = Statistics()
+        stats.triples = count(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {kept} }}")
+        stats.entities = count(f'SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {kept} '
+                               f'FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{space}")) }}')
+        stats.properties = counts(f"SELECT ?k (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?k ?o }} {kept} }} GROUP BY ?k")
+        stats.classes = counts(f"SELECT ?k (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?k }} {kept} "
+                               "FILTER(isIRI(?k)) } GROUP BY ?k")
         return stats
 
     def advance(self, previous: Statistics, old: Store, new: Store, delta: Delta) -> Statistics:

@@ -118,6 +118,8 @@ def test_statistics_and_counts_follow_every_write(store: GraphStore, whole: bool
     def recount() -> None:
         reader = store.reader()
         assert store.dataset_statistics() == store.statistics.compute(reader)
+        # The same figures as aggregate queries count them (how they are counted over a SPARQL engine).
+        assert store.statistics.compute_by_queries(reader) == store.statistics.compute(reader)
         for info in store.graphs():
             if info.iri != store.namespaces.metadata_graph:
                 assert info.triples == count_triples(reader, info.iri), info.iri
