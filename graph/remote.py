@@ -474,7 +474,7 @@ class Generation:
                 f"SELECT ?n WHERE {{ GRAPH <{self.metadata_graph}> {{ <{self.metadata_graph}> <{self.predicate}> ?n }} }}",
                 accept=_ACCEPT_RESULTS)
             numbers = [int(row["n"].value) for row in _solutions_of(response) if isinstance(row["n"], Literal)]
-            value = str(max(numbers)) if numbers else "0"
+            value = f"{max(numbers, default=0):08d}"  # named as the embedded store names its generations
             self._cached = (time.monotonic(), value, signature)
             return value
 

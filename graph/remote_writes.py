@@ -28,7 +28,6 @@ embedded store. At commit:
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
@@ -85,9 +84,9 @@ class PulledTransaction(WriteTransaction):
 @contextlib.contextmanager
 def remote_transaction(remote: RemoteGraphStore, *, validate: bool, lock_timeout: float | None) -> Iterator[PulledTransaction]:
     """See the module's description."""
-    with remote.directory.write_lock(timeout=remote.lock_timeout if lock_timeout is None else lock_timeout), \
-            tempfile.TemporaryDirectory(prefix="hh-engine-write-") as folder:
-        old, new = Store(folder + "/old"), Store(folder + "/new")
+    with remote.directory.write_lock(timeout=remote.lock_timeout if lock_timeout is None else lock_timeout):
+        # In memory: a write through the service is at most HERITAGE_HUBS_MAX_UPLOAD_MB of data and its neighbourhood.
+        old, new = Store(), Store()
         tx = PulledTransaction(new, old, remote)
         yield tx
         if not tx.touched:
@@ -140,19 +139,18 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
             raise ValidationFailed(violations, source=", ".join(sorted(sources)) or None)
     # The metadata graph, as it is in the engine, then each touched graph's description rewritten.
     meta = NamedNode(ns.metadata_graph)
-    with tempfile.TemporaryDirectory(prefix="hh-engine-meta-") as folder:
-        described = Store(folder)
-        before = list(reader.quads_for_pattern(None, None, None, meta))
-        described.extend(before)
-        for graph in touched:
-            described.extend(tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
-            change = delta.graphs[graph]
-            if next(iter(tx.store.quads_for_pattern(None, None, None, NamedNode(graph))), None) is not None:
-                record_change(described, ns.metadata_graph, graph, tx.touched[graph], started=tx.started,
-                              count_change=len(change.added) - len(change.removed))
-            else:
-                forget_graph(described, ns.metadata_graph, graph)
-        after = set(described.quads_for_pattern(None, None, None, meta))
+    described = Store()
+    before = list(reader.quads_for_pattern(None, None, None, meta))
+    described.extend(before)
+    for graph in touched:
+        described.extend(tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
+        change = delta.graphs[graph]
+        if next(iter(tx.store.quads_for_pattern(None, None, None, NamedNode(graph))), None) is not None:
+            record_change(described, ns.metadata_graph, graph, tx.touched[graph], started=tx.started,
+                          count_change=len(change.added) - len(change.removed))
+        else:
+            forget_graph(described, ns.metadata_graph, graph)
+    after = set(described.quads_for_pattern(None, None, None, meta))
     metadata_removed, metadata_added = set(before) - after, after - set(before)
     generation = int(remote.generation or 0) + 1
     operations: list[str] = []
@@ -176,6 +174,20 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
         text = " ;\n".join(rest)
     remote.engine.update(text, timeout=None)
     remote.generation_counter.forget()
+    if validate:
+        _follow_locally(remote, tx, delta, published=generation - 1, generation=generation)
+
+
+def _follow_locally(remote: RemoteGraphStore, tx: PulledTransaction, delta: Delta, *, published: int, generation: int) -> None:
+    """This host's label index and statistics follow the write from its neighbourhood (both private stores hold every
+    statement about the changed nodes), as the embedded store's commit does, instead of being rebuilt from the engine.
+    Behind or missing, they are left to be rebuilt when next read."""
+    resources = sorted({q.subject.value for q, _ in delta.quads() if isinstance(q.subject, NamedNode)})
+    if remote.labels.generation() == published:
+        remote.labels.update(tx.store, resources, generation, published=published)
+    known = remote.statistics.read(f"{published:08d}")
+    if known is not None:
+        remote.statistics.write(f"{generation:08d}", remote.statistics.advance(known, tx.old, tx.store, delta))
 
 
 def _data(verb: str, graph: str, triples: Iterable[Triple], term: Any) -> list[str]:
@@ -250,14 +262,13 @@ def _closure(remote: RemoteGraphStore, tx: PulledTransaction, rules: entailment.
     reader = cast(Store, remote.reader())
     values = " ".join(str(p) for p in family)
     skip = [*entailment._skipped(remote.namespaces), *touched]
-    with tempfile.TemporaryDirectory(prefix="hh-engine-closure-") as folder:
-        edges = Store(folder)
-        rows = select(reader, f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?p {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} "
-                              f"FILTER(?g NOT IN ({', '.join(f'<{g}>' for g in skip)})) }}", use_default_graph_as_union=True)
-        edges.extend(Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows)
-        for graph in touched:
-            edges.extend(q for p in family for q in tx.store.quads_for_pattern(None, p, None, NamedNode(graph)))
-        closure = entailment._transitive_closure(edges, rules, [g for g in edges.named_graphs() if isinstance(g, NamedNode)])
+    edges = Store()
+    rows = select(reader, f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?p {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} "
+                          f"FILTER(?g NOT IN ({', '.join(f'<{g}>' for g in skip)})) }}", use_default_graph_as_union=True)
+    edges.extend(Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows)
+    for graph in touched:
+        edges.extend(q for p in family for q in tx.store.quads_for_pattern(None, p, None, NamedNode(graph)))
+    closure = entailment._transitive_closure(edges, rules, [g for g in edges.named_graphs() if isinstance(g, NamedNode)])
     entailed = remote.namespaces.base + "graph/entailed"
     existing = {Triple(r["s"], r["p"], r["o"]) for r in select(
         reader, f"SELECT ?s ?p ?o WHERE {{ VALUES ?p {{ {values} }} GRAPH <{entailed}> {{ ?s ?p ?o }} }}",
