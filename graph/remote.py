@@ -69,7 +69,7 @@ from .executor import CHUNK_BYTES, Limits, QueryFailed, QueryJob, QueryStream, S
 from .feed import FeedPolicy
 from .iris import DEFAULT_BASE_IRI
 from .provenance import Provenance
-from .sparql_text import has_dataset_clause, where_group_start
+from .sparql_text import dataset_clause_graphs, has_dataset_clause, where_group_start
 from .store import ENGINE_SCHEMES, GraphStore, ProgressCallback, RdfSource, WriteTransaction
 from .validation import ShapesValidator
 
@@ -665,8 +665,18 @@ class RemoteExecutor:
             reader = self.store.reader()
             if job.default_graphs is not None or job.named_graphs is not None:
                 defaults, named = list(job.default_graphs or ()), list(job.named_graphs or ())
+                asked: list[str | None] = [*defaults, *named]
             else:
                 defaults, named = reader._dataset(job.query, {"use_default_graph_as_union": True})
+                asked = dataset_clause_graphs(job.query) if has_dataset_clause(job.query) else []
+            # The engine may hold graphs that are not the service's (its own system graphs, other data): a dataset the
+            # request names may only be made of the service's graphs.
+            ours = set(reader.our_graphs())
+            strange = [g for g in asked if g not in ours]
+            if strange:
+                shown = "a graph named by a relative IRI or an undeclared prefix" if strange[0] is None else f"<{strange[0]}>"
+                raise QueryFailed(400, f"the query's dataset names {shown}, which is not a graph of this service "
+                                       "(its graphs: GET /.well-known/void)")
             response = self.store.engine.query(job.query, accept=accept, default_graphs=defaults, named_graphs=named,
                                                timeout=self.limits.timeout_seconds, stream=True)
         except EngineError as error:

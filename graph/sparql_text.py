@@ -99,6 +99,33 @@ def where_in_text(message: str) -> str:
     return f"at line {found[1]}, column {found[2]}: {message[found.end():]}"
 
 
+def dataset_clause_graphs(query: str) -> list[str | None]:
+    """The graphs a query's FROM and FROM NAMED clauses name, as absolute IRIs; None for one that cannot be read as an
+    absolute IRI here (a relative IRI, a prefix the query does not declare)."""
+    tokens = code_tokens(query)
+    prefixes: dict[str, str] = {}
+    found: list[str | None] = []
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1:index + 3]
+        if is_word(token, "PREFIX") and len(following) == 2 and following[0].lastgroup == "pname" \
+                and following[1].lastgroup == "iri":
+            prefixes[following[0].group()[:-1]] = following[1].group()[1:-1]
+        elif is_word(token, "FROM"):
+            target = following[1] if following and is_word(following[0], "NAMED") and len(following) > 1 else \
+                following[0] if following else None
+            if target is None:
+                continue
+            if target.lastgroup == "iri":
+                iri = target.group()[1:-1]
+                found.append(iri if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", iri) else None)
+            elif target.lastgroup == "pname":
+                prefix, _, local = target.group().partition(":")
+                found.append(prefixes[prefix] + local if prefix in prefixes and "\\" not in local else None)
+            else:
+                found.append(None)
+    return found
+
+
 def has_dataset_clause(query: str) -> bool:
     """Whether a query names its own dataset (FROM or FROM NAMED), outside strings, IRIs and comments.
 

@@ -197,6 +197,21 @@ def test_a_from_clause_is_the_query_own_dataset(backend: Backend, reference: Bac
     assert given == select(reference, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", **{"default-graph-uri": BASE + "graph/ontology"})
 
 
+def test_a_dataset_can_only_be_made_of_the_service_graphs(backend: Backend) -> None:
+    """An engine may hold graphs of its own (Virtuoso's system graphs) or of others: FROM, FROM NAMED and the protocol's
+    graph parameters cannot reach them through the service."""
+    foreign = "http://www.openlinksw.com/schemas/virtrdf#"
+    for query, params in ((f"SELECT * FROM <{foreign}> WHERE {{ ?s ?p ?o }} LIMIT 1", {}),
+                          (f"PREFIX v: <{foreign}> SELECT * FROM NAMED v: WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT 1", {}),
+                          ("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 1", {"named-graph-uri": foreign})):
+        status, body = backend.get("/sparql?" + urllib.parse.urlencode({"query": query, **params}),
+                                   "application/sparql-results+json")
+        if backend.engine is None:
+            assert status == 200 and json.loads(body)["results"]["bindings"] == [], body  # no such graph: nothing
+        else:
+            assert status == 400 and b"not a graph of this service" in body, body
+
+
 def test_construct_and_ask(backend: Backend, reference: Backend) -> None:
     query = f"CONSTRUCT {{ ?h a <{BASE}ontology/Hub> }} WHERE {{ ?h a <{BASE}ontology/Hub> }}"
     arguments = urllib.parse.urlencode({"query": query})
