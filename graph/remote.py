@@ -350,12 +350,30 @@ class RemoteReader:
     # -- the dataset
 
     def our_graphs(self) -> list[str]:
+        """The service's graphs: those its metadata graph describes, and the metadata graph (one lookup; listing the
+        graphs that hold statements would read every statement)."""
         if self._graphs is None:
-            prefix = self.graph_prefix.replace("\\", "\\\\").replace('"', '\\"')
-            rows = self._solutions(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{prefix}")) }}',
+            metadata = self.graph_prefix + "metadata"
+            rows = self._solutions(f"SELECT DISTINCT ?g WHERE {{ GRAPH <{metadata}> {{ ?g a <http://rdfs.org/ns/void#Dataset> }} }}",
                                    dataset=False)
-            self._graphs = sorted(str(row["g"].value) for row in rows)
+            described = {str(row["g"].value) for row in rows if isinstance(row["g"], NamedNode)}
+            if described or self.holds_any(metadata):
+                described.add(metadata)
+            self._graphs = sorted(g for g in described if g.startswith(self.graph_prefix))
         return self._graphs
+
+    def holds_any(self, graph: str) -> bool:
+        response = self.engine.query(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", accept=_ACCEPT_RESULTS, timeout=self.timeout)
+        answer = parse_query_results(response.content, format=QueryResultsFormat.JSON)
+        return bool(answer) if isinstance(answer, QueryBoolean) else False
+
+    def every_graph_under_prefix(self) -> list[str]:
+        """Every graph under the service's prefix that holds a statement, described or not (reads every statement: for
+        a restore, which replaces them all)."""
+        prefix = self.graph_prefix.replace("\\", "\\\\").replace('"', '\\"')
+        rows = self._solutions(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{prefix}")) }}',
+                               dataset=False)
+        return sorted(str(row["g"].value) for row in rows)
 
     def _dataset(self, sparql: str, options: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         default = options.get("default_graph")
@@ -613,7 +631,7 @@ class RemoteGraphStore(GraphStore):
                 raise EngineError(f"{source.name}: the graph <{foreign[0]}> is not under {prefix}; the service keeps only its "
                                   "own graphs in an engine", status=400)
             with self.directory.write_lock(timeout=self.lock_timeout):
-                old = set(self.reader().our_graphs())
+                old = set(self.reader().every_graph_under_prefix())
                 for graph in graphs:
                     triples = (self.skolem.triple(q.triple) for q in staging.quads_for_pattern(None, None, None, NamedNode(graph)))
                     self.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=None)
