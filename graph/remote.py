@@ -102,6 +102,9 @@ class EngineAddress:
     update_url: str | None = None
     store_url: str | None = None
     union_default_graph: bool = False
+    #: The unit of the engine's own `timeout` query parameter ("ms": Virtuoso, "s": Fuseki), if it has one: the
+    #: service's time limit is passed on, so that the engine stops the work too.
+    timeout_unit: str | None = None
 
     @classmethod
     def parse(cls, location: str) -> EngineAddress:
@@ -111,10 +114,10 @@ class EngineAddress:
         if not url.hostname:
             raise ValueError(f"no host in the engine location {location!r}")
         options = urllib.parse.parse_qs(url.query)
-        unknown = set(options) - {"update", "store", "union"}
+        unknown = set(options) - {"update", "store", "union", "timeout"}
         if unknown:
             raise ValueError(f"unknown option {sorted(unknown)[0]!r} in the engine location {location!r} "
-                             "(known: update, store, union)")
+                             "(known: update, store, union, timeout)")
         query_url = urllib.parse.urlunsplit((url.scheme, url.netloc, url.path or "/", "", ""))
 
         def endpoint(name: str) -> str | None:
@@ -124,7 +127,10 @@ class EngineAddress:
         union = options.get("union", [""])[0]
         if union not in ("", "engine"):
             raise ValueError(f"union={union!r} in the engine location: the one value is 'engine'")
-        return cls(query_url, endpoint("update"), endpoint("store"), union == "engine")
+        unit = options.get("timeout", [None])[0]
+        if unit not in (None, "ms", "s"):
+            raise ValueError(f"timeout={unit!r} in the engine location: the unit of the engine's timeout parameter, ms or s")
+        return cls(query_url, endpoint("update"), endpoint("store"), union == "engine", unit)
 
 
 def _auth_from_environment(environ: Mapping[str, str]) -> AuthBase | None:
@@ -173,7 +179,8 @@ class Engine:
                                                 auth=self._auth if auth else None, allow_redirects=False, **kwargs)
                 break
             except requests.Timeout:
-                raise EngineError(f"the SPARQL engine at {url} did not answer within {limit:g} s", status=503) from None
+                raise EngineError(f"the SPARQL engine at {url} did not answer within the time limit of {limit:g} s",
+                                  status=503) from None
             except requests.ConnectionError as error:
                 # A pooled connection the engine closed while it lay idle fails at once: once more on a new one. Every
                 # request the service sends may be sent twice (queries; PUT; updates of DATA and of the generation).
@@ -196,13 +203,17 @@ class Engine:
         form: list[tuple[str, str]] = [("query", sparql)]
         form += [("default-graph-uri", g) for g in default_graphs]
         form += [("named-graph-uri", g) for g in named_graphs]
+        if timeout is not None and self.address.timeout_unit is not None:
+            # A little less than ours, so that the engine's stop (and its reason) arrives before we give up on it.
+            engine_limit = timeout * 0.9
+            form.append(("timeout", str(int(engine_limit * 1000)) if self.address.timeout_unit == "ms" else f"{engine_limit:g}"))
         response = self._send("POST", self.address.query_url, data=form, headers={"Accept": accept}, timeout=timeout,
                               stream=stream)
         if "X-SQL-State" in response.headers:
             # Virtuoso's "anytime" answer: what it found before its own time limit, sent as if complete. Never passed on.
             state = response.headers["X-SQL-State"]
             response.close()
-            raise EngineError(f"the SPARQL engine stopped the query at its own time limit ({state}) and offered a partial "
+            raise EngineError(f"the SPARQL engine stopped the query at its time limit ({state}) and offered a partial "
                               "answer, which is not passed on", status=503)
         return response
 

@@ -134,7 +134,7 @@ def start_virtuoso(folder: Path, *, buffers: int = 20000) -> RunningEngine:
     _wait(url, process, "Virtuoso")
     env = {"HERITAGE_HUBS_ENGINE_USER": "dba", "HERITAGE_HUBS_ENGINE_PASSWORD": "dba", "HERITAGE_HUBS_ENGINE_AUTH": "digest"}
     return RunningEngine("virtuoso", f"sparql+http://127.0.0.1:{http_port}/sparql?update=/sparql-auth"
-                         "&store=/sparql-graph-crud-auth", process, url, env)
+                         "&store=/sparql-graph-crud-auth&timeout=ms", process, url, env)
 
 
 ENGINES = {"oxigraph": start_oxigraph, "virtuoso": start_virtuoso}
