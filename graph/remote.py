@@ -80,6 +80,9 @@ _GRAPH_TYPES = {"application/n-triples": RdfFormat.N_TRIPLES, "text/plain": RdfF
                 "text/turtle": RdfFormat.TURTLE, "application/rdf+xml": RdfFormat.RDF_XML,
                 "application/n-quads": RdfFormat.N_QUADS}
 GENERATION = "generation"  # local name, under the ontology namespace, of the generation statement
+#: Seconds a write to the engine (a graph's upload, a write's update) may take: an engine parses a large upload as it
+#: reads it (a million statements: tens of seconds).
+WRITE_TIMEOUT = 3600.0
 
 
 class EngineError(GraphError):
@@ -173,9 +176,14 @@ class Engine:
     def _send(self, method: str, url: str, *, timeout: float | None = None, stream: bool = False,
               auth: bool = False, **kwargs: Any) -> requests.Response:
         limit = self.timeout if timeout is None else timeout
+        # requests keeps the connect time limit while it sends the body: an engine that reads a large upload as it
+        # parses it takes longer than that (150 MB into Oxigraph: over 5 s), so uploads get the whole limit.
+        body = kwargs.get("data")
+        uploading = (isinstance(body, bytes | bytearray) and len(body) > 1024 * 1024) or hasattr(body, "read")
+        connect = limit if uploading else self.connect_timeout
         for attempt in (1, 2):
             try:
-                response = self.session.request(method, url, timeout=(self.connect_timeout, limit), stream=stream,
+                response = self.session.request(method, url, timeout=(connect, limit), stream=stream,
                                                 auth=self._auth if auth else None, allow_redirects=False, **kwargs)
                 break
             except requests.Timeout:
@@ -645,11 +653,11 @@ class RemoteGraphStore(GraphStore):
                 old = set(self.reader().every_graph_under_prefix())
                 for graph in graphs:
                     triples = (self.skolem.triple(q.triple) for q in staging.quads_for_pattern(None, None, None, NamedNode(graph)))
-                    self.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=None)
+                    self.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
                 gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph})
                 following = int(self.generation or 0) + 1
                 self.engine.update(" ;\n".join([*(f"DROP SILENT GRAPH <{g}>" for g in gone),
-                                                self.generation_counter.bump_update(following)]))
+                                                self.generation_counter.bump_update(following)]), timeout=WRITE_TIMEOUT)
                 self.generation_counter.forget()
             count = len(staging)
             del staging

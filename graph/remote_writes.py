@@ -37,6 +37,7 @@ from . import entailment
 from .delta import Delta, GraphChange
 from .errors import GraphNameError, ValidationFailed
 from .provenance import forget_graph, record_change
+from .remote import WRITE_TIMEOUT, EngineError
 from .results import select
 from .store import DEFAULT_GRAPH, WriteTransaction, _check_sizes
 
@@ -72,8 +73,6 @@ class PulledTransaction(WriteTransaction):
 
     def update(self, sparql: str, *, graphs: Iterable[str], base_iri: str | None = None,
                prefixes: dict[str, str] | None = None) -> None:
-        from .remote import EngineError
-
         raise EngineError("SPARQL Update through heritage-hubs to a SPARQL engine is not supported yet: write whole graphs "
                           "(Graph Store PUT or POST, `heritage-hubs load`)", status=501)
 
@@ -112,8 +111,6 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
         if added:
             _check_sizes(quad, None)
     if delta.touches_class_hierarchy() or ns.ontology_graph in touched:
-        from .remote import EngineError
-
         raise EngineError("a change to the class hierarchy or the ontology needs every statement validated again, which "
                           "is not done through heritage-hubs over a SPARQL engine yet: restore a dump instead", status=501)
     reader = remote.reader()
@@ -123,9 +120,7 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
     target = NamedNode(entailed)
     if validate:
         if not remote.validator.shallow_paths:
-            from .remote import EngineError
-
-            raise EngineError("shapes with paths longer than one step need a full validation, not done over an engine yet",
+                raise EngineError("shapes with paths longer than one step need a full validation, not done over an engine yet",
                               status=501)
         _copy_neighbourhood(remote, tx, delta, touched)
         for triple in to_remove:
@@ -169,10 +164,10 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
         # Too large for one request: each touched graph whole by Graph Store PUT (each atomic), then the rest.
         for graph in touched:
             triples = (remote.skolem.triple(q.triple) for q in tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
-            remote.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=None)
+            remote.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
         rest = [op for op in operations if not any(f"GRAPH <{g}>" in op[:len(g) + 40] for g in touched)]
         text = " ;\n".join(rest)
-    remote.engine.update(text, timeout=None)
+    remote.engine.update(text, timeout=WRITE_TIMEOUT)
     remote.generation_counter.forget()
     if validate:
         _follow_locally(remote, tx, delta, published=generation - 1, generation=generation)
