@@ -27,7 +27,6 @@ engine see each other's writes.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import itertools
 import json
@@ -41,7 +40,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 import requests
 from pyoxigraph import (
@@ -606,20 +605,6 @@ class RemoteGraphStore(GraphStore):
 
     def repair_derived_data(self) -> bool:
         return False  # nothing is written locally before the engine has it
-
-    def dump(self, output: BinaryIO, *, graph: str | None = None, compress: bool = False) -> None:
-        target: BinaryIO = output
-        zipped = gzip.GzipFile(fileobj=output, mode="wb", mtime=0) if compress else None
-        if zipped is not None:
-            target = zipped  # type: ignore[assignment]
-        try:
-            if graph is None:
-                self.reader().dump(target)
-            else:
-                serialize(self.reader().quads_for_pattern(None, None, None, NamedNode(graph)), target, RdfFormat.N_QUADS)
-        finally:
-            if zipped is not None:
-                zipped.close()
 
     def restore(self, source: RdfSource, *, validate: bool = True, progress: ProgressCallback | None = None) -> int:
         """Replace every graph of the service in the engine with those of a dump (N-Quads or TriG).

@@ -25,6 +25,8 @@ from heritage_hubs.graph.bundled import seed
 from heritage_hubs.graph.tokens import TokenStore
 from heritage_hubs.server import close_resources, create_app
 
+from .engines import free_port, stop_process
+
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 #: Public conformance data (W3C test suites, Reconciliation API schemas): ../shared/conformance, or where the variable says.
@@ -86,12 +88,6 @@ def museum_token(store_path: Path) -> str:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:
@@ -164,12 +160,7 @@ def start_server(store_path: Path, *, extra_env: dict[str, str] | None = None, t
 
 
 def stop_server(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop_process(server.process, 20)
     if server.process.stderr:
         server.process.stderr.close()
 

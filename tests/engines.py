@@ -44,12 +44,17 @@ class RunningEngine:
     env: dict[str, str] = field(default_factory=dict)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, 30)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Ask a process to end; kill it if it has not within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait(url: str, process: subprocess.Popen[bytes], name: str, timeout: float = 90.0) -> None:
