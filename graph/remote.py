@@ -523,10 +523,18 @@ class Generation:
             fresh.write_text(str(time.time_ns()))
             os.replace(fresh, self.notice)  # a new inode: a stat tells every reader
 
-    def bump_update(self, new: int) -> str:
-        """The SPARQL Update that moves the counter to `new` (sent with the write it belongs to)."""
-        return (f"DELETE WHERE {{ GRAPH <{self.metadata_graph}> {{ <{self.metadata_graph}> <{self.predicate}> ?n }} }} ;\n"
-                f"INSERT DATA {{ GRAPH <{self.metadata_graph}> {{ <{self.metadata_graph}> <{self.predicate}> {new} }} }}")
+    def set_update(self, value: int) -> str:
+        """The SPARQL Update that sets the counter to `value` (a restore, which replaces the metadata graph whole)."""
+        m, p = self.metadata_graph, self.predicate
+        return (f"DELETE WHERE {{ GRAPH <{m}> {{ <{m}> <{p}> ?n }} }} ;\n"
+                f"INSERT DATA {{ GRAPH <{m}> {{ <{m}> <{p}> {value} }} }}")
+
+    def bump_update(self) -> str:
+        """The SPARQL Update that moves the counter on by one, counted by the engine itself (sent with the write it
+        belongs to): two hosts writing at once each move it, and no two writes leave the same number."""
+        m, p = self.metadata_graph, self.predicate
+        return (f"DELETE {{ GRAPH <{m}> {{ <{m}> <{p}> ?n }} }} INSERT {{ GRAPH <{m}> {{ <{m}> <{p}> ?next }} }} "
+                f"WHERE {{ OPTIONAL {{ GRAPH <{m}> {{ <{m}> <{p}> ?n }} }} BIND(COALESCE(?n, 0) + 1 AS ?next) }}")
 
 
 # ---------------------------------------------------------------- the store
@@ -635,14 +643,18 @@ class RemoteGraphStore(GraphStore):
                 raise EngineError(f"{source.name}: the graph <{foreign[0]}> is not under {prefix}; the service keeps only its "
                                   "own graphs in an engine", status=400)
             with self.directory.write_lock(timeout=self.lock_timeout):
+                self.generation_counter.forget()
+                # The counter goes on from the engine's, never back to the dump's (caches are keyed by it).
+                following = int(self.generation) + 1
+                counter = NamedNode(self.generation_counter.predicate)
                 old = set(self.reader().every_graph_under_prefix())
                 for graph in graphs:
-                    triples = (self.skolem.triple(q.triple) for q in staging.quads_for_pattern(None, None, None, NamedNode(graph)))
+                    triples = (self.skolem.triple(q.triple) for q in staging.quads_for_pattern(None, None, None, NamedNode(graph))
+                               if q.predicate != counter)
                     self.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
                 gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph})
-                following = int(self.generation or 0) + 1
                 self.engine.update(" ;\n".join([*(f"DROP SILENT GRAPH <{g}>" for g in gone),
-                                                self.generation_counter.bump_update(following)]), timeout=WRITE_TIMEOUT)
+                                                self.generation_counter.set_update(following)]), timeout=WRITE_TIMEOUT)
                 self.generation_counter.forget()
             count = len(staging)
             del staging

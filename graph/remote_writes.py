@@ -158,7 +158,7 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
     operations += _data("INSERT", entailed, to_add, term)
     operations += _data("DELETE", ns.metadata_graph, (q.triple for q in metadata_removed), term)
     operations += _data("INSERT", ns.metadata_graph, (q.triple for q in metadata_added), term)
-    operations.append(remote.generation_counter.bump_update(generation))
+    operations.append(remote.generation_counter.bump_update())
     text = " ;\n".join(operations)
     if len(text) > ONE_REQUEST_BYTES:
         # Too large for one request: each touched graph whole by Graph Store PUT (each atomic), then the rest.
@@ -169,7 +169,7 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
         text = " ;\n".join(rest)
     remote.engine.update(text, timeout=WRITE_TIMEOUT)
     remote.generation_counter.forget()
-    if validate:
+    if validate and int(remote.generation) == generation:  # (not if another host wrote in between: then rebuilt)
         _follow_locally(remote, tx, delta, published=generation - 1, generation=generation)
 
 
