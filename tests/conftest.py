@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
@@ -211,3 +212,13 @@ def listener() -> Iterator[Listener]:
     found = Listener()
     yield found
     found.close()
+
+
+def multipart_form(parts: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
+    """A multipart/form-data body of file parts (name → filename, data, media type), and its Content-Type."""
+    boundary = uuid.uuid4().hex
+    chunks = []
+    for name, (filename, data, media_type) in parts.items():
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                      f"Content-Type: {media_type}\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(chunks) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"

@@ -31,7 +31,7 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 from heritage_hubs.graph.library import named_queries
 from heritage_hubs.graph.remote import Engine, EngineAddress, EngineError
 
-from .conftest import FIXTURES, LiveServer, http_request, start_server, stop_server
+from .conftest import FIXTURES, LiveServer, http_request, multipart_form, start_server, stop_server
 from .engines import ENGINES, RunningEngine
 
 BASE = "https://w3id.org/heritage-hubs/"
@@ -335,6 +335,7 @@ def test_the_change_feed_is_not_offered_where_it_is_not_kept(backend: Backend) -
 
 
 MUSEUM = BASE + "graph/institution/museo-esempio"
+EXAMPLE = Path(__file__).parent.parent / "examples" / "museum"
 
 
 def _put(backend: Backend, secret: str, graph: str, body: bytes, method: str = "PUT") -> tuple[int, bytes]:
@@ -402,6 +403,16 @@ def test_a_museum_writes_its_graph_the_same_on_every_backend(backend: Backend) -
     extra = f"<{institution}> <http://www.w3.org/2004/02/skos/core#altLabel> \"MdE\"@it .".encode()
     assert _put(backend, museum, MUSEUM, extra, method="POST")[0] == 204
     assert b"MdE" in backend.get("/doc/institution/museo-esempio.ttl")[1]
+
+    # A spreadsheet with its mapping (OpenRefine's users' path): five records into the same graph.
+    form, content_type = multipart_form({"file": ("records.csv", (EXAMPLE / "records.csv").read_bytes(), "text/csv"),
+                                     "mapping": ("mapping.toml", (EXAMPLE / "mapping.toml").read_bytes(), "application/toml")})
+    status, _, body = http_request(backend.url + "/import/csv?" + urllib.parse.urlencode({"graph": MUSEUM}), "POST",
+                                   body=form, headers={"Authorization": f"Bearer {museum}", "Content-Type": content_type})
+    assert status == 200 and json.loads(body)["importedRows"] == 5, body
+    kept = json.loads(backend.get("/api/queries/kept-assets?" + urllib.parse.urlencode({"keeper": institution}),
+                                  "application/json")[1])
+    assert len(kept) >= 5, kept
 
     # A link from another graph: a hub that names the museum as a partner needs it to stay an institution.
     hub = (f"@prefix hh: <{BASE}ontology/> . <{BASE}id/hub/hub-esempio> a hh:Hub ; "

@@ -15,7 +15,6 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 import rdflib
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 
-from .conftest import LiveServer, http_request, start_server, stop_server
+from .conftest import LiveServer, http_request, multipart_form, start_server, stop_server
 
 BASE = "https://w3id.org/heritage-hubs/"
 HH = BASE + "ontology/"
@@ -36,15 +35,6 @@ OBJECT = BASE + "id/asset/museo-esempio-me-0001"
 def _request(server: LiveServer, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
              follow: bool = True) -> tuple[int, Message, bytes]:
     return http_request(server.url + path, method, body=body, headers=headers, follow=follow)
-
-
-def _multipart(parts: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    chunks = []
-    for name, (filename, data, media_type) in parts.items():
-        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                      f"Content-Type: {media_type}\r\n\r\n".encode() + data + b"\r\n")
-    return b"".join(chunks) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.fixture
@@ -68,7 +58,7 @@ def test_a_museum_links_its_records(server: LiveServer) -> None:
     assert status == 201, body
 
     # 3. It uploads its spreadsheet with the mapping.
-    form, content_type = _multipart({"file": ("records.csv", (EXAMPLE / "records.csv").read_bytes(), "text/csv"),
+    form, content_type = multipart_form({"file": ("records.csv", (EXAMPLE / "records.csv").read_bytes(), "text/csv"),
                                      "mapping": ("mapping.toml", (EXAMPLE / "mapping.toml").read_bytes(), "application/toml")})
     status, _, body = _request(server, "POST", "/import/csv?" + urllib.parse.urlencode({"graph": GRAPH}), body=form,
                                headers={**auth, "Content-Type": content_type})
@@ -121,7 +111,7 @@ def test_a_museum_links_its_records(server: LiveServer) -> None:
     _, _, before = _request(server, "GET", "/graph-store?" + urllib.parse.urlencode({"graph": GRAPH}),
                             headers={"Accept": "application/n-triples"})
     broken = (EXAMPLE / "records.csv").read_text().replace("26/04/1945", "April 1945")
-    form, content_type = _multipart({"file": ("records.csv", broken.encode(), "text/csv"),
+    form, content_type = multipart_form({"file": ("records.csv", broken.encode(), "text/csv"),
                                      "mapping": ("mapping.toml", (EXAMPLE / "mapping.toml").read_bytes(), "application/toml")})
     status, _, body = _request(server, "POST", "/import/csv?" + urllib.parse.urlencode({"graph": GRAPH, "replace": "true"}),
                                body=form, headers={**auth, "Content-Type": content_type})
