@@ -728,8 +728,7 @@ class RemoteExecutor:
             response.close()
             release()
             raise QueryFailed(503, f"the SPARQL engine's answer broke off: {type(error).__name__}") from None
-        if second is None:
-            response.close()
+        if second is None:  # read to the end: the connection goes back to the pool by itself (close() would drop it)
             release()
             if len(first) > job.max_bytes:
                 raise QueryFailed(413, f"the result is larger than the limit of {job.max_bytes} bytes")
