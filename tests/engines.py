@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,8 @@ class RunningEngine:
     process: subprocess.Popen[bytes]
     query_url: str
     env: dict[str, str] = field(default_factory=dict)
+    #: Virtuoso's SQL port (isql-vt), for its own bulk loader.
+    sql_port: int | None = None
 
     def stop(self) -> None:
         stop_process(self.process, 30)
@@ -139,7 +142,7 @@ def start_virtuoso(folder: Path, *, buffers: int = 20000) -> RunningEngine:
     _wait(url, process, "Virtuoso")
     env = {"HERITAGE_HUBS_ENGINE_USER": "dba", "HERITAGE_HUBS_ENGINE_PASSWORD": "dba", "HERITAGE_HUBS_ENGINE_AUTH": "digest"}
     return RunningEngine("virtuoso", f"sparql+http://127.0.0.1:{http_port}/sparql?update=/sparql-auth"
-                         "&store=/sparql-graph-crud-auth&timeout=ms", process, url, env)
+                         "&store=/sparql-graph-crud-auth&timeout=ms", process, url, env, sql_port)
 
 
-ENGINES = {"oxigraph": start_oxigraph, "virtuoso": start_virtuoso}
+ENGINES: dict[str, Callable[[Path], RunningEngine]] = {"oxigraph": start_oxigraph, "virtuoso": start_virtuoso}
