@@ -63,7 +63,7 @@ from pyoxigraph import (
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
-from .errors import GraphError, ValidationFailed
+from .errors import GraphError, ValidationFailed, Violation
 from .executor import CHUNK_BYTES, Limits, QueryFailed, QueryJob, QueryStream, StreamAborted
 from .feed import FeedPolicy
 from .iris import DEFAULT_BASE_IRI
@@ -613,6 +613,20 @@ class RemoteGraphStore(GraphStore):
 
     def repair_derived_data(self) -> bool:
         return False  # nothing is written locally before the engine has it
+
+    def check(self, source: RdfSource, *, graph: str, replace: bool = False) -> list[Violation]:
+        from .remote_writes import check
+
+        return check(self, source, graph=graph, replace=replace)
+
+    def validate_all(self) -> list[Violation]:
+        """Every check over a copy of the service's graphs read from the engine (its own view of the data may differ:
+        Virtuoso answers datatype() of a geo:wktLiteral with its own geometry type)."""
+        copy = Store()
+        reader = self.reader()
+        for graph in reader.our_graphs():
+            copy.extend(reader.quads_for_pattern(None, None, None, NamedNode(graph)))
+        return self.validator.validate(copy)
 
     def restore(self, source: RdfSource, *, validate: bool = True, progress: ProgressCallback | None = None) -> int:
         """Replace every graph of the service in the engine with those of a dump (N-Quads or TriG).

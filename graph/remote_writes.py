@@ -35,11 +35,11 @@ from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Stor
 
 from . import entailment
 from .delta import Delta, GraphChange
-from .errors import GraphNameError, ValidationFailed
+from .errors import GraphNameError, ValidationFailed, Violation
 from .provenance import forget_graph, record_change
 from .remote import WRITE_TIMEOUT, EngineError
 from .results import select
-from .store import DEFAULT_GRAPH, WriteTransaction, _check_sizes
+from .store import DEFAULT_GRAPH, RdfSource, WriteTransaction, _check_sizes
 
 if TYPE_CHECKING:
     from .remote import RemoteGraphStore
@@ -103,7 +103,8 @@ def _listed(old: Store, new: Store, graphs: Iterable[str]) -> Delta:
     return delta
 
 
-def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -> None:
+def _prepared(remote: RemoteGraphStore, tx: PulledTransaction) -> tuple[list[str], Delta, set[Triple], set[Triple]]:
+    """The touched graphs, the change listed, and what the entailed graph gains and loses with it."""
     ns = remote.namespaces
     touched = sorted(g for g in tx.touched if g != DEFAULT_GRAPH)
     delta = _listed(tx.old, tx.store, touched)
@@ -113,22 +114,42 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
     if delta.touches_class_hierarchy() or ns.ontology_graph in touched:
         raise EngineError("a change to the class hierarchy or the ontology needs every statement validated again, which "
                           "is not done through heritage-hubs over a SPARQL engine yet: restore a dump instead", status=501)
-    reader = remote.reader()
-    entailed = entailment.entailed_graph(ns)
     rules = entailment.load_rules(_ontology(remote, tx), ns)
     to_add, to_remove = entailed_change(remote, tx, delta, rules, touched)
-    target = NamedNode(entailed)
+    return touched, delta, to_add, to_remove
+
+
+def violations_of(remote: RemoteGraphStore, tx: PulledTransaction, touched: list[str], delta: Delta, to_add: set[Triple],
+                  to_remove: set[Triple]) -> list[Violation]:
+    """What the shapes find wrong with the change, over its neighbourhood copied from the engine (the module's step 3)."""
+    if not remote.validator.shallow_paths:
+        raise EngineError("shapes with paths longer than one step need a full validation, not done over an engine yet",
+                          status=501)
+    _copy_neighbourhood(remote, tx, delta, touched)
+    target = NamedNode(entailment.entailed_graph(remote.namespaces))
+    for triple in to_remove:
+        quad = Quad(triple.subject, triple.predicate, triple.object, target)
+        if quad in tx.store:
+            tx.store.remove(quad)
+    tx.store.extend(Quad(t.subject, t.predicate, t.object, target) for t in to_add)
+    return [v for v in remote.validator.validate_change(tx.old, tx.store, delta) if v.severity == "Violation"]
+
+
+def check(remote: RemoteGraphStore, source: RdfSource, *, graph: str, replace: bool) -> list[Violation]:
+    """Validate `source` as if it were loaded into `graph`, sending nothing (`heritage-hubs validate FILES`)."""
+    tx = PulledTransaction(Store(), Store(), remote)
+    tx.load(source, graph=graph, replace=replace)
+    touched, delta, to_add, to_remove = _prepared(remote, tx)
+    return violations_of(remote, tx, touched, delta, to_add, to_remove)
+
+
+def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -> None:
+    ns = remote.namespaces
+    touched, delta, to_add, to_remove = _prepared(remote, tx)
+    reader = remote.reader()
+    entailed = entailment.entailed_graph(ns)
     if validate:
-        if not remote.validator.shallow_paths:
-                raise EngineError("shapes with paths longer than one step need a full validation, not done over an engine yet",
-                              status=501)
-        _copy_neighbourhood(remote, tx, delta, touched)
-        for triple in to_remove:
-            quad = Quad(triple.subject, triple.predicate, triple.object, target)
-            if quad in tx.store:
-                tx.store.remove(quad)
-        tx.store.extend(Quad(t.subject, t.predicate, t.object, target) for t in to_add)
-        violations = [v for v in remote.validator.validate_change(tx.old, tx.store, delta) if v.severity == "Violation"]
+        violations = violations_of(remote, tx, touched, delta, to_add, to_remove)
         if violations:
             sources = {s for p in tx.touched.values() for s in p.sources}
             raise ValidationFailed(violations, source=", ".join(sorted(sources)) or None)

@@ -614,6 +614,10 @@ class GraphStore:
             tx.load(source, graph=graph, replace=replace, provenance=provenance, progress=progress)
         return self.graph_info(graph)
 
+    def validate_all(self) -> list[Violation]:
+        """Every check over everything in the store (`heritage-hubs validate --all`)."""
+        return self.validator.validate(self.reader())
+
     def check(self, source: RdfSource, *, graph: str, replace: bool = False) -> list[Violation]:
         """Validate `source` as if it were loaded into `graph`, changing nothing."""
         with self._work_copy() as (tx, _):

@@ -213,7 +213,7 @@ def validate(obj: _Context, files: tuple[Path, ...], graph_name: str, replace: b
             for path in files:
                 violations += store.check(RdfSource.from_path(path, fmt), graph=obj.graph_iri(graph_name), replace=replace)
         else:
-            violations = store.validator.validate(store.reader())
+            violations = store.validate_all()
         errors = [v for v in violations if v.severity == "Violation"]
         if errors:
             raise ValidationFailed(errors, source=", ".join(str(f) for f in files) or str(obj.store_path))

@@ -439,6 +439,26 @@ def test_a_museum_writes_its_graph_the_same_on_every_backend(backend: Backend) -
     _void_agrees_with_a_count(backend)
 
 
+def test_the_command_line_on_every_backend(backend: Backend, tmp_path: Path) -> None:
+    """`graphs`, `query`, `validate`, `load` (refused when invalid, with nothing kept) and `dump` over the same store."""
+    listed = backend.cli("graphs")
+    assert listed.returncode == 0 and BASE + "graph/core" in listed.stdout
+    counted = backend.cli("query", "ASK { ?s a <https://w3id.org/heritage-hubs/ontology/Hub> }")
+    assert counted.returncode == 0 and "true" in counted.stdout
+    everything = backend.cli("validate")
+    assert everything.returncode == 0, everything.stderr
+    # A file checked against what the store holds (links resolved there), nothing changed.
+    fine = backend.cli("validate", str(FIXTURES / "institution.ttl"), "--graph", "institution/museo-esempio")
+    assert fine.returncode == 0 and "conforms" in fine.stdout, fine.stderr
+    wrong = backend.cli("validate", str(FIXTURES / "invalid-institution.ttl"), "--graph", "institution/invalid")
+    assert wrong.returncode == 1 and "SHACL violations" in wrong.stderr
+    refused = backend.cli("load", str(FIXTURES / "invalid-institution.ttl"), "--graph", "institution/invalid")
+    assert refused.returncode == 1 and "SHACL violations" in refused.stderr
+    assert BASE + "graph/institution/invalid" not in backend.cli("graphs").stdout
+    dumped = backend.cli("dump", "-o", str(tmp_path / "all.nq.gz"))
+    assert dumped.returncode == 0 and (tmp_path / "all.nq.gz").stat().st_size > 10_000
+
+
 def test_sparql_update_over_an_engine_is_refused_with_a_reason(backend: Backend) -> None:
     admin = backend.cli("token", "create", "--institution", "network", "--all-graphs")
     assert admin.returncode == 0, admin.stderr
