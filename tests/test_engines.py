@@ -29,10 +29,11 @@ from rdflib.compare import isomorphic
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 from heritage_hubs.graph.library import named_queries
-from heritage_hubs.graph.remote import Engine, EngineAddress, EngineError
+from heritage_hubs.graph.remote import Engine, EngineAddress, EngineError, RemoteGraphStore
+from heritage_hubs.graph.store import RdfSource
 
 from .conftest import FIXTURES, LiveServer, http_request, multipart_form, start_server, stop_server
-from .engines import ENGINES, RunningEngine
+from .engines import ENGINES, RunningEngine, start_oxigraph
 
 BASE = "https://w3id.org/heritage-hubs/"
 BACKENDS = ["embedded", *ENGINES]
@@ -437,6 +438,30 @@ def test_a_museum_writes_its_graph_the_same_on_every_backend(backend: Backend) -
     info = {r["g"] for r in select(backend, f"SELECT ?g WHERE {{ GRAPH <{BASE}graph/metadata> {{ ?g a <http://rdfs.org/ns/void#Dataset> }} }}")}
     assert MUSEUM not in info
     _void_agrees_with_a_count(backend)
+
+
+def test_statements_kept_in_the_engine_outside_the_service_count_for_nothing(tmp_path: Path) -> None:
+    """The same statement written straight to the engine, in a graph that is not the service's, must not keep an
+    entailment alive when the museum withdraws it — also when the engine's own default graph is the union of all its
+    graphs (`&union=engine`, where no request names the service's graphs)."""
+    engine = start_oxigraph(tmp_path, union=True)
+    try:
+        env = {"HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "state")}
+        _seed(engine.location, env)
+        store = RemoteGraphStore(engine.location, state=tmp_path / "state")
+        institution, hub = BASE + "id/institution/museo-esempio", BASE + "id/hub/polo-del-900"
+        engine_client = Engine(EngineAddress.parse(engine.location))
+        engine_client.put_graph("urn:elsewhere", f"<{institution}> <{BASE}ontology/partnerOf> <{hub}> .".encode())
+        entailed = f"ASK {{ GRAPH <{BASE}graph/entailed> {{ <{hub}> <{BASE}ontology/hasPartner> <{institution}> }} }}"
+        record = (FIXTURES / "institution.ttl").read_bytes()
+        store.write_graph([RdfSource.from_bytes(record, pyoxigraph.RdfFormat.TURTLE)], graph=MUSEUM, replace=True)
+        assert bool(store.query(entailed))
+        withdrawn = record.replace(b"    hh:partnerOf <https://w3id.org/heritage-hubs/id/hub/polo-del-900> ;\n", b"")
+        assert withdrawn != record
+        store.write_graph([RdfSource.from_bytes(withdrawn, pyoxigraph.RdfFormat.TURTLE)], graph=MUSEUM, replace=True)
+        assert not bool(store.query(entailed))
+    finally:
+        engine.stop()
 
 
 def test_the_command_line_on_every_backend(backend: Backend, tmp_path: Path) -> None:
