@@ -1,8 +1,9 @@
 """The interface the server uses, whatever holds the triples.
 
-The embedded :class:`~.store.GraphStore` implements it today; a later backend
-speaks SPARQL 1.1 Query, Update and the Graph Store Protocol to an existing
-server (Virtuoso, Fuseki, QLever) behind the same methods.
+The embedded :class:`~.store.GraphStore` implements it, and so does
+:class:`~.remote.RemoteGraphStore`, which speaks SPARQL 1.1 Query, Update and
+the Graph Store Protocol to an engine someone runs (Oxigraph's server,
+Virtuoso, …) behind the same methods.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ import rdflib
 from rdflib.compare import isomorphic
 from SPARQLWrapper import JSON, SPARQLWrapper
 
+from heritage_hubs.graph.backend import GraphBackend
 from heritage_hubs.graph.library import named_queries
 from heritage_hubs.graph.remote import Engine, EngineAddress, EngineError, RemoteGraphStore
 from heritage_hubs.graph.store import RdfSource
@@ -449,6 +450,7 @@ def test_statements_kept_in_the_engine_outside_the_service_count_for_nothing(tmp
         env = {"HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "state")}
         _seed(engine.location, env)
         store = RemoteGraphStore(engine.location, state=tmp_path / "state")
+        assert isinstance(store, GraphBackend)  # the contract both backends keep (graph/backend.py)
         institution, hub = BASE + "id/institution/museo-esempio", BASE + "id/hub/polo-del-900"
         engine_client = Engine(EngineAddress.parse(engine.location))
         engine_client.put_graph("urn:elsewhere", f"<{institution}> <{BASE}ontology/partnerOf> <{hub}> .".encode())
