@@ -13,7 +13,7 @@ import rdflib
 
 from .iris import Namespaces, rebase
 from .provenance import Provenance
-from .store import ENGINE_SCHEMES, GraphStore, RdfSource, open_store, rebased_source, store_location
+from .store import GraphStore, RdfSource, is_engine_location, open_store, rebased_source, store_location
 from .validation import ShapesValidator
 from .void import PROJECT
 
@@ -82,7 +82,7 @@ def seed_if_empty(path: str, base_iri: str) -> bool:
     store = open_store(store_location(path), base_iri=base_iri)
     if not store.is_empty():
         return False
-    if path.startswith(ENGINE_SCHEMES):
+    if is_engine_location(path):
         # An engine gets the seeded dataset whole (graph by graph), as made in an embedded store.
         import tempfile
 

@@ -14,7 +14,8 @@ service's graphs (Oxigraph's ``--union-default-graph``, Fuseki's
 ``unionDefaultGraph``); without it every query names the service's graphs with
 ``default-graph-uri``/``named-graph-uri`` (SPARQL 1.1 Protocol §2.1.4), which is
 right on every engine, Virtuoso's system graphs included, and costs the engine
-more. The service's graphs are those under ``{base}graph/``.
+more. The service's graphs are those under ``{base}graph/`` that its metadata
+graph describes.
 
 Credentials come from the environment: ``HERITAGE_HUBS_ENGINE_USER``,
 ``HERITAGE_HUBS_ENGINE_PASSWORD`` and ``HERITAGE_HUBS_ENGINE_AUTH`` (``basic``,
@@ -69,7 +70,7 @@ from .feed import FeedPolicy
 from .iris import DEFAULT_BASE_IRI
 from .provenance import Provenance
 from .sparql_text import dataset_clause_graphs, has_dataset_clause, where_group_start
-from .store import ENGINE_SCHEMES, GraphStore, ProgressCallback, RdfSource, WriteTransaction
+from .store import GraphStore, ProgressCallback, RdfSource, WriteTransaction, is_engine_location
 from .validation import ShapesValidator
 
 #: Media types asked of the engine, best first: SPARQL JSON results for SELECT and ASK, N-Triples for graphs.
@@ -90,10 +91,6 @@ class EngineError(GraphError):
     def __init__(self, message: str, status: int = 502) -> None:
         super().__init__(message)
         self.status = status
-
-
-def is_engine_location(location: str | os.PathLike[str]) -> bool:
-    return isinstance(location, str) and location.startswith(ENGINE_SCHEMES)
 
 
 @dataclass(frozen=True)
@@ -324,6 +321,11 @@ def _with_values(sparql: str, substitutions: Mapping[Variable, Any], skolem: Sko
     return f"{sparql[:start]} VALUES ({names}) {{ ({values}) }} {sparql[start:]}"
 
 
+def _media_type(response: requests.Response, default: str = "") -> str:
+    """The media type of an engine's answer, without its parameters."""
+    return response.headers.get("Content-Type", default).split(";")[0].strip().lower()
+
+
 def _solutions_of(response: requests.Response, skolem: Skolem | None = None) -> QuerySolutions:
     content = response.content if skolem is None else skolem.results(response.content)
     parsed = parse_query_results(content, format=QueryResultsFormat.JSON)
@@ -373,7 +375,7 @@ class RemoteReader:
         if self._graphs is None:
             metadata = self.graph_prefix + "metadata"
             rows = self._solutions(f"SELECT DISTINCT ?g WHERE {{ GRAPH <{metadata}> {{ ?g a <http://rdfs.org/ns/void#Dataset> }} }}",
-                                   dataset=False)
+                                   with_dataset=False)
             described = {str(row["g"].value) for row in rows if isinstance(row["g"], NamedNode)}
             if described or self.holds_any(metadata):
                 described.add(metadata)
@@ -390,10 +392,11 @@ class RemoteReader:
         a restore, which replaces them all)."""
         prefix = self.graph_prefix.replace("\\", "\\\\").replace('"', '\\"')
         rows = self._solutions(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{prefix}")) }}',
-                               dataset=False)
+                               with_dataset=False)
         return sorted(str(row["g"].value) for row in rows)
 
-    def _dataset(self, sparql: str, options: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    def dataset(self, sparql: str, options: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        """The `default-graph-uri` and `named-graph-uri` values to send with `sparql`, run with pyoxigraph's `options`."""
         default = options.get("default_graph")
         named = options.get("named_graphs")
         if default is not None or named is not None:
@@ -408,8 +411,8 @@ class RemoteReader:
         graphs = self.our_graphs()
         return (graphs if options.get("use_default_graph_as_union") else []), graphs
 
-    def _solutions(self, sparql: str, *, dataset: bool = True, **options: Any) -> QuerySolutions:
-        defaults, named = self._dataset(sparql, options) if dataset else ([], [])
+    def _solutions(self, sparql: str, *, with_dataset: bool = True, **options: Any) -> QuerySolutions:
+        defaults, named = self.dataset(sparql, options) if with_dataset else ([], [])
         response = self.engine.query(sparql, accept=_ACCEPT_RESULTS, default_graphs=defaults, named_graphs=named,
                                      timeout=self.timeout)
         return _solutions_of(response, self.skolem)
@@ -420,10 +423,10 @@ class RemoteReader:
         options.pop("prefixes", None)
         if substitutions:
             sparql = _with_values(sparql, substitutions, self.skolem)
-        defaults, named = self._dataset(sparql, options)
+        defaults, named = self.dataset(sparql, options)
         response = self.engine.query(sparql, accept=f"{_ACCEPT_RESULTS}, {_ACCEPT_GRAPH}", default_graphs=defaults,
                                      named_graphs=named, timeout=self.timeout)
-        media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        media_type = _media_type(response)
         if media_type in ("application/sparql-results+json", "application/json"):
             return parse_query_results(self.skolem.results(response.content), format=QueryResultsFormat.JSON)
         if media_type == "application/sparql-results+xml":
@@ -461,7 +464,7 @@ class RemoteReader:
         for graph in self.our_graphs():
             response = self.engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
                                          accept=_ACCEPT_GRAPH, timeout=None)
-            media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            media_type = _media_type(response)
             name = NamedNode(graph)
             quads = (Quad(q.subject, q.predicate, q.object, name)
                      for q in parse(self.skolem.graph(response.content), _GRAPH_TYPES.get(media_type, RdfFormat.N_TRIPLES)))
@@ -552,11 +555,12 @@ class RemoteGraphStore(GraphStore):
     """The service's store, kept in a SPARQL engine (see the module's description).
 
     Reads go to the engine, one reader per generation. Caches derived from the
-    data (the label index, the statistics) are kept in a local state directory
-    and rebuilt when the engine's generation moves. Writes: a whole dataset is
-    restored into the engine graph by graph (Graph Store PUT) after validation;
-    the other writes through the service come later and are refused with a
-    message today.
+    data (the label index, the statistics) are kept in a local state directory,
+    followed by this host's writes and rebuilt when another host's write moves
+    the engine's generation. Writes of whole graphs are validated here and sent
+    as one SPARQL Update (graph/remote_writes.py); a whole dataset is restored
+    graph by graph (Graph Store PUT) after validation; SPARQL Update through the
+    service is refused with a message.
     """
 
     def __init__(self, location: str, *, base_iri: str = DEFAULT_BASE_IRI, state: str | Path | None = None,
@@ -586,11 +590,6 @@ class RemoteGraphStore(GraphStore):
     @property
     def generation(self) -> str:
         return self.generation_counter.read()
-
-    def query(self, sparql: str, **options: Any) -> Any:
-        if "default_graph" not in options and "named_graphs" not in options:
-            options.setdefault("use_default_graph_as_union", not has_dataset_clause(sparql))
-        return self.reader().query(sparql, **options)
 
     def is_empty(self) -> bool:
         return not self.reader().our_graphs()
@@ -715,7 +714,7 @@ class RemoteExecutor:
                 defaults, named = list(job.default_graphs or ()), list(job.named_graphs or ())
                 asked: list[str | None] = [*defaults, *named]
             else:
-                defaults, named = reader._dataset(job.query, {"use_default_graph_as_union": True})
+                defaults, named = reader.dataset(job.query, {"use_default_graph_as_union": True})
                 asked = dataset_clause_graphs(job.query) if has_dataset_clause(job.query) else []
             # The engine may hold graphs that are not the service's (its own system graphs, other data): a dataset the
             # request names may only be made of the service's graphs.
@@ -733,7 +732,7 @@ class RemoteExecutor:
         except BaseException:
             release()
             raise
-        media_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
+        media_type = _media_type(response, "application/octet-stream")
         chunks = response.iter_content(CHUNK_BYTES)
         try:
             first = next(chunks, b"")

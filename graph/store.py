@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, TypeGuard
 
 from pyoxigraph import (
     DefaultGraph,
@@ -706,15 +706,20 @@ class GraphStore:
 ENGINE_SCHEMES = ("sparql+http://", "sparql+https://")
 
 
+def is_engine_location(location: str | os.PathLike[str]) -> TypeGuard[str]:
+    """Whether `location` names a SPARQL engine (``sparql+http://…``) rather than a store directory."""
+    return isinstance(location, str) and location.startswith(ENGINE_SCHEMES)
+
+
 def store_location(value: str | os.PathLike[str]) -> Path | str:
     """A store directory, or a SPARQL engine's location (``sparql+http://…``, kept as written: a path would fold its ``//``)."""
     text = os.fspath(value)
-    return text if text.startswith(ENGINE_SCHEMES) else Path(text)
+    return text if is_engine_location(text) else Path(text)
 
 
 def open_store(location: str | Path, *, base_iri: str = DEFAULT_BASE_IRI, feed_policy: FeedPolicy | None = None) -> GraphStore:
     """The store at `location`: a directory (the embedded store) or a SPARQL engine (``sparql+http://…``, graph/remote.py)."""
-    if isinstance(location, str) and location.startswith(ENGINE_SCHEMES):
+    if is_engine_location(location):
         from .remote import RemoteGraphStore
 
         return RemoteGraphStore(location, base_iri=base_iri, feed_policy=feed_policy)
