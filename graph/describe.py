@@ -48,6 +48,20 @@ class Description:
                 ordered.append(triple)
         return ordered
 
+    def linked(self) -> list[NamedNode]:
+        """The resource and every IRI its statements name (predicates, values, whoever points at it): what the document
+        gives the labels of."""
+        found: dict[NamedNode, None] = {self.subject: None}
+        for quad in (*self.outgoing, *self.blank_closure):
+            found[quad.predicate] = None
+            if isinstance(quad.object, NamedNode):
+                found[quad.object] = None
+        for quad in self.incoming:
+            found[quad.predicate] = None
+            if isinstance(quad.subject, NamedNode):
+                found[quad.subject] = None
+        return list(found)
+
     def label_of(self, term: NamedNode | BlankNode | Literal, language: str) -> str | None:
         found = {q.object.language or "": q.object.value for q in self.labels
                  if q.subject == term and isinstance(q.object, Literal)}
@@ -90,16 +104,7 @@ def describe(store: Store, iri: str, *, incoming_cap: int = 100, metadata_graph:
         description.incoming_total += 1
         if len(description.incoming) < incoming_cap:
             description.incoming.append(quad)
-    linked: set[NamedNode] = {subject}
-    for quad in (*description.outgoing, *description.blank_closure):
-        linked.add(quad.predicate)
-        if isinstance(quad.object, NamedNode):
-            linked.add(quad.object)
-    for quad in description.incoming:
-        linked.add(quad.predicate)
-        if isinstance(quad.subject, NamedNode):
-            linked.add(quad.subject)
-    for node in linked:
+    for node in description.linked():
         for predicate in LABELS:
             description.labels += [q for q in store.quads_for_pattern(node, predicate, None, None) if q.graph_name != hidden]
     return description
@@ -141,16 +146,7 @@ def _describe_in_few_queries(store: Store, iri: str, *, incoming_cap: int, metad
     if description.incoming_total == incoming_cap:
         count = next(iter(select(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}", use_default_graph_as_union=True)))
         description.incoming_total = int(count["n"].value) if isinstance(count["n"], Literal) else 0
-    linked: dict[NamedNode, None] = {subject: None}
-    for quad in (*description.outgoing, *description.blank_closure):
-        linked[quad.predicate] = None
-        if isinstance(quad.object, NamedNode):
-            linked[quad.object] = None
-    for quad in description.incoming:
-        linked[quad.predicate] = None
-        if isinstance(quad.subject, NamedNode):
-            linked[quad.subject] = None
-    nodes = list(linked)
+    nodes = description.linked()
     labels = ", ".join(str(p) for p in LABELS)
     for start in range(0, len(nodes), 200):
         chunk = " ".join(str(n) for n in nodes[start:start + 200])

@@ -1,8 +1,8 @@
 """Writes through the service to a SPARQL engine (graph/remote.py): validated here, then sent as one SPARQL Update.
 
 The engine has no transaction that spans requests, so nothing is written to it
-before the write is known to be good. A write runs on two private stores in a
-temporary folder: `old` and `new` receive the current content of every graph
+before the write is known to be good. A write runs on two private in-memory
+stores: `old` and `new` receive the current content of every graph
 the write touches (pulled from the engine when first touched), and the write
 itself (a load, a replace, a drop) runs on `new` with the same code as on the
 embedded store. At commit:
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store, Triple, serialize
 
 from . import entailment
-from .delta import Delta, GraphChange
+from .delta import Delta, GraphChange, has_quads
 from .errors import GraphNameError, ValidationFailed, Violation
 from .provenance import forget_graph, record_change
 from .remote import WRITE_TIMEOUT, EngineError
@@ -161,7 +161,7 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
     for graph in touched:
         described.extend(tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
         change = delta.graphs[graph]
-        if next(iter(tx.store.quads_for_pattern(None, None, None, NamedNode(graph))), None) is not None:
+        if has_quads(tx.store, graph):
             record_change(described, ns.metadata_graph, graph, tx.touched[graph], started=tx.started,
                           count_change=len(change.added) - len(change.removed))
         else:
@@ -169,25 +169,23 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
     after = set(described.quads_for_pattern(None, None, None, meta))
     metadata_removed, metadata_added = set(before) - after, after - set(before)
     generation = int(remote.generation or 0) + 1
-    operations: list[str] = []
     term = reader.sparql_term
+    written: list[str] = []  # the touched graphs' own change
     for graph in touched:
         change = delta.graphs[graph]
-        operations += _data("DELETE", graph, (q.triple for q in change.removed), term)
-        operations += _data("INSERT", graph, (q.triple for q in change.added), term)
-    operations += _data("DELETE", entailed, to_remove, term)
-    operations += _data("INSERT", entailed, to_add, term)
-    operations += _data("DELETE", ns.metadata_graph, (q.triple for q in metadata_removed), term)
-    operations += _data("INSERT", ns.metadata_graph, (q.triple for q in metadata_added), term)
-    operations.append(remote.generation_counter.bump_update())
-    text = " ;\n".join(operations)
+        written += _data("DELETE", graph, (q.triple for q in change.removed), term)
+        written += _data("INSERT", graph, (q.triple for q in change.added), term)
+    derived = [*_data("DELETE", entailed, to_remove, term), *_data("INSERT", entailed, to_add, term),
+               *_data("DELETE", ns.metadata_graph, (q.triple for q in metadata_removed), term),
+               *_data("INSERT", ns.metadata_graph, (q.triple for q in metadata_added), term),
+               remote.generation_counter.bump_update()]
+    text = " ;\n".join([*written, *derived])
     if len(text) > ONE_REQUEST_BYTES:
-        # Too large for one request: each touched graph whole by Graph Store PUT (each atomic), then the rest.
+        # Too large for one request: each touched graph whole by Graph Store PUT (each atomic), then what follows.
         for graph in touched:
             triples = (remote.skolem.triple(q.triple) for q in tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
             remote.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
-        rest = [op for op in operations if not any(f"GRAPH <{g}>" in op[:len(g) + 40] for g in touched)]
-        text = " ;\n".join(rest)
+        text = " ;\n".join(derived)
     remote.engine.update(text, timeout=WRITE_TIMEOUT)
     remote.generation_counter.forget()
     if validate and int(remote.generation) == generation:  # (not if another host wrote in between: then rebuilt)
@@ -292,7 +290,7 @@ def _closure(remote: RemoteGraphStore, tx: PulledTransaction, rules: entailment.
     for graph in touched:
         edges.extend(q for p in family for q in tx.store.quads_for_pattern(None, p, None, NamedNode(graph)))
     closure = entailment._transitive_closure(edges, rules, [g for g in edges.named_graphs() if isinstance(g, NamedNode)])
-    entailed = remote.namespaces.base + "graph/entailed"
+    entailed = entailment.entailed_graph(remote.namespaces)
     existing = {Triple(r["s"], r["p"], r["o"]) for r in select(
         reader, f"SELECT ?s ?p ?o WHERE {{ VALUES ?p {{ {values} }} GRAPH <{entailed}> {{ ?s ?p ?o }} }}",
         use_default_graph_as_union=True)}
