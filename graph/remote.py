@@ -460,15 +460,39 @@ class RemoteReader:
         return int(count.value) if isinstance(count, Literal) else 0
 
     def dump(self, output: IO[bytes], format: RdfFormat = RdfFormat.N_QUADS, **_: Any) -> None:
-        """Every graph of the service, one CONSTRUCT per graph, as N-Quads."""
+        """Every graph of the service, one CONSTRUCT per graph, as N-Quads. An N-Triples answer is read as it arrives,
+        a batch of lines at a time, so a graph of any size costs the server one batch of memory."""
         for graph in self.our_graphs():
             response = self.engine.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
-                                         accept=_ACCEPT_GRAPH, timeout=None)
-            media_type = _media_type(response)
+                                         accept=_ACCEPT_GRAPH, timeout=None, stream=True)
             name = NamedNode(graph)
-            quads = (Quad(q.subject, q.predicate, q.object, name)
-                     for q in parse(self.skolem.graph(response.content), _GRAPH_TYPES.get(media_type, RdfFormat.N_TRIPLES)))
-            serialize(quads, output, format)
+            rdf_format = _GRAPH_TYPES.get(_media_type(response), RdfFormat.N_TRIPLES)
+            try:
+                batches = (_line_batches(response.iter_lines(chunk_size=CHUNK_BYTES))
+                           if rdf_format == RdfFormat.N_TRIPLES else iter([response.content]))
+                for batch in batches:
+                    quads = (Quad(q.subject, q.predicate, q.object, name)
+                             for q in parse(self.skolem.graph(batch), rdf_format))
+                    serialize(quads, output, format)
+            finally:
+                response.close()
+
+
+#: Lines of an engine's N-Triples answer parsed at a time by a dump.
+DUMP_BATCH_LINES = 20000
+
+
+def _line_batches(lines: Iterator[bytes]) -> Iterator[bytes]:
+    """N-Triples lines, DUMP_BATCH_LINES at a time, as one text each (a statement never split between two batches)."""
+    size = DUMP_BATCH_LINES
+    batch: list[bytes] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield b"\n".join(batch) + b"\n"
+            batch = []
+    if batch:
+        yield b"\n".join(batch) + b"\n"
 
 
 # ---------------------------------------------------------------- the generation

@@ -322,6 +322,30 @@ def test_the_dump_holds_every_graph(backend: Backend, reference: Backend) -> Non
         assert canonical(found[BASE + "graph/" + name]) == canonical(expected[BASE + "graph/" + name]), name
 
 
+def test_a_dump_reads_the_engine_answer_a_batch_at_a_time(backend: Backend, reference: Backend,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same statements when each graph's answer is parsed seven lines at a time (blank nodes and all)."""
+    if backend.engine is None:
+        pytest.skip("the embedded store dumps its own files")
+    import io
+
+    from heritage_hubs.graph import remote
+
+    monkeypatch.setattr(remote, "DUMP_BATCH_LINES", 7)
+    for key, value in backend.env.items():
+        monkeypatch.setenv(key, value)
+    output = io.BytesIO()
+    RemoteGraphStore(backend.location).reader().dump(output)
+    dumped = list(pyoxigraph.parse(output.getvalue(), pyoxigraph.RdfFormat.N_QUADS))
+    status, body = reference.get("/dumps/all.nq.gz")
+    assert status == 200
+    expected = list(pyoxigraph.parse(gzip.decompress(body), pyoxigraph.RdfFormat.N_QUADS))
+    for name in ("core", "ontology", "entailed", "shapes"):
+        graph = BASE + "graph/" + name
+        found = [q for q in dumped if q.graph_name.value == graph]
+        assert len(found) > 7 and canonical(found) == canonical([q for q in expected if q.graph_name.value == graph]), name
+
+
 # ---------------------------------------------------------------- what an engine does not do yet
 
 
