@@ -190,15 +190,9 @@ class ChangeFeed:
                 moment = _parse_time(last) + timedelta(microseconds=1)  # member times never go backwards
             stamp = _time_text(moment)
             rows = []
-            # One dump of the changed graphs beats a lookup per resource when most of them changed (a large load).
-            grouped = _statements_by_subject(new, graphs, exclude_graph, delta) if bulk and len(changed) > _BULK else None
-            for resource in sorted(changed):
-                body = (_grouped_body(grouped, resource, f"m{seq}") if grouped is not None else None) \
-                    or _body(new, resource, exclude_graph, label=f"m{seq}")
-                if not body and not _has_statements(old, resource, exclude_graph):
-                    continue
-                rows.append((seq, generation, stamp, resource, 0 if body else 1, "".join(body)))
-                seq += 1
+            for number, resource, deleted, body in member_rows(old, new, changed, graphs, first=seq, exclude_graph=exclude_graph,
+                                                                bulk=bulk, delta=delta):
+                rows.append((number, generation, stamp, resource, 1 if deleted else 0, body))
                 if len(rows) >= _ROWS_PER_BATCH:  # a large load's bodies are as large as its data: never all in memory twice
                     connection.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)", rows)
                     rows.clear()
@@ -369,6 +363,22 @@ class ChangeFeed:
 
 
 # ---------------------------------------------------------------- what changed
+
+
+def member_rows(old: Store, new: Store, changed: set[str], graphs: list[str], *, first: int,
+                exclude_graph: Collection[str], bulk: bool, delta: Delta | None = None) -> Iterator[tuple[int, str, bool, str]]:
+    """The members recording the change from `old` to `new` of the `changed` resources, numbered from `first`: (number,
+    resource, deleted, N-Triples body). A resource that had and has no statement (outside `exclude_graph`) gets none."""
+    seq = first
+    # One dump of the changed graphs beats a lookup per resource when most of them changed (a large load).
+    grouped = _statements_by_subject(new, graphs, exclude_graph, delta) if bulk and len(changed) > _BULK else None
+    for resource in sorted(changed):
+        body = (_grouped_body(grouped, resource, f"m{seq}") if grouped is not None else None) \
+            or _body(new, resource, exclude_graph, label=f"m{seq}")
+        if not body and not _has_statements(old, resource, exclude_graph):
+            continue
+        yield seq, resource, not body, "".join(body)
+        seq += 1
 
 
 def _signatures(store: Store, graph: str) -> dict[str, int]:

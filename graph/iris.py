@@ -112,6 +112,16 @@ class Namespaces:
     def metadata_graph(self) -> str:
         return self.graph("metadata")
 
+    @property
+    def feed_graph(self) -> str:
+        """Where a store kept in a SPARQL engine keeps its change feed (graph/remote_feed.py); never a service graph."""
+        return self.graph("feed")
+
+    @property
+    def maintained_graphs(self) -> tuple[str, ...]:
+        """Graphs the service writes itself and no one else may: the metadata, the entailed graph, the feed's."""
+        return self.metadata_graph, self.graph("entailed"), self.feed_graph
+
     def prefixes(self) -> dict[str, str]:
         """Prefixes for queries and serialisations, ours included (a fresh copy)."""
         return dict(_prefixes(self.base))

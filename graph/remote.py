@@ -69,6 +69,7 @@ from .executor import CHUNK_BYTES, Limits, QueryFailed, QueryJob, QueryStream, S
 from .feed import FeedPolicy
 from .iris import DEFAULT_BASE_IRI
 from .provenance import Provenance
+from .remote_feed import RemoteFeed
 from .sparql_text import dataset_clause_graphs, has_dataset_clause, where_group_start
 from .store import GraphStore, ProgressCallback, RdfSource, WriteTransaction, is_engine_location
 from .validation import ShapesValidator
@@ -233,6 +234,14 @@ class Engine:
         if self.address.store_url is None:
             raise EngineError("this engine location names no Graph Store endpoint (add ?store=/path)", status=503)
         self._send("PUT", self.address.store_url, params={"graph": graph}, data=body,
+                   headers={"Content-Type": media_type}, timeout=timeout, auth=True).close()
+
+    def post_graph(self, graph: str, body: bytes | IO[bytes], *, media_type: str = "application/n-triples",
+                   timeout: float | None = None) -> None:
+        """Add to one graph (Graph Store HTTP Protocol §5.5)."""
+        if self.address.store_url is None:
+            raise EngineError("this engine location names no Graph Store endpoint (add ?store=/path)", status=503)
+        self._send("POST", self.address.store_url, params={"graph": graph}, data=body,
                    headers={"Content-Type": media_type}, timeout=timeout, auth=True).close()
 
     def close(self) -> None:
@@ -410,6 +419,10 @@ class RemoteReader:
             return [], []
         graphs = self.our_graphs()
         return (graphs if options.get("use_default_graph_as_union") else []), graphs
+
+    def select_outside_dataset(self, sparql: str) -> QuerySolutions:
+        """A SELECT over the engine's own dataset, naming its graphs itself (the service's bookkeeping, as the feed)."""
+        return self._solutions(sparql, with_dataset=False)
 
     def _solutions(self, sparql: str, *, with_dataset: bool = True, **options: Any) -> QuerySolutions:
         defaults, named = self.dataset(sparql, options) if with_dataset else ([], [])
@@ -600,8 +613,7 @@ class RemoteGraphStore(GraphStore):
                                              notice=self.path / "WRITTEN")
         self._current: tuple[str, RemoteReader] | None = None
         self.skolem = Skolem(self.namespaces.base + ".well-known/genid/bn-")
-
-    keeps_feed = False
+        self.feed: RemoteFeed = RemoteFeed(self, feed_policy)  # (kept in the engine: every host serves the same feed)
 
     def reader(self) -> RemoteReader:  # type: ignore[override]
         generation = self.generation
@@ -689,7 +701,14 @@ class RemoteGraphStore(GraphStore):
                     triples = (self.skolem.triple(q.triple) for q in staging.quads_for_pattern(None, None, None, NamedNode(graph))
                                if q.predicate != counter)
                     self.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
-                gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph})
+                # The feed starts again from the restored dataset (graph/remote_feed.py), streamed through a file.
+                derived = [self.namespaces.metadata_graph, self.namespaces.graph("entailed")]
+                with tempfile.TemporaryFile() as members:
+                    serialize(self.feed.restart(staging, [g for g in graphs if g not in derived], exclude_graph=derived),
+                              members, RdfFormat.N_TRIPLES)
+                    members.seek(0)
+                    self.engine.put_graph(self.feed.graph, members, timeout=WRITE_TIMEOUT)
+                gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph, self.feed.graph})
                 self.engine.update(" ;\n".join([*(f"DROP SILENT GRAPH <{g}>" for g in gone),
                                                 self.generation_counter.set_update(following)]), timeout=WRITE_TIMEOUT)
                 self.generation_counter.forget()

@@ -175,16 +175,22 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
         change = delta.graphs[graph]
         written += _data("DELETE", graph, (q.triple for q in change.removed), term)
         written += _data("INSERT", graph, (q.triple for q in change.added), term)
+    members, before_members = _feed_members(remote, tx, touched)
+    feed = [*before_members, *_data("INSERT", remote.feed.graph, members, term)]
     derived = [*_data("DELETE", entailed, to_remove, term), *_data("INSERT", entailed, to_add, term),
                *_data("DELETE", ns.metadata_graph, (q.triple for q in metadata_removed), term),
                *_data("INSERT", ns.metadata_graph, (q.triple for q in metadata_added), term),
                remote.generation_counter.bump_update()]
-    text = " ;\n".join([*written, *derived])
+    text = " ;\n".join([*written, *feed, *derived])
     if len(text) > ONE_REQUEST_BYTES:
-        # Too large for one request: each touched graph whole by Graph Store PUT (each atomic), then what follows.
+        # Too large for one request: each touched graph whole by Graph Store PUT (each atomic), the feed's members by
+        # Graph Store POST, then what follows from them.
         for graph in touched:
             triples = (remote.skolem.triple(q.triple) for q in tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
             remote.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
+        if before_members:
+            remote.engine.update(" ;\n".join(before_members), timeout=WRITE_TIMEOUT)
+        remote.engine.post_graph(remote.feed.graph, serialize(members, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
         text = " ;\n".join(derived)
     remote.engine.update(text, timeout=WRITE_TIMEOUT)
     remote.generation_counter.forget()
@@ -325,22 +331,12 @@ def _copy_neighbourhood(remote: RemoteGraphStore, tx: PulledTransaction, delta: 
     every statement, in any graph but the touched ones and the metadata, from those nodes and from their neighbours; the
     statements pointing at them with a predicate the shapes follow backwards (all of them, for a node whose types
     changed); and the types of everything those statements point at."""
-    remote_reader = remote.reader()
-    term = remote_reader.sparql_term
-    reader = cast(Store, remote_reader)
     skip = [remote.namespaces.metadata_graph, *touched]
     where = _among(remote, skip)
     backwards = " ".join(str(p) for p in _inverse_predicates(remote))
 
     def fetch(nodes: Iterable[NamedNode | BlankNode], pattern: str, where: str = where) -> set[Quad]:
-        listed = list(nodes)
-        found: set[Quad] = set()
-        for start in range(0, len(listed), CHUNK):
-            chunk = " ".join(term(n) for n in listed[start:start + CHUNK])
-            rows = select(reader, f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?n {{ {chunk} }} GRAPH ?g {{ {pattern} }} {where} }}",
-                          use_default_graph_as_union=True)
-            found.update(Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows)
-        return found
+        return _fetch(remote, nodes, pattern, where)
 
     def outgoing(nodes: set[NamedNode | BlankNode]) -> set[Quad]:
         return fetch(nodes, "?n ?p ?o BIND(?n AS ?s)")
@@ -371,3 +367,45 @@ def _copy_neighbourhood(remote: RemoteGraphStore, tx: PulledTransaction, delta: 
     copied |= fetch(pointed, f"?n {RDF_TYPE} ?o BIND(?n AS ?s) BIND({RDF_TYPE} AS ?p)", asserted)
     tx.old.extend(copied)
     tx.store.extend(copied)
+
+
+def _fetch(remote: RemoteGraphStore, nodes: Iterable[NamedNode | BlankNode], pattern: str, where: str) -> set[Quad]:
+    """The quads `pattern` (about `?n`, binding ?s ?p ?o) finds in the graphs `where` keeps, for each of `nodes`."""
+    remote_reader = remote.reader()
+    term = remote_reader.sparql_term
+    listed = list(nodes)
+    found: set[Quad] = set()
+    for start in range(0, len(listed), CHUNK):
+        chunk = " ".join(term(n) for n in listed[start:start + CHUNK])
+        rows = select(cast(Store, remote_reader),
+                      f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?n {{ {chunk} }} GRAPH ?g {{ {pattern} }} {where} }}",
+                      use_default_graph_as_union=True)
+        found.update(Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows)
+    return found
+
+
+def _copy_descriptions(remote: RemoteGraphStore, tx: PulledTransaction, resources: set[str], skip: list[str]) -> None:
+    """Copy into both private stores every statement about `resources` (and their blank-node closure) that the
+    service's graphs but `skip` hold: a feed member carries a resource's whole description, not one graph's part."""
+    where = _among(remote, skip)
+    todo: set[NamedNode | BlankNode] = {NamedNode(r) for r in resources}
+    seen: set[NamedNode | BlankNode] = set()
+    while todo:
+        seen |= todo
+        found = _fetch(remote, todo, "?n ?p ?o BIND(?n AS ?s)", where)
+        tx.old.extend(found)
+        tx.store.extend(found)
+        todo = {q.object for q in found if isinstance(q.object, BlankNode)}
+        todo -= seen
+
+
+def _feed_members(remote: RemoteGraphStore, tx: PulledTransaction, touched: list[str]) -> tuple[list[Triple], list[str]]:
+    """The change feed's members for the write (graph/remote_feed.py), and the retention policy's updates."""
+    from .feed import changed_resources
+
+    ns = remote.namespaces
+    derived = [ns.metadata_graph, entailment.entailed_graph(ns)]
+    graphs = [g for g in touched if g not in derived]
+    changed = changed_resources(tx.old, tx.store, graphs)
+    _copy_descriptions(remote, tx, changed, [*derived, *graphs])
+    return remote.feed.members_of(tx.old, tx.store, changed, graphs, exclude_graph=derived)

@@ -227,7 +227,7 @@ class WriteTransaction:
             return DefaultGraph()
         if not valid_iri(graph):
             raise GraphNameError(f"graph names are absolute IRIs (http:, https: or urn:, no spaces or <>\"{{}}|^`\\), got {graph!r}")
-        if graph in (self.namespaces.metadata_graph, entailment.entailed_graph(self.namespaces)):
+        if graph in self.namespaces.maintained_graphs:
             raise GraphNameError(f"{graph} is maintained by the service and cannot be written directly")
         return NamedNode(graph)
 
@@ -445,9 +445,6 @@ class GraphStore:
         return len(self.reader())
 
     # ------------------------------------------------------------ writing
-
-    #: Whether writes are followed in a change feed (graph/feed.py); not yet for a store kept in a SPARQL engine.
-    keeps_feed = True
 
     #: Seconds a write waits for the one before it before giving up (StoreBusyError).
     lock_timeout = 60.0

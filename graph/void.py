@@ -103,7 +103,7 @@ def publisher_agent(info: GraphInfo, base: str, known: Callable[[str], bool]) ->
 
 def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[GraphInfo], vocabularies: list[str],
                      names: Callable[[str], str | None] = lambda iri: None, metadata_graph: str | None = None,
-                     links: dict[tuple[str, str], int] | None = None, feed: bool = True) -> list[Triple]:
+                     links: dict[tuple[str, str], int] | None = None) -> list[Triple]:
     """VoID + DCAT (DCAT-AP 3) triples about the dataset; `server` is where its endpoints and dumps are served.
 
     `names` gives an agent's name (publishers are agents with a name, DCAT-AP); `metadata_graph` is described as
@@ -141,10 +141,9 @@ def describe_dataset(*, base: str, server: str, stats: Statistics, graphs: list[
     triples += _data_service(dataset, server + "/fragments",
                              "https://linkeddatafragments.org/specification/triple-pattern-fragments/", "Triple Pattern Fragments",
                              "Pages of the triples matching a pattern, for Linked Data Fragments clients such as Comunica.")
-    if feed:  # (a store kept in a SPARQL engine has no change feed yet)
-        triples += _data_service(dataset, server + "/feed", "https://w3id.org/ldes/specification",
-                                 "Change feed (Linked Data Event Stream)",
-                                 "Every change as a version of the resource it changed, for harvesters that keep a copy in step.")
+    triples += _data_service(dataset, server + "/feed", "https://w3id.org/ldes/specification",
+                             "Change feed (Linked Data Event Stream)",
+                             "Every change as a version of the resource it changed, for harvesters that keep a copy in step.")
     for iri, count in sorted(stats.classes.items()):
         partition = BlankNode()
         triples += [Triple(dataset, void("classPartition"), partition), Triple(partition, void("class"), NamedNode(iri)),

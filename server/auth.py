@@ -34,9 +34,11 @@ def authenticate() -> Token:
 
 
 def require_write(token: Token, graph: str) -> None:
-    """403 unless `token` may write `graph` (the default graph needs an all-graphs token; the metadata graph no one)."""
-    if graph == resources().store.namespaces.metadata_graph:
-        raise Forbidden(f"<{graph}> is maintained by the service (provenance of every graph) and cannot be written")
+    """403 unless `token` may write `graph` (the default graph needs an all-graphs token; those the service maintains
+    no one)."""
+    if graph in resources().store.namespaces.maintained_graphs:
+        raise Forbidden(f"<{graph}> is maintained by the service (provenance, entailments, the change feed) and cannot be "
+                        "written")
     require_writes(token, [graph])
 
 

@@ -28,13 +28,6 @@ FORMATS = (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD, RdfFormat.N
 PREFIXES = {"ldes": "https://w3id.org/ldes#", "tree": "https://w3id.org/tree#", "as": "https://www.w3.org/ns/activitystreams#"}
 
 
-@blueprint.before_request
-def _kept() -> None:
-    if not resources().store.keeps_feed:
-        raise HttpError("this service keeps its data in a SPARQL engine, for which it keeps no change feed yet: harvest "
-                        "the dump (/dumps/all.nq.gz) and the VoID description instead", status=501)
-
-
 def _generation() -> int:
     return int(resources().store.generation or 0)
 

@@ -58,7 +58,7 @@ def void() -> Response:
     stats, graphs, links = store.dataset_statistics(), store.graphs(), count_links(reader, store.namespaces.metadata_graph)
     triples = describe_dataset(base=store.namespaces.base, server=server, stats=stats, graphs=graphs,
                                vocabularies=[store.namespaces.ontology, *VOCABULARIES], names=name_of,
-                               metadata_graph=store.namespaces.metadata_graph, links=links, feed=store.keeps_feed)
+                               metadata_graph=store.namespaces.metadata_graph, links=links)
     prefixes = {**store.namespaces.prefixes(), "void": "http://rdfs.org/ns/void#", "dcat": "http://www.w3.org/ns/dcat#"}
     if wants_html(request.accept_mimetypes):
         response = Response(_void_page(triples, prefixes, stats, graphs, links), mimetype="text/html")

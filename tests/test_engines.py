@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from heritage_hubs.graph.remote import Engine, EngineAddress, EngineError, Remot
 from heritage_hubs.graph.store import RdfSource
 
 from .conftest import FIXTURES, LiveServer, http_request, multipart_form, start_server, stop_server
-from .engines import ENGINES, RunningEngine, start_oxigraph
+from .engines import ENGINES, WKT, RunningEngine, rounded_wkt, seed_location, start_oxigraph
 
 BASE = "https://w3id.org/heritage-hubs/"
 BACKENDS = ["embedded", *ENGINES]
@@ -61,11 +60,6 @@ class Backend:
                               capture_output=True, text=True, env={**os.environ, **self.env}, timeout=300)
 
 
-def _seed(location: str, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", "heritage_hubs.graph.bundled", location, BASE], check=True, capture_output=True,
-                   env={**os.environ, **env}, timeout=300)
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     folder = tmp_path_factory.mktemp(f"backend-{request.param}")
@@ -78,7 +72,7 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     engine = ENGINES[request.param](folder)
     env = {**engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state")}
     try:
-        _seed(engine.location, env)
+        seed_location(engine.location, env)
         server = start_server(cast(Path, engine.location), extra_env=env)
         try:
             yield Backend(request.param, server, engine.location, env, engine)
@@ -95,16 +89,6 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     server = start_server(Path(location))
     yield Backend("embedded", server, location)
     stop_server(server)
-
-
-WKT = "http://www.opengis.net/ont/geosparql#wktLiteral"
-_NUMBER = re.compile(r"-?\d+\.\d+")
-
-
-def rounded_wkt(text: str) -> str:
-    """A WKT literal's numbers to 4 decimals: Virtuoso keeps geometries at single precision (7.7 → 7.6999998092651),
-    which the README states; everything else must be equal."""
-    return _NUMBER.sub(lambda m: f"{float(m.group()):.4f}", text)
 
 
 def graph_of(body: bytes, format: str) -> rdflib.Graph:
@@ -346,18 +330,63 @@ def test_a_dump_reads_the_engine_answer_a_batch_at_a_time(backend: Backend, refe
         assert len(found) > 7 and canonical(found) == canonical([q for q in expected if q.graph_name.value == graph]), name
 
 
-# ---------------------------------------------------------------- what an engine does not do yet
+# ---------------------------------------------------------------- the change feed (also tests/test_ldes_client.py)
 
 
-def test_the_change_feed_is_not_offered_where_it_is_not_kept(backend: Backend) -> None:
-    """A harvester must not read an empty feed as "nothing changed": over an engine the feed answers 501, VoID omits it."""
+def test_the_change_feed_is_offered_on_every_backend(backend: Backend) -> None:
+    """VoID names the feed, and the feed starts with a member for every resource of the data it was seeded with."""
     void = graph_of(backend.get("/.well-known/void", "text/turtle")[1], "turtle")
-    listed = any(str(o).endswith("/feed") for o in void.objects())
+    assert any(str(o).endswith("/feed") for o in void.objects())
     status, body = backend.get("/feed", "text/turtle")
-    if backend.engine is None:
-        assert status == 200 and listed
-    else:
-        assert status == 501 and b"dump" in body and not listed
+    assert status == 200, body[:300]
+    stream = graph_of(body, "turtle")
+    pages = sorted(str(o) for o in stream.objects(None, rdflib.URIRef("https://w3id.org/tree#node")))
+    assert pages and pages[0].endswith("/feed/page/0")
+    status, body = backend.get("/feed/page/0", "application/n-triples")
+    members = set(graph_of(body, "nt").objects(None, rdflib.URIRef("http://purl.org/dc/terms/isVersionOf")))
+    assert status == 200 and members and all(str(m).startswith(BASE) for m in members)
+
+
+@pytest.mark.parametrize("name", list(ENGINES))
+def test_the_feed_kept_in_an_engine_numbers_prunes_and_restarts(name: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of one member, kept no longer than they must be (retention of zero days): a superseded version's page goes,
+    from the front, and answers as gone; a restore starts the feed again after the last page served; and the feed's
+    graph in the engine is never a graph anyone may write, nor part of the service's data."""
+    from heritage_hubs.graph.errors import GraphNameError
+    from heritage_hubs.graph.feed import FeedPolicy
+
+    engine = ENGINES[name](tmp_path)
+    try:
+        for key, value in engine.env.items():
+            monkeypatch.setenv(key, value)
+        store = RemoteGraphStore(engine.location, state=tmp_path / "state",
+                                 feed_policy=FeedPolicy(page_size=1, retention_days=0))
+        thing, graph, label = BASE + "id/thing/x", BASE + "graph/things", "http://www.w3.org/2000/01/rdf-schema#label"
+        store.restore(RdfSource.from_bytes(f'<{thing}> <{label}> "v1" <{graph}> .'.encode(), pyoxigraph.RdfFormat.N_QUADS),
+                      validate=False)
+        feed = store.feed
+        assert feed.first_page(0) == 0 and [m.resource for m in feed.page(0, 0).members] == [thing]  # type: ignore[union-attr]
+        for version in ("v2", "v3"):
+            store.write_graph([RdfSource.from_bytes(f'<{thing}> <{label}> "{version}" .'.encode(), pyoxigraph.RdfFormat.N_TRIPLES)],
+                              graph=graph, replace=True)
+        # Page 0 (v1, superseded) went; page 1 (v2) was the newest when v3 was written, so it stays until the next write.
+        assert feed.first_page(0) == 1 and feed.page(0, 0) is None
+        assert [('"v2"' in m.body, '"v3"' in m.body) for n in (1, 2) for m in feed.page(n, 0).members] == [  # type: ignore[union-attr]
+            (True, False), (False, True)]
+        assert [n for n, _ in feed.page_starts(0)] == [1, 2]
+        store.restore(RdfSource.from_bytes(f'<{thing}> <{label}> "v4" <{graph}> .'.encode(), pyoxigraph.RdfFormat.N_QUADS),
+                      validate=False)
+        assert feed.first_page(0) == 3 and '"v4"' in feed.page(3, 0).members[0].body  # type: ignore[union-attr]
+        assert feed.statistics(0) == (1, 1)
+        with pytest.raises(GraphNameError, match="maintained by the service"):
+            store.write_graph([RdfSource.from_bytes(b"<urn:a> <urn:b> <urn:c> .", pyoxigraph.RdfFormat.N_TRIPLES)],
+                              graph=store.namespaces.feed_graph, replace=True)
+        assert store.namespaces.feed_graph not in store.reader().our_graphs()
+        assert len(store.reader()) == 1 + len(list(store.reader().quads_for_pattern(
+            None, None, None, pyoxigraph.NamedNode(store.namespaces.metadata_graph))))
+    finally:
+        engine.stop()
 
 
 MUSEUM = BASE + "graph/institution/museo-esempio"
@@ -472,7 +501,7 @@ def test_statements_kept_in_the_engine_outside_the_service_count_for_nothing(tmp
     engine = start_oxigraph(tmp_path, union=True)
     try:
         env = {"HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "state")}
-        _seed(engine.location, env)
+        seed_location(engine.location, env)
         store = RemoteGraphStore(engine.location, state=tmp_path / "state")
         assert isinstance(store, GraphBackend)  # the contract both backends keep (graph/backend.py)
         institution, hub = BASE + "id/institution/museo-esempio", BASE + "id/hub/polo-del-900"
