@@ -15,8 +15,10 @@ For each engine (started as tests/engines.py starts it, in a folder of this run)
   3. dereferencing a hub (bench/deref.lua): the engine's DESCRIBE against
      heritage-hubs' `/doc/hub/….ttl`;
   4. a 4-triple institution record PUT through heritage-hubs (validated,
-     entailed, described: one SPARQL Update) against the same PUT straight to
-     the engine's Graph Store (curl with digest for Virtuoso).
+     entailed, described, its feed member: one SPARQL Update) against the same
+     PUT straight to the engine's Graph Store (curl with digest for Virtuoso);
+  5. the change feed (kept in the engine) read through heritage-hubs: its root
+     and its newest page.
 The ratio printed is heritage-hubs' req/s over the engine's (goal ≥ 0.8× for
 never-seen queries). Oxigraph is started with --union-default-graph and
 heritage-hubs told so (`&union=engine`), so both answer over the same default
@@ -98,6 +100,30 @@ def small_writes(name: str, engine: RunningEngine, port: int, env: dict[str, str
     return f"  {name:9} 4-triple write {ours * 1000:.0f} ms vs {theirs * 1000:.0f} ms"
 
 
+def feed_reads(name: str, port: int, count: int = 5) -> str:
+    """The change feed, kept in the engine, read through heritage-hubs: its root and its newest page (the one a
+    returning harvester reads); medians."""
+    import re
+    import statistics
+    import urllib.request
+
+    def get(path: str) -> tuple[float, bytes]:
+        started = time.perf_counter()
+        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                                           headers={"Accept": "application/n-triples"}), timeout=300) as r:
+            body = r.read()
+        return time.perf_counter() - started, body
+
+    _, root = get("/feed")
+    newest = max(int(n) for n in re.findall(rb"/feed/page/(\d+)>", root))
+    roots = [get("/feed")[0] for _ in range(count)]
+    pages = [get(f"/feed/page/{newest}")[0] for _ in range(count)]
+    line = (f"feed root {statistics.median(roots) * 1000:.0f} ms, newest page ({newest}) "
+            f"{statistics.median(pages) * 1000:.0f} ms")
+    print(f"{name:9} {line} (medians of {count})", flush=True)
+    return f"  {name:9} {line}"
+
+
 def own_loader(name: str, dump: Path, folder: Path) -> float:
     """Seconds the engine's own bulk loader takes for the same dump, into an empty store of its own."""
     started = time.perf_counter()
@@ -168,6 +194,7 @@ def main() -> None:
                 ours = f"http://127.0.0.1:{port}/sparql"
                 wait_for(ours)
                 summary.append(small_writes(name, engine, port, env))
+                summary.append(feed_reads(name, port))
                 for workload, extra in workloads.items():
                     rates = {}
                     for label, endpoint in (("engine", engine.query_url), ("heritage-hubs", ours)):

@@ -649,6 +649,16 @@ class RemoteGraphStore(GraphStore):
     def repair_derived_data(self) -> bool:
         return False  # nothing is written locally before the engine has it
 
+    def update(self, sparql: str, *, graphs: Iterable[str], provenance: Provenance | None = None,
+               base_iri: str | None = None, prefixes: dict[str, str] | None = None, any_graph: bool = False) -> None:
+        """A SPARQL Update, run here on copies of the graphs it writes and reads (graph/remote_writes.py), then
+        committed as every write is. One that may write any graph (`GRAPH ?g` in a template, `CLEAR ALL`) would
+        need every graph copied, and is refused with the reason."""
+        if any_graph:
+            raise EngineError("an update that may write any graph (a GRAPH ?g template, CLEAR/DROP ALL or NAMED) would "
+                              "need every graph copied from the SPARQL engine: name the graphs it writes", status=501)
+        super().update(sparql, graphs=graphs, provenance=provenance, base_iri=base_iri, prefixes=prefixes)
+
     def check(self, source: RdfSource, *, graph: str, replace: bool = False) -> list[Violation]:
         from .remote_writes import check
 

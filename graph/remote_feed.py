@@ -12,7 +12,10 @@ In the feed graph, page ``k`` is the node ``{feed}/page/k``, with its number,
 the time of its first member and a link to each of its members; a member is
 ``{feed}/member/n`` with its number, time, resource, whether it records a
 deletion, and its statements as one N-Triples literal (read back and served
-exactly as the embedded store's are). A page is read by following its links, so
+exactly as the embedded store's are). The resource's IRI is kept as a string
+and its statements as text, so no IRI of the service's data occurs in the feed
+graph: an engine whose default graph is the union of all its graphs
+(``&union=engine``) shows no page a link from the feed. A page is read by following its links, so
 its cost does not grow with the feed. The page size is kept in the graph when
 the first member is written.
 
@@ -151,7 +154,7 @@ class RemoteFeed(ChangeFeed):
             yield Triple(page, t["member"], member)
             yield Triple(member, t["seq"], Literal(str(seq), datatype=XSD_INTEGER))
             yield Triple(member, t["time"], stamp)
-            yield Triple(member, t["resource"], NamedNode(resource))
+            yield Triple(member, t["resource"], Literal(resource))  # (a string: in no graph pattern that looks for it)
             yield Triple(member, t["deleted"], Literal("1" if deleted else "0", datatype=XSD_INTEGER))
             yield Triple(member, t["body"], Literal(body))
         if seq is not None:

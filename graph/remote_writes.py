@@ -28,14 +28,16 @@ embedded store. At commit:
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store, Triple, serialize
 
 from . import entailment
 from .delta import Delta, GraphChange, has_quads
-from .errors import GraphNameError, ValidationFailed, Violation
+from .errors import GraphNameError, ParseError, ValidationFailed, Violation
 from .provenance import forget_graph, record_change
 from .remote import WRITE_TIMEOUT, EngineError
 from .results import select
@@ -59,6 +61,7 @@ class PulledTransaction(WriteTransaction):
         self.old = old
         self.remote = remote
         self.pulled: set[str] = set()
+        self.scratch: tempfile.TemporaryDirectory[str] | None = None
 
     def _graph(self, graph: str) -> NamedNode | DefaultGraph:
         target = super()._graph(graph)
@@ -66,15 +69,46 @@ class PulledTransaction(WriteTransaction):
             raise GraphNameError("the default graph cannot be written in a SPARQL engine: name a graph")
         if graph not in self.pulled:
             self.pulled.add(graph)
-            quads = list(self.remote.reader().quads_for_pattern(None, None, None, target))
-            self.store.extend(quads)
-            self.old.extend(quads)
+            self._copy(graph)
         return target
 
     def update(self, sparql: str, *, graphs: Iterable[str], base_iri: str | None = None,
                prefixes: dict[str, str] | None = None) -> None:
-        raise EngineError("SPARQL Update through heritage-hubs to a SPARQL engine is not supported yet: write whole graphs "
-                          "(Graph Store PUT or POST, `heritage-hubs load`)", status=501)
+        """Run a SPARQL Update here, with pyoxigraph, on copies of the graphs it writes and reads (as on the embedded
+        store: the same engine, the same semantics; under the same limits, in the update process, when the service
+        has one). The engine's own default graph holds nothing of the service's, and neither does the copy's."""
+        from .updates import ANY_GRAPH, UpdateError, analyse
+
+        graphs = list(graphs)
+        for graph in graphs:
+            self._graph(graph)
+        try:
+            reads = analyse(sparql, prefixes=prefixes).reads
+        except UpdateError as error:
+            raise ParseError(str(error), source="<update>") from None
+        if ANY_GRAPH in reads:
+            raise EngineError("an update whose WHERE reads a graph named by a variable (GRAPH ?g) would need every graph "
+                              "copied from the SPARQL engine: name the graphs it reads", status=501)
+        ours = set(self.remote.reader().our_graphs())
+        for graph in sorted(reads & ours - self.pulled):
+            self.pulled.add(graph)
+            self._copy(graph)
+        runner = self.remote.updates
+        if runner is not None and self.path is None:
+            # The update process works on a store on disk: the copies go into one, in a folder that lasts the write.
+            self.scratch = tempfile.TemporaryDirectory(prefix="hh-engine-update-")
+            path = Path(self.scratch.name) / "store"
+            copies = self.store
+            self._store = Store(str(path))  # (held by the transaction alone: the update process must open it)
+            self._store.extend(copies)
+            self._store.flush()
+            self.path, self.updates = path, runner
+        super().update(sparql, graphs=graphs, base_iri=base_iri, prefixes=prefixes)
+
+    def _copy(self, graph: str) -> None:
+        quads = list(self.remote.reader().quads_for_pattern(None, None, None, NamedNode(graph)))
+        self.store.extend(quads)
+        self.old.extend(quads)
 
     def restore(self, *args: Any, **kwargs: Any) -> None:
         raise GraphNameError("a restore into an engine is `heritage-hubs restore` (RemoteGraphStore.restore)")
@@ -87,10 +121,14 @@ def remote_transaction(remote: RemoteGraphStore, *, validate: bool, lock_timeout
         # In memory: a write through the service is at most HERITAGE_HUBS_MAX_UPLOAD_MB of data and its neighbourhood.
         old, new = Store(), Store()
         tx = PulledTransaction(new, old, remote)
-        yield tx
-        if not tx.touched:
-            return
-        commit(remote, tx, validate=validate)
+        try:
+            yield tx
+            if tx.touched:
+                commit(remote, tx, validate=validate)
+        finally:
+            tx.close()
+            if tx.scratch is not None:
+                tx.scratch.cleanup()
 
 
 def _listed(old: Store, new: Store, graphs: Iterable[str]) -> Delta:

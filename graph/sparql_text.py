@@ -12,7 +12,8 @@ TOKEN = re.compile(
     r'|(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)'
     r'|(?P<comment>#[^\r\n]*)'
     r'|(?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)'
-    r"|(?P<pname>(?:[A-Za-z_][\w.-]*)?:(?:[\w.:%-]|\\[_~.\-!$&'()*+,;=/?#@%])*)"
+    r'|(?P<blank>_:[\w.-]*)'  # a blank node's label (BLANK_NODE_LABEL), not a prefixed name: no prefix starts with _
+    r"|(?P<pname>(?:[A-Za-z][\w.-]*)?:(?:[\w.:%-]|\\[_~.\-!$&'()*+,;=/?#@%])*)"
     r'|(?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)'  # "x"@service is a language, not a keyword
     r'|(?P<word>[A-Za-z]+)'
     r'|(?P<open>\{)|(?P<close>\})'

@@ -51,6 +51,8 @@ class UpdatePlan:
     targets: frozenset[str]
     has_dataset_clause: bool
     operations: tuple[str, ...]
+    #: The named graphs its WHERE clauses (GRAPH, USING, WITH) and ADD/COPY/MOVE read; ANY_GRAPH for ``GRAPH ?g``.
+    reads: frozenset[str] = frozenset()
 
     @property
     def writes_any_graph(self) -> bool:
@@ -170,6 +172,7 @@ def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str
     except Exception as error:
         raise UpdateError(_syntax_message(update, base_iri, prefixes) or f"SPARQL Update syntax error: {error}") from None
     targets: set[str] = set()
+    reads: set[str] = set()
     dataset_clause = False
     names: list[str] = []
     for operation in getattr(translated, "algebra", ()):  # an update of only a prologue (or nothing) has no operations
@@ -177,8 +180,14 @@ def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str
         names.append(name)
         if name in ("InsertData", "DeleteData", "DeleteWhere"):
             targets |= _quad_targets(operation)
+            if name == "DeleteWhere":
+                reads |= _quad_targets(operation)
         elif name == "Modify":
+            reads |= _graphs_in(_field(operation, "where"))
+            reads |= {str(v) for clause in (_field(operation, "using") or ()) for v in clause.values() if isinstance(v, URIRef)}
             with_graph = _field(operation, "withClause")
+            if with_graph is not None:
+                reads.add(str(with_graph))
             if with_graph is not None or _field(operation, "using"):
                 dataset_clause = True
             for clause in (_field(operation, "delete"), _field(operation, "insert")):
@@ -195,6 +204,7 @@ def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str
                 targets.add(_graph(target))
         elif name in ("Add", "Copy", "Move"):
             source, destination = _field(operation, "graph")
+            reads.add(_graph(source))
             targets.add(_graph(destination))
             if name == "Move":
                 targets.add(_graph(source))
@@ -202,7 +212,24 @@ def analyse(update: str, *, base_iri: str | None = None, prefixes: dict[str, str
             targets.add(_graph(_field(operation, "graphiri")))
         else:
             targets.add(ANY_GRAPH)
-    return UpdatePlan(frozenset(targets), dataset_clause, tuple(names))
+    return UpdatePlan(frozenset(targets), dataset_clause, tuple(names), frozenset(reads - {DEFAULT_GRAPH}))
+
+
+def _graphs_in(pattern: Any) -> set[str]:
+    """The graphs the `GRAPH` patterns of an algebra expression name (ANY_GRAPH for a variable)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    found: set[str] = set()
+    todo = [pattern]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, CompValue):
+            if node.name in ("Graph", "GraphGraphPattern") and "term" in node:
+                found.add(_graph(node["term"]))
+            todo.extend(node.values())
+        elif isinstance(node, list | tuple | set):
+            todo.extend(node)
+    return found
 
 
 def _syntax_message(update: str, base_iri: str | None, prefixes: dict[str, str] | None) -> str | None:
