@@ -118,9 +118,15 @@ class Namespaces:
         return self.graph("feed")
 
     @property
+    def tokens_graph(self) -> str:
+        """Where a store kept in a SPARQL engine keeps its write tokens (graph/remote_tokens.py); never a service graph."""
+        return self.graph("tokens")
+
+    @property
     def maintained_graphs(self) -> tuple[str, ...]:
-        """Graphs the service writes itself and no one else may: the metadata, the entailed graph, the feed's."""
-        return self.metadata_graph, self.graph("entailed"), self.feed_graph
+        """Graphs the service writes itself and no one else may: the metadata, the entailed graph, an engine's feed and
+        tokens."""
+        return self.metadata_graph, self.graph("entailed"), self.feed_graph, self.tokens_graph
 
     def prefixes(self) -> dict[str, str]:
         """Prefixes for queries and serialisations, ours included (a fresh copy)."""

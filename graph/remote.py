@@ -72,6 +72,7 @@ from .provenance import Provenance
 from .remote_feed import RemoteFeed
 from .sparql_text import dataset_clause_graphs, has_dataset_clause, where_group_start
 from .store import GraphStore, ProgressCallback, RdfSource, WriteTransaction, is_engine_location
+from .tokens import TokenStore
 from .validation import ShapesValidator
 
 #: Media types asked of the engine, best first: SPARQL JSON results for SELECT and ASK, N-Triples for graphs.
@@ -649,6 +650,15 @@ class RemoteGraphStore(GraphStore):
     def repair_derived_data(self) -> bool:
         return False  # nothing is written locally before the engine has it
 
+    def tokens(self) -> TokenStore:
+        """The write tokens, kept in the engine so that every host knows them (graph/remote_tokens.py) — in the state
+        folder when the engine's default graph is the union of all its graphs, where queries would see them."""
+        if self.address.union_default_graph:
+            return super().tokens()
+        from .remote_tokens import EngineTokenStore
+
+        return EngineTokenStore(self)
+
     def update(self, sparql: str, *, graphs: Iterable[str], provenance: Provenance | None = None,
                base_iri: str | None = None, prefixes: dict[str, str] | None = None, any_graph: bool = False) -> None:
         """A SPARQL Update, run here on copies of the graphs it writes and reads (graph/remote_writes.py), then
@@ -697,7 +707,7 @@ class RemoteGraphStore(GraphStore):
                     raise ValidationFailed(violations, source=source.name)
             prefix = self.namespaces.base + "graph/"
             graphs = sorted(str(g.value) for g in staging.named_graphs())
-            foreign = [g for g in graphs if not g.startswith(prefix)]
+            foreign = [g for g in graphs if not g.startswith(prefix) or g in (self.feed.graph, self.namespaces.tokens_graph)]
             if foreign:
                 raise EngineError(f"{source.name}: the graph <{foreign[0]}> is not under {prefix}; the service keeps only its "
                                   "own graphs in an engine", status=400)
@@ -718,7 +728,7 @@ class RemoteGraphStore(GraphStore):
                               members, RdfFormat.N_TRIPLES)
                     members.seek(0)
                     self.engine.put_graph(self.feed.graph, members, timeout=WRITE_TIMEOUT)
-                gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph, self.feed.graph})
+                gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph, self.feed.graph, self.namespaces.tokens_graph})
                 self.engine.update(" ;\n".join([*(f"DROP SILENT GRAPH <{g}>" for g in gone),
                                                 self.generation_counter.set_update(following)]), timeout=WRITE_TIMEOUT)
                 self.generation_counter.forget()

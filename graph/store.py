@@ -43,6 +43,7 @@ from .provenance import GraphInfo, Provenance, count_triples, forget_graph, now_
 from .snapshots import SnapshotDirectory
 from .sparql_text import has_dataset_clause, too_deep
 from .statistics import DatasetStatistics, Statistics
+from .tokens import TokenStore
 from .updater import UpdateFailed, UpdateRunner
 from .validation import ShapesValidator
 
@@ -550,6 +551,10 @@ class GraphStore:
         except StoreBusyError:
             return False
         return True
+
+    def tokens(self) -> TokenStore:
+        """The write tokens (graph/tokens.py): in the store's folder."""
+        return TokenStore(self.directory)
 
     def dataset_statistics(self) -> Statistics:
         """Triples, entities and class/property partitions of the current generation (VoID)."""

@@ -81,19 +81,25 @@ class TokenStore:
         os.replace(tmp, self.path)
         self._cache = None
 
-    def create(self, institution: str, graphs: list[str]) -> tuple[Token, str]:
-        """A new token; returns it and the secret text, which is never stored."""
+    @staticmethod
+    def new_token(institution: str, graphs: list[str]) -> tuple[Token, str]:
+        """A token not yet kept anywhere, and the secret text it is presented with."""
         if not graphs:
             raise TokenError("a token must name at least one graph (or '*' for all)")
         token_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         token = Token(id=token_id, institution=institution, graphs=tuple(graphs),
                       created=now_utc().isoformat(), secret_sha256=_digest(secret))
+        return token, f"hh_{token_id}_{secret}"
+
+    def create(self, institution: str, graphs: list[str]) -> tuple[Token, str]:
+        """A new token; returns it and the secret text, which is never stored."""
+        token, secret = self.new_token(institution, graphs)
         with self.directory.write_lock():
             tokens = dict(self._read())
-            tokens[token_id] = token
+            tokens[token.id] = token
             self._write(tokens)
-        return token, f"hh_{token_id}_{secret}"
+        return token, secret
 
     def list(self) -> list[Token]:
         return sorted(self._read().values(), key=lambda t: t.created)

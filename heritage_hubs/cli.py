@@ -389,13 +389,13 @@ def token() -> None:
 @click.pass_obj
 def token_create(obj: _Context, institution: str, graph_names: tuple[str, ...], all_graphs: bool) -> None:
     """Create a token and print it (the only time it is shown)."""
-    from .graph.tokens import ALL_GRAPHS, TokenError, TokenStore
+    from .graph.tokens import ALL_GRAPHS, TokenError
 
     if all_graphs == bool(graph_names):
         _fail("give either --graph (one or more) or --all-graphs")
     graphs = [ALL_GRAPHS] if all_graphs else [obj.graph_iri(name) for name in graph_names]
     try:
-        created, secret = TokenStore(obj.store().directory).create(institution, graphs)
+        created, secret = obj.store().tokens().create(institution, graphs)
     except TokenError as error:
         _fail(str(error))
     click.echo(secret)
@@ -407,9 +407,7 @@ def token_create(obj: _Context, institution: str, graph_names: tuple[str, ...], 
 @click.pass_obj
 def token_list(obj: _Context, as_json: bool) -> None:
     """List tokens (never their secrets)."""
-    from .graph.tokens import TokenStore
-
-    tokens = TokenStore(obj.store().directory).list()
+    tokens = obj.store().tokens().list()
     if as_json:
         click.echo(json.dumps([t.public() for t in tokens], indent=2))
         return
@@ -423,10 +421,10 @@ def token_list(obj: _Context, as_json: bool) -> None:
 @click.pass_obj
 def token_revoke(obj: _Context, token_id: str) -> None:
     """Revoke a token by its id (as shown by 'token list')."""
-    from .graph.tokens import TokenError, TokenStore
+    from .graph.tokens import TokenError
 
     try:
-        revoked = TokenStore(obj.store().directory).revoke(token_id)
+        revoked = obj.store().tokens().revoke(token_id)
     except TokenError as error:
         _fail(str(error))
     click.echo(f"revoked {revoked.id} ({revoked.institution})")

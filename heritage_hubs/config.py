@@ -32,7 +32,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HERITAGE_HUBS_ENGINE_PASSWORD", "", "Password for HERITAGE_HUBS_ENGINE_USER."),
     Setting("HERITAGE_HUBS_ENGINE_AUTH", "basic", "How the engine checks them: 'basic' or 'digest' (Virtuoso's /sparql-auth)."),
     Setting("HERITAGE_HUBS_ENGINE_STATE", "<user cache dir>/heritage-hubs/engine-<digest of the location>",
-            "Local directory where a process keeps its caches of an engine's data (label index, statistics) and the tokens."),
+            "Local directory where a process keeps its caches of an engine's data (label index, statistics) and its write "
+            "lock; the tokens too with &union=engine (otherwise they are kept in the engine)."),
     Setting("HERITAGE_HUBS_BASE_IRI", DEFAULT_BASE_IRI,
             "Canonical base of every IRI the service mints; must end with '/'."),
     Setting("HERITAGE_HUBS_HOST", "127.0.0.1", "Address `serve` listens on."),

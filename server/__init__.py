@@ -21,7 +21,6 @@ from ..graph.executor import Limits, QueryExecutor
 from ..graph.remote import RemoteExecutor, RemoteGraphStore
 from ..graph.safety import NetworkPolicy
 from ..graph.store import open_store
-from ..graph.tokens import TokenStore
 from ..graph.updater import UpdateLimits, UpdateRunner
 from .cache import AnsweredFromCache, CachedDocuments, CachedQueries, CachedResponse, ResultCache
 from .limits import HeavyWork
@@ -131,7 +130,7 @@ class _Resources:
         else:
             self.executor = QueryExecutor(self.store.path, limits, prefixes=self.store.namespaces.prefixes())
         self.result_cache = ResultCache(max_bytes=settings.result_cache_mb * 1024 * 1024)
-        self.tokens = TokenStore(self.store.directory)
+        self.tokens = self.store.tokens()
         self.policy = NetworkPolicy(frozenset(settings.allowed_services))
         #: Reconciliation batches, data extension and fragment counts: at most half the threads at once.
         slots = max(1, settings.threads // 2)

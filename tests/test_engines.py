@@ -696,6 +696,52 @@ def test_two_servers_in_front_of_one_engine_see_each_other_s_changes(backend: Ba
         stop_server(other)
 
 
+def test_a_token_made_on_one_host_writes_through_another_until_revoked(backend: Backend, tmp_path: Path) -> None:
+    """Tokens are kept in the engine: one created from the command line of one host (its own state folder) lets a
+    museum write through a server on another host, its feed member is served by both, and once revoked on either host
+    it is refused on every one within seconds. No token can be read through the public endpoint."""
+    if backend.engine is None:
+        pytest.skip("one embedded store is served by one host")
+    elsewhere = {**backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "elsewhere")}
+    other = start_server(cast(Path, backend.location), extra_env=elsewhere)
+    try:
+        def cli(*args: str) -> str:
+            done = subprocess.run([sys.executable, "-m", "heritage_hubs.cli", "--store", backend.location, *args],
+                                  capture_output=True, text=True, env={**os.environ, **elsewhere}, timeout=120)
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        secret = cli("token", "create", "--institution", "museo-altrove", "--graph", "institution/museo-altrove").strip()
+        graph = BASE + "graph/institution/museo-altrove"
+        record = (FIXTURES / "institution.ttl").read_bytes().replace(b"museo-esempio", b"museo-altrove")
+        assert _put(backend, secret, graph, record)[0] == 201  # through the first host, which never saw the token made
+        assert "museo-altrove" in backend.cli("token", "list").stdout
+        for server in (backend.url, other.url):
+            feed = http_request(server + "/feed", headers={"Accept": "application/n-triples"})[2]
+            newest = max(int(n) for n in re.findall(rb"/feed/page/(\d+)>", feed))
+            page = http_request(f"{server}/feed/page/{newest}", headers={"Accept": "application/n-triples"})[2]
+            assert f"<{BASE}id/institution/museo-altrove>".encode() in page
+        token_id = secret.split("_")[1]
+        revoked = backend.cli("token", "revoke", token_id)
+        assert revoked.returncode == 0, revoked.stderr
+        deadline = time.monotonic() + 10  # each process reads the tokens at most every 2 s
+        while True:
+            status, _, body = http_request(other.url + "/graph-store?graph=" + urllib.parse.quote(graph), "PUT", body=record,
+                                           headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {secret}"})
+            if status == 401:
+                assert b"revoked" in body
+                break
+            assert status == 204 and time.monotonic() < deadline, (status, body[:200])
+            time.sleep(0.5)
+        leak = select(backend, f"SELECT * WHERE {{ GRAPH <{BASE}graph/tokens> {{ ?s ?p ?o }} }}")
+        assert not leak
+        status, body = backend.get("/sparql?" + urllib.parse.urlencode(
+            {"query": "SELECT * WHERE { ?s ?p ?o }", "default-graph-uri": BASE + "graph/tokens"}))
+        assert status == 400, body[:200]
+    finally:
+        stop_server(other)
+
+
 def test_a_query_past_the_time_limit_is_stopped_and_the_engine_told(backend: Backend, tmp_path: Path) -> None:
     """With a 2 s limit, a query that would run for minutes answers 503 in a few seconds, and the server goes on. The
     embedded store stops its query process; Virtuoso gets the limit as its own `timeout` parameter and stops too
