@@ -67,6 +67,11 @@ class PulledTransaction(WriteTransaction):
         target = super()._graph(graph)
         if isinstance(target, DefaultGraph):
             raise GraphNameError("the default graph cannot be written in a SPARQL engine: name a graph")
+        prefix = self.remote.reader().graph_prefix
+        if not graph.startswith(prefix):
+            # The engine may hold its operator's own graphs: the service writes (and shows) only graphs under its prefix.
+            raise GraphNameError(f"<{graph}> is not a graph of this service: in a SPARQL engine it keeps only graphs "
+                                 f"under {prefix} (name it {prefix}…)")
         if graph not in self.pulled:
             self.pulled.add(graph)
             self._copy(graph)

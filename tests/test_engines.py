@@ -540,6 +540,22 @@ def test_the_command_line_on_every_backend(backend: Backend, tmp_path: Path) -> 
     assert dumped.returncode == 0 and (tmp_path / "all.nq.gz").stat().st_size > 10_000
 
 
+def test_a_graph_outside_the_service_prefix_is_written_only_on_the_embedded_store(backend: Backend) -> None:
+    """An engine may hold its operator's own graphs: the service writes there only graphs under its prefix, and says so
+    (never a 201 for a graph it would not show again)."""
+    admin = backend.cli("token", "create", "--institution", "network", "--all-graphs")
+    assert admin.returncode == 0, admin.stderr
+    graph = "http://www.example/gsp/person/1.ttl"
+    status, body = _put(backend, admin.stdout.strip(), graph, b"<http://www.example/p> <http://www.example/q> 1 .")
+    if backend.engine is None:
+        assert status == 201
+        assert http_request(backend.url + "/graph-store?graph=" + urllib.parse.quote(graph), "DELETE",
+                            headers={"Authorization": f"Bearer {admin.stdout.strip()}"})[0] == 204
+    else:
+        assert status == 400 and b"not a graph of this service" in body, body[:300]
+        assert backend.get("/graph-store?graph=" + urllib.parse.quote(graph))[0] == 404
+
+
 def _update(backend: Backend, secret: str, update: str) -> tuple[int, bytes]:
     status, _, body = http_request(backend.url + "/sparql", "POST", body=update.encode(),
                                    headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {secret}"})
