@@ -123,10 +123,20 @@ class Namespaces:
         return self.graph("tokens")
 
     @property
+    def lock_graph(self) -> str:
+        """Where a store kept in a SPARQL engine keeps its writers' lease (graph/remote_lock.py); never a service graph."""
+        return self.graph("lock")
+
+    @property
+    def engine_bookkeeping_graphs(self) -> tuple[str, ...]:
+        """The graphs a store kept in a SPARQL engine keeps there beside the data, never served: feed, tokens, lease."""
+        return self.feed_graph, self.tokens_graph, self.lock_graph
+
+    @property
     def maintained_graphs(self) -> tuple[str, ...]:
-        """Graphs the service writes itself and no one else may: the metadata, the entailed graph, an engine's feed and
-        tokens."""
-        return self.metadata_graph, self.graph("entailed"), self.feed_graph, self.tokens_graph
+        """Graphs the service writes itself and no one else may: the metadata, the entailed graph, an engine's
+        bookkeeping."""
+        return self.metadata_graph, self.graph("entailed"), *self.engine_bookkeeping_graphs
 
     def prefixes(self) -> dict[str, str]:
         """Prefixes for queries and serialisations, ours included (a fresh copy)."""

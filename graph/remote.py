@@ -28,6 +28,7 @@ engine see each other's writes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -70,6 +71,7 @@ from .feed import FeedPolicy
 from .iris import DEFAULT_BASE_IRI
 from .provenance import Provenance
 from .remote_feed import RemoteFeed
+from .remote_lock import EngineLease
 from .sparql_text import dataset_clause_graphs, has_dataset_clause, where_group_start
 from .store import GraphStore, ProgressCallback, RdfSource, WriteTransaction, is_engine_location
 from .tokens import TokenStore
@@ -614,7 +616,8 @@ class RemoteGraphStore(GraphStore):
                                              notice=self.path / "WRITTEN")
         self._current: tuple[str, RemoteReader] | None = None
         self.skolem = Skolem(self.namespaces.base + ".well-known/genid/bn-")
-        self.feed: RemoteFeed = RemoteFeed(self, feed_policy)  # (kept in the engine: every host serves the same feed)
+        self.feed: RemoteFeed = RemoteFeed(self, feed_policy)
+        self.lease = EngineLease(self)  # (kept in the engine: every host serves the same feed)
 
     def reader(self) -> RemoteReader:  # type: ignore[override]
         generation = self.generation
@@ -649,6 +652,15 @@ class RemoteGraphStore(GraphStore):
 
     def repair_derived_data(self) -> bool:
         return False  # nothing is written locally before the engine has it
+
+    @contextlib.contextmanager
+    def write_lock(self, timeout: float | None = None) -> Iterator[None]:
+        """One writer at a time: this host's processes queue on its file lock, hosts on a lease kept in the engine
+        (graph/remote_lock.py)."""
+        limit = self.lock_timeout if timeout is None else timeout
+        started = time.monotonic()
+        with self.directory.write_lock(timeout=limit), self.lease.held(max(limit - (time.monotonic() - started), 0.0)):
+            yield
 
     def tokens(self) -> TokenStore:
         """The write tokens, kept in the engine so that every host knows them (graph/remote_tokens.py) — in the state
@@ -707,11 +719,11 @@ class RemoteGraphStore(GraphStore):
                     raise ValidationFailed(violations, source=source.name)
             prefix = self.namespaces.base + "graph/"
             graphs = sorted(str(g.value) for g in staging.named_graphs())
-            foreign = [g for g in graphs if not g.startswith(prefix) or g in (self.feed.graph, self.namespaces.tokens_graph)]
+            foreign = [g for g in graphs if not g.startswith(prefix) or g in self.namespaces.engine_bookkeeping_graphs]
             if foreign:
                 raise EngineError(f"{source.name}: the graph <{foreign[0]}> is not under {prefix}; the service keeps only its "
                                   "own graphs in an engine", status=400)
-            with self.directory.write_lock(timeout=self.lock_timeout):
+            with self.write_lock():
                 self.generation_counter.forget()
                 # The counter goes on from the engine's, never back to the dump's (caches are keyed by it).
                 following = int(self.generation) + 1
@@ -728,7 +740,7 @@ class RemoteGraphStore(GraphStore):
                               members, RdfFormat.N_TRIPLES)
                     members.seek(0)
                     self.engine.put_graph(self.feed.graph, members, timeout=WRITE_TIMEOUT)
-                gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph, self.feed.graph, self.namespaces.tokens_graph})
+                gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph, *self.namespaces.engine_bookkeeping_graphs})
                 self.engine.update(" ;\n".join([*(f"DROP SILENT GRAPH <{g}>" for g in gone),
                                                 self.generation_counter.set_update(following)]), timeout=WRITE_TIMEOUT)
                 self.generation_counter.forget()

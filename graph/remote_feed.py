@@ -19,9 +19,9 @@ graph: an engine whose default graph is the union of all its graphs
 its cost does not grow with the feed. The page size is kept in the graph when
 the first member is written.
 
-Members are numbered here, under this host's write lock, after the engine's
-last number: two hosts writing at once could number two members alike (the
-write lock is not shared between hosts; see the README, "A hub network").
+Members are numbered here, after the engine's last number, under the writers'
+lease every host takes in the engine (graph/remote_lock.py), so no two are
+numbered alike.
 Retention removes whole pages from the front, as on the embedded store, a
 few pages per write.
 """

@@ -122,7 +122,7 @@ class PulledTransaction(WriteTransaction):
 @contextlib.contextmanager
 def remote_transaction(remote: RemoteGraphStore, *, validate: bool, lock_timeout: float | None) -> Iterator[PulledTransaction]:
     """See the module's description."""
-    with remote.directory.write_lock(timeout=remote.lock_timeout if lock_timeout is None else lock_timeout):
+    with remote.write_lock(lock_timeout):
         # In memory: a write through the service is at most HERITAGE_HUBS_MAX_UPLOAD_MB of data and its neighbourhood.
         old, new = Store(), Store()
         tx = PulledTransaction(new, old, remote)

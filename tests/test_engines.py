@@ -758,6 +758,58 @@ def test_a_token_made_on_one_host_writes_through_another_until_revoked(backend: 
         stop_server(other)
 
 
+@pytest.mark.parametrize("name", list(ENGINES))
+def test_writers_on_two_hosts_take_turns_through_the_engine(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hosts (two state folders) in front of one engine: one waits while the other holds the engine's lease, a host
+    that died holding it is waited for only until its lease runs out, and writes made through both at once give each
+    change-feed member a number of its own."""
+    import threading
+
+    from heritage_hubs.graph.errors import StoreBusyError
+
+    engine = ENGINES[name](tmp_path)
+    try:
+        for key, value in engine.env.items():
+            monkeypatch.setenv(key, value)
+        seed_location(engine.location, {**engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "a")})
+        a = RemoteGraphStore(engine.location, state=tmp_path / "a")
+        b = RemoteGraphStore(engine.location, state=tmp_path / "b")
+        with a.write_lock(), pytest.raises(StoreBusyError, match="another host"), b.write_lock(timeout=1):
+            pass
+        with b.write_lock(timeout=5):
+            assert b.lease.holder()[0] is not None
+        assert b.lease.holder()[0] == ""  # given back
+        a.lease.lease = 1.0
+        a.engine.update(a.lease._take("a host that died"))
+        started = time.monotonic()
+        with b.write_lock(timeout=20):
+            assert time.monotonic() - started > 0.3
+        a.lease.lease = 30.0
+
+        first = a.feed.statistics(-1)[0]
+        errors: list[BaseException] = []
+
+        def writes(store: RemoteGraphStore, slug: str) -> None:
+            try:
+                for n in range(3):
+                    record = f'<{BASE}id/thing/{slug}-{n}> <http://www.w3.org/2000/01/rdf-schema#label> "{slug} {n}" .'
+                    store.write_graph([RdfSource.from_bytes(record.encode(), pyoxigraph.RdfFormat.N_TRIPLES)],
+                                      graph=f"{BASE}graph/{slug}", replace=False)
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=writes, args=(store, slug)) for store, slug in ((a, "left"), (b, "right"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        numbers = [m.seq for n, _ in a.feed.page_starts(-2) for m in a.feed.page(n, 0).members]  # type: ignore[union-attr]
+        assert len(numbers) == len(set(numbers)) == first + 6
+    finally:
+        engine.stop()
+
+
 def test_a_query_past_the_time_limit_is_stopped_and_the_engine_told(backend: Backend, tmp_path: Path) -> None:
     """With a 2 s limit, a query that would run for minutes answers 503 in a few seconds, and the server goes on. The
     embedded store stops its query process; Virtuoso gets the limit as its own `timeout` parameter and stops too
