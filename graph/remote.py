@@ -72,7 +72,7 @@ from .iris import DEFAULT_BASE_IRI
 from .provenance import Provenance
 from .remote_feed import RemoteFeed
 from .remote_lock import EngineLease
-from .sparql_text import dataset_clause_graphs, has_dataset_clause, where_group_start
+from .sparql_text import dataset_clause_graphs, has_dataset_clause, query_form, where_group_start
 from .store import GraphStore, ProgressCallback, RdfSource, WriteTransaction, is_engine_location
 from .tokens import TokenStore
 from .validation import ShapesValidator
@@ -783,7 +783,10 @@ class RemoteExecutor:
                 self._slots.release()
 
         try:
-            accept = ", ".join([*job.solution_formats, *(f"{m};q=0.9" for m in job.graph_formats)])
+            form = query_form(job.query)
+            # Only the formats of the query's own form: Virtuoso answers a CONSTRUCT in SPARQL JSON results if asked.
+            accept = ", ".join(job.graph_formats if form in ("CONSTRUCT", "DESCRIBE") else job.solution_formats if form
+                               else [*job.solution_formats, *(f"{m};q=0.9" for m in job.graph_formats)])
             reader = self.store.reader()
             if job.default_graphs is not None or job.named_graphs is not None:
                 defaults, named = list(job.default_graphs or ()), list(job.named_graphs or ())
@@ -799,6 +802,15 @@ class RemoteExecutor:
                 shown = "a graph named by a relative IRI or an undeclared prefix" if strange[0] is None else f"<{strange[0]}>"
                 raise QueryFailed(400, f"the query's dataset names {shown}, which is not a graph of this service "
                                        "(its graphs: GET /.well-known/void)")
+            if form == "ASK":
+                # Engines write a boolean in CSV and TSV each their own way (Virtuoso: a "bool" column holding 1):
+                # asked as JSON and written here, it reads `true` or `false` as on the embedded store.
+                try:
+                    answered = self.store.engine.query(job.query, accept=_ACCEPT_RESULTS, default_graphs=defaults,
+                                                       named_graphs=named, timeout=self.limits.timeout_seconds)
+                finally:
+                    release()
+                return _boolean_answer(answered, job, deadline)
             response = self.store.engine.query(job.query, accept=accept, default_graphs=defaults, named_graphs=named,
                                                timeout=self.limits.timeout_seconds, stream=True)
         except EngineError as error:
@@ -825,6 +837,22 @@ class RemoteExecutor:
 
     def close(self) -> None:
         self.store.engine.close()
+
+
+#: The results formats an ASK answer is written in here, by media type.
+_BOOLEAN_FORMATS = {f.media_type.split(";")[0]: f for f in (QueryResultsFormat.JSON, QueryResultsFormat.XML,
+                                                             QueryResultsFormat.CSV, QueryResultsFormat.TSV)}
+
+
+def _boolean_answer(response: requests.Response, job: QueryJob, deadline: float) -> QueryStream:
+    answer = parse_query_results(response.content, format=QueryResultsFormat.JSON)
+    if not isinstance(answer, QueryBoolean):
+        raise QueryFailed(502, "the SPARQL engine answered an ASK query with solutions")
+    allowed = [m for m in job.solution_formats if m in _BOOLEAN_FORMATS]
+    if not allowed:
+        raise QueryFailed(406, "an ASK result is served as " + ", ".join(_BOOLEAN_FORMATS))
+    body = answer.serialize(format=_BOOLEAN_FORMATS[allowed[0]]) or b""
+    return QueryStream(None, None, allowed[0], deadline, body=body)  # type: ignore[arg-type]
 
 
 class _RemoteStream(QueryStream):

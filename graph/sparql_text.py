@@ -155,3 +155,12 @@ def undeclared_prefix(text: str, predeclared: dict[str, str] | None = None) -> s
 def prefix_message(prefix: str, predeclared: dict[str, str] | None = None) -> str:
     known = f"; this endpoint predeclares {', '.join(sorted(predeclared))}" if predeclared else ""
     return f"prefix '{prefix}:' is not declared: add PREFIX {prefix}: <…> before the query{known}"
+
+
+def query_form(query: str) -> str | None:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the query's form (its first such keyword outside strings, IRIs and
+    comments, the prologue's PREFIX and BASE declarations holding none), or None."""
+    for token in code_tokens(query):
+        if token.lastgroup == "word" and token.group().upper() in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+            return token.group().upper()
+    return None
