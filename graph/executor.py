@@ -404,8 +404,17 @@ class QueryStream:
         self.media_type = media_type
         self.deadline = deadline
         self.body = body
+        self._started = False
+
+    def close(self) -> None:
+        """Give the worker back if the answer was never read (a client gone before its first byte): reading it gives it
+        back when it ends or is closed."""
+        if self.worker is not None and not self._started:
+            self._started = True
+            self.executor._release(self.worker, healthy=False)
 
     def __iter__(self) -> Iterator[bytes]:
+        self._started = True
         if self.worker is None:
             if self.body:
                 yield self.body

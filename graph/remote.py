@@ -72,7 +72,18 @@ from .iris import DEFAULT_BASE_IRI
 from .provenance import Provenance
 from .remote_feed import RemoteFeed
 from .remote_lock import EngineLease
-from .sparql_text import dataset_clause_graphs, has_dataset_clause, query_form, where_group_start
+from .sparql_text import (
+    code_tokens,
+    dataset_clause_graphs,
+    has_dataset_clause,
+    is_word,
+    prefix_message,
+    query_form,
+    undeclared_prefix,
+    where_group_start,
+    where_in_text,
+    with_prologue,
+)
 from .store import GraphStore, ProgressCallback, RdfSource, WriteTransaction, is_engine_location
 from .tokens import TokenStore
 from .validation import ShapesValidator
@@ -435,10 +446,11 @@ class RemoteReader:
 
     def query(self, sparql: str, **options: Any) -> QuerySolutions | QueryBoolean | RemoteTriples:
         substitutions = options.pop("substitutions", None)
-        options.pop("base_iri", None)
-        options.pop("prefixes", None)
+        base_iri = options.pop("base_iri", None)
+        prefixes = options.pop("prefixes", None)
         if substitutions:
             sparql = _with_values(sparql, substitutions, self.skolem)
+        sparql = with_prologue(sparql, prefixes or {}, base_iri)  # as pyoxigraph's options would have them
         defaults, named = self.dataset(sparql, options)
         response = self.engine.query(sparql, accept=f"{_ACCEPT_RESULTS}, {_ACCEPT_GRAPH}", default_graphs=defaults,
                                      named_graphs=named, timeout=self.timeout)
@@ -784,9 +796,16 @@ class RemoteExecutor:
 
         try:
             form = query_form(job.query)
+            _check_here(job, form, self.store.namespaces.prefixes())
+            sent = with_prologue(job.query, self.store.namespaces.prefixes(), job.base_iri)
             # Only the formats of the query's own form: Virtuoso answers a CONSTRUCT in SPARQL JSON results if asked.
-            accept = ", ".join(job.graph_formats if form in ("CONSTRUCT", "DESCRIBE") else job.solution_formats if form
-                               else [*job.solution_formats, *(f"{m};q=0.9" for m in job.graph_formats)])
+            graph_form = form in ("CONSTRUCT", "DESCRIBE")
+            # A graph is asked of the engine in N-Triples or Turtle, which every engine writes, and written here in any
+            # other format the client wants (Virtuoso answers 406 to TriG or N-Quads, whatever else the list holds).
+            first = job.graph_formats[0] if job.graph_formats else "application/n-triples"
+            accept = ((first if first in _ENGINE_GRAPH_TYPES else "application/n-triples") if graph_form
+                      else ", ".join(job.solution_formats) if form
+                      else ", ".join([*job.solution_formats, *(f"{m};q=0.9" for m in job.graph_formats)]))
             reader = self.store.reader()
             if job.default_graphs is not None or job.named_graphs is not None:
                 defaults, named = list(job.default_graphs or ()), list(job.named_graphs or ())
@@ -806,12 +825,12 @@ class RemoteExecutor:
                 # Engines write a boolean in CSV and TSV each their own way (Virtuoso: a "bool" column holding 1):
                 # asked as JSON and written here, it reads `true` or `false` as on the embedded store.
                 try:
-                    answered = self.store.engine.query(job.query, accept=_ACCEPT_RESULTS, default_graphs=defaults,
+                    answered = self.store.engine.query(sent, accept=_ACCEPT_RESULTS, default_graphs=defaults,
                                                        named_graphs=named, timeout=self.limits.timeout_seconds)
                 finally:
                     release()
                 return _boolean_answer(answered, job, deadline)
-            response = self.store.engine.query(job.query, accept=accept, default_graphs=defaults, named_graphs=named,
+            response = self.store.engine.query(sent, accept=accept, default_graphs=defaults, named_graphs=named,
                                                timeout=self.limits.timeout_seconds, stream=True)
         except EngineError as error:
             release()
@@ -820,23 +839,92 @@ class RemoteExecutor:
             release()
             raise
         media_type = _media_type(response, "application/octet-stream")
+        if graph_form and media_type not in job.graph_formats and job.graph_formats:
+            return _converted(response, media_type, job, deadline, release)
         chunks = response.iter_content(CHUNK_BYTES)
+        head: list[bytes] = []
+        size, ended = 0, True
         try:
-            first = next(chunks, b"")
-            second = next(chunks, None)
+            # An engine sends its answer in pieces of its own size (HTTP chunks): up to one chunk of ours is read before
+            # deciding, so that a small answer comes back whole (and can be cached) whatever the engine's pieces.
+            for piece in chunks:
+                head.append(piece)
+                size += len(piece)
+                if size >= CHUNK_BYTES:
+                    ended = False
+                    break
         except requests.RequestException as error:
             response.close()
             release()
             raise QueryFailed(503, f"the SPARQL engine's answer broke off: {type(error).__name__}") from None
-        if second is None:  # read to the end: the connection goes back to the pool by itself (close() would drop it)
+        if ended:  # read to the end: the connection goes back to the pool by itself (close() would drop it)
             release()
-            if len(first) > job.max_bytes:
+            if size > job.max_bytes:
                 raise QueryFailed(413, f"the result is larger than the limit of {job.max_bytes} bytes")
-            return QueryStream(None, None, media_type, deadline, body=first)  # type: ignore[arg-type]
-        return _RemoteStream(response, media_type, deadline, [first, second], chunks, job.max_bytes, release)
+            return QueryStream(None, None, media_type, deadline, body=b"".join(head))  # type: ignore[arg-type]
+        return _RemoteStream(response, media_type, deadline, head, chunks, job.max_bytes, release)
 
     def close(self) -> None:
         self.store.engine.close()
+
+
+#: An empty store, to parse a query with before it is sent (pyoxigraph evaluates a SELECT, CONSTRUCT or DESCRIBE only
+#: as its answer is read, and the answer of this one is never read).
+_PARSER = Store()
+
+
+def _check_here(job: QueryJob, form: str | None, prefixes: dict[str, str]) -> None:
+    """Parse the query here, as the embedded store would, so that a syntax error, an undeclared prefix or an unknown
+    function gets the same 400 and message on every backend, before anything is sent. An ASK query (which pyoxigraph
+    would answer at once) is parsed as a SELECT of the same pattern."""
+    probe = job.query
+    if form == "ASK":
+        ask = next(t for t in code_tokens(probe) if is_word(t, "ASK"))
+        probe = probe[:ask.start()] + "SELECT (1 AS ?hh_ask_probe)" + probe[ask.end():]
+    try:
+        _PARSER.query(probe, base_iri=job.base_iri, prefixes=prefixes or None)
+    except SyntaxError as error:
+        if (prefix := undeclared_prefix(job.query, prefixes)) is not None:
+            raise QueryFailed(400, "SPARQL syntax error: " + prefix_message(prefix, prefixes)) from None
+        raise QueryFailed(400, "SPARQL syntax error " + where_in_text(str(error))) from None
+    except ValueError as error:
+        raise QueryFailed(400, f"invalid request: {error}") from None
+    except RuntimeError as error:
+        raise QueryFailed(400, f"the query cannot be evaluated: {error}") from None
+
+
+#: Graph formats every engine writes: a graph asked for in another is asked of the engine in N-Triples.
+_ENGINE_GRAPH_TYPES = ("application/n-triples", "text/turtle")
+#: The largest graph answer written here in another format than the engine's (read whole to be converted).
+CONVERTED_BYTES = 64 * 1024 * 1024
+_RDF_FORMATS = {f.media_type.split(";")[0]: f for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD,
+                                                         RdfFormat.RDF_XML, RdfFormat.TRIG, RdfFormat.N_QUADS)}
+
+
+def _converted(response: requests.Response, media_type: str, job: QueryJob, deadline: float, release: Any) -> QueryStream:
+    """A graph answer in the first format the client asked for, written here from the engine's (at most
+    CONVERTED_BYTES of it)."""
+    try:
+        source = _GRAPH_TYPES.get(media_type)
+        target = next((_RDF_FORMATS[m] for m in job.graph_formats if m in _RDF_FORMATS), None)
+        if source is None or target is None:
+            raise QueryFailed(406, f"the SPARQL engine answered in {media_type}, which cannot be written as "
+                                   + ", ".join(job.graph_formats))
+        body = bytearray()
+        for piece in response.iter_content(CHUNK_BYTES):
+            body += piece
+            if len(body) > CONVERTED_BYTES:
+                raise QueryFailed(406, f"a graph answer over {CONVERTED_BYTES // 2**20} MB is sent only in a format the "
+                                       "SPARQL engine writes itself: ask for N-Triples")
+    except requests.RequestException as error:
+        raise QueryFailed(503, f"the SPARQL engine's answer broke off: {type(error).__name__}") from None
+    finally:
+        response.close()
+        release()
+    written = serialize(parse(bytes(body), source), None, target) or b""
+    if len(written) > job.max_bytes:
+        raise QueryFailed(413, f"the result is larger than the limit of {job.max_bytes} bytes")
+    return QueryStream(None, None, target.media_type.split(";")[0], deadline, body=written)  # type: ignore[arg-type]
 
 
 #: The results formats an ASK answer is written in here, by media type.
@@ -864,8 +952,17 @@ class _RemoteStream(QueryStream):
         self._rest = rest
         self._max_bytes = max_bytes
         self._release = release
+        self._started = False
+
+    def close(self) -> None:
+        """Give the slot and the connection back if the answer was never read (reading gives them back at its end)."""
+        if not self._started:
+            self._started = True
+            self._response.close()
+            self._release()
 
     def __iter__(self) -> Iterator[bytes]:
+        self._started = True
         sent = 0
         try:
             for chunk in itertools.chain(self._head, self._rest):

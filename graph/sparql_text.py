@@ -164,3 +164,27 @@ def query_form(query: str) -> str | None:
         if token.lastgroup == "word" and token.group().upper() in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
             return token.group().upper()
     return None
+
+
+def undeclared_prefixes(text: str, predeclared: dict[str, str]) -> list[str]:
+    """The predeclared prefixes `text` uses without declaring them itself, in order of first use."""
+    declared: set[str] = set()
+    used: dict[str, None] = {}
+    tokens = code_tokens(text)
+    for index, token in enumerate(tokens):
+        if token.lastgroup != "pname":
+            continue
+        prefix = token.group().split(":", 1)[0]
+        if index and is_word(tokens[index - 1], "PREFIX"):
+            declared.add(prefix)
+        elif prefix not in declared and prefix in predeclared:
+            used[prefix] = None
+    return list(used)
+
+
+def with_prologue(text: str, predeclared: dict[str, str], base_iri: str | None = None) -> str:
+    """`text` with a first line declaring the predeclared prefixes it uses without declaring (and the endpoint's base):
+    what an engine that knows neither needs to read it as the embedded store does. Its own declarations follow, and win."""
+    declarations = [f"BASE <{base_iri}>"] if base_iri else []
+    declarations += [f"PREFIX {p}: <{predeclared[p]}>" for p in undeclared_prefixes(text, predeclared)]
+    return " ".join(declarations) + "\n" + text if declarations else text

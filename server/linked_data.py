@@ -264,6 +264,8 @@ def _events(description: Description, language: str, show: Any, reader: Any) -> 
             for founder in founders:
                 if founder.get("kind") == "iri" and founder.get("label") == founder.get("iri"):
                     founder["label"] = label_in(reader, str(founder["iri"]), language) or founder["label"]
+            # In the order of their names: the store keeps statements in no order, and engines answer in their own.
+            founders.sort(key=lambda f: (str(f.get("label") or f.get("text") or "").casefold(), str(f.get("iri") or "")))
             when = _span_of(reader, q.object, language)
             events.append({"text": gettext("Founded %(when)s", when=when) if when else gettext("Founded"),
                            "by": gettext("by") if founders else "", "people": founders})

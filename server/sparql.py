@@ -221,7 +221,9 @@ def _run_query(operation: QueryOperation) -> Response:
             # (the server drops the connection instead of finishing it).
             raise ConnectionAbortedError(f"result stream cut short: {error}") from None
 
-    return _result_response(stream.media_type, body(), job.max_bytes)
+    response = _result_response(stream.media_type, body(), job.max_bytes)
+    response.call_on_close(stream.close)  # a client gone before the first byte: the worker or slot is given back
+    return response
 
 
 def _result_response(media_type: str, body: bytes | Iterator[bytes], max_bytes: int, cache: str | None = None) -> Response:

@@ -26,7 +26,7 @@ from heritage_hubs.graph.bundled import seed
 from heritage_hubs.graph.tokens import TokenStore
 from heritage_hubs.server import close_resources, create_app
 
-from .engines import free_port, stop_process
+from .engines import ENGINES, free_port, seed_location, stop_process
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
@@ -71,6 +71,42 @@ def client(store_path: Path) -> Iterator[FlaskClient]:
     app = create_app(Settings(store_path=store_path, query_processes=1, query_timeout=20))
     yield app.test_client()
     close_resources()
+
+
+@pytest.fixture(scope="module", params=["embedded", *ENGINES])
+def backend_location(request: pytest.FixtureRequest, seeded_template: Path,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], str]]:
+    """The bundled data on the embedded store and in each SPARQL engine (started here), one per module: for tests that
+    only read, so that the same test runs on every backend (`backend_client`)."""
+    folder = tmp_path_factory.mktemp(f"backend-{request.param}")
+    if request.param == "embedded":
+        shutil.copytree(seeded_template, folder / "store")
+        yield str(folder / "store"), {}, "embedded"
+        return
+    engine = ENGINES[request.param](folder)
+    env = {**engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state")}
+    try:
+        seed_location(engine.location, env)
+        yield engine.location, env, request.param
+    finally:
+        engine.stop()
+
+
+@pytest.fixture
+def backend_client(backend_location: tuple[str, dict[str, str], str], monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
+    """A Flask test client on the bundled data, on each backend in turn (see `backend_location`); read only."""
+    location, env, _ = backend_location
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    app = create_app(Settings(store_path=location, query_processes=1, query_timeout=20))
+    yield app.test_client()
+    close_resources()
+
+
+@pytest.fixture
+def backend_name(backend_location: tuple[str, dict[str, str], str]) -> str:
+    """Which backend `backend_client` is on: "embedded", or an engine of tests/engines.py."""
+    return backend_location[2]
 
 
 @pytest.fixture

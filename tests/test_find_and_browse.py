@@ -32,22 +32,22 @@ def _facet(page: str, heading: str) -> dict[str, int]:
     return {html.unescape(label): int(count) for label, count in re.findall(r">([^<]+)</(?:a|strong)> <small>\((\d+)\)</small>", block)}
 
 
-def test_search_facets_narrow_the_results(client: FlaskClient) -> None:
-    page = client.get("/search", query_string={"q": "tab"}).get_data(as_text=True)
+def test_search_facets_narrow_the_results(backend_client: FlaskClient) -> None:
+    page = backend_client.get("/search", query_string={"q": "tab"}).get_data(as_text=True)
     results = _results(page)
     assert ("/doc/hub/tabakalera", "Tabakalera") in results
     kinds, hubs, places = _facet(page, "Kind"), _facet(page, "Hub"), _facet(page, "Place")
     assert kinds["Hubs"] == 1 and kinds["Activities"] >= 3 and hubs["Tabakalera"] >= 3 and "Egia" in places
     # Narrowed to the things linked to Tabakalera: as many as the facet said, each of them linked to it.
-    narrowed = client.get("/search", query_string={"q": "tab", "hub": ID + "hub/tabakalera"}).get_data(as_text=True)
+    narrowed = backend_client.get("/search", query_string={"q": "tab", "hub": ID + "hub/tabakalera"}).get_data(as_text=True)
     assert len(_results(narrowed)) == hubs["Tabakalera"]
     assert 'class="facet-chosen">Hub: Tabakalera' in narrowed  # the chosen filter, removable
     assert 'name="hub" value="https://w3id.org/heritage-hubs/id/hub/tabakalera"' in narrowed  # kept by the search box
-    only_hubs = client.get("/search", query_string={"q": "tab", "kind": "hubs"}).get_data(as_text=True)
+    only_hubs = backend_client.get("/search", query_string={"q": "tab", "kind": "hubs"}).get_data(as_text=True)
     assert _results(only_hubs) == [("/doc/hub/tabakalera", "Tabakalera")]
-    assert client.get("/search", query_string={"q": "tab", "kind": "spaceships"}).status_code == 400
-    assert client.get("/search", query_string={"q": "tab", "page": "2"}).status_code == 404
-    assert client.get("/search", query_string={"q": "tab", "hub": "x" * 2001}).status_code == 400
+    assert backend_client.get("/search", query_string={"q": "tab", "kind": "spaceships"}).status_code == 400
+    assert backend_client.get("/search", query_string={"q": "tab", "page": "2"}).status_code == 404
+    assert backend_client.get("/search", query_string={"q": "tab", "hub": "x" * 2001}).status_code == 400
 
 
 def test_search_results_are_paged(client: FlaskClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -63,23 +63,23 @@ def test_search_results_are_paged(client: FlaskClient, monkeypatch) -> None:  # 
     assert number > 2 and len(seen) == len(set(seen)) and "page 1 of" not in page
 
 
-def test_the_map_lists_every_place_with_a_point_and_draws_them(client: FlaskClient) -> None:
-    page = client.get("/map", headers={"Accept-Language": "it"}).get_data(as_text=True)
+def test_the_map_lists_every_place_with_a_point_and_draws_them(backend_client: FlaskClient) -> None:
+    page = backend_client.get("/map", headers={"Accept-Language": "it"}).get_data(as_text=True)
     places = re.findall(r'<a href="([^"]+)" translate="no">([^<]+)</a>', page.split("<tbody>", 1)[1])
     assert ("/doc/place/turin", "Torino") in places and len(places) == 6
     points = json.loads(html.unescape(re.search(r'data-points="([^"]*)"', page)[1]))  # type: ignore[index]
     assert [45.0667, 7.7, "Torino", "/doc/place/turin"] in points and len(points) == len(places)
     assert "6 luoghi con un punto proprio" in page
-    assert client.get("/map", query_string={"page": "2"}).status_code == 404
+    assert backend_client.get("/map", query_string={"page": "2"}).status_code == 404
 
 
-def test_the_timeline_counts_years_and_lists_one(client: FlaskClient) -> None:
-    years = client.get("/timeline").get_data(as_text=True)
+def test_the_timeline_counts_years_and_lists_one(backend_client: FlaskClient) -> None:
+    years = backend_client.get("/timeline").get_data(as_text=True)
     assert '<a href="?year=2015">2015</a>' in years
-    year = client.get("/timeline", query_string={"year": "2015"}, headers={"Accept-Language": "es"}).get_data(as_text=True)
+    year = backend_client.get("/timeline", query_string={"year": "2015"}, headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert re.search(r'<span class="when">en 2015</span> <a href="/doc/hub/polo-del-900" translate="no">Fundación de Polo del &#39;900</a>', year), year
-    assert client.get("/timeline", query_string={"year": "20x5"}).status_code == 400
-    assert client.get("/timeline", query_string={"year": "1066"}).status_code == 404
+    assert backend_client.get("/timeline", query_string={"year": "20x5"}).status_code == 400
+    assert backend_client.get("/timeline", query_string={"year": "1066"}).status_code == 404
 
 
 def test_the_network_shows_partners_whichever_side_says_so(client: FlaskClient, museum_token: str) -> None:

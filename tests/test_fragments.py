@@ -14,8 +14,8 @@ HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
 HAS_PARTNER = "https://w3id.org/heritage-hubs/ontology/hasPartner"
 
 
-def test_fragment_triples_and_controls(client: FlaskClient) -> None:
-    response = client.get("/fragments", query_string={"predicate": HAS_PARTNER}, headers={"Accept": "application/trig"})
+def test_fragment_triples_and_controls(backend_client: FlaskClient) -> None:
+    response = backend_client.get("/fragments", query_string={"predicate": HAS_PARTNER}, headers={"Accept": "application/trig"})
     assert response.status_code == 200 and response.mimetype == "application/trig"
     quads = list(parse(response.data, RdfFormat.TRIG))
     data = [q for q in quads if q.graph_name.__class__.__name__ == "DefaultGraph"]
@@ -33,22 +33,22 @@ def test_fragment_triples_and_controls(client: FlaskClient) -> None:
     assert len(list(metadata.objects(None, HYDRA.mapping))) == 3
 
 
-def test_paging_and_literals(client: FlaskClient) -> None:
-    first = client.get("/fragments", headers={"Accept": "text/turtle"})
+def test_paging_and_literals(backend_client: FlaskClient) -> None:
+    first = backend_client.get("/fragments", headers={"Accept": "text/turtle"})
     graph = rdflib.Graph().parse(data=first.data, format="turtle")
     next_page = next(graph.objects(None, HYDRA.next))
     assert str(next_page).endswith("?page=2")
-    second = client.get("/fragments", query_string={"page": "2"}, headers={"Accept": "text/turtle"})
+    second = backend_client.get("/fragments", query_string={"page": "2"}, headers={"Accept": "text/turtle"})
     assert list(rdflib.Graph().parse(data=second.data, format="turtle").objects(None, HYDRA.previous))
-    literal = client.get("/fragments", query_string={"object": '"Tabakalera"@eu'}, headers={"Accept": "application/n-triples"})
+    literal = backend_client.get("/fragments", query_string={"object": '"Tabakalera"@eu'}, headers={"Accept": "application/n-triples"})
     assert b'<https://w3id.org/heritage-hubs/id/hub/tabakalera> <http://www.w3.org/2000/01/rdf-schema#label> "Tabakalera"@eu' in literal.data
 
 
-def test_bad_patterns(client: FlaskClient) -> None:
-    assert client.get("/fragments", query_string={"subject": '"a literal"'}).status_code == 400
-    assert client.get("/fragments", query_string={"object": '"unterminated'}).status_code == 400
-    assert client.get("/fragments", query_string={"page": "0"}).status_code == 400
-    assert client.get("/fragments", headers={"Accept": "image/png"}).status_code == 406
+def test_bad_patterns(backend_client: FlaskClient) -> None:
+    assert backend_client.get("/fragments", query_string={"subject": '"a literal"'}).status_code == 400
+    assert backend_client.get("/fragments", query_string={"object": '"unterminated'}).status_code == 400
+    assert backend_client.get("/fragments", query_string={"page": "0"}).status_code == 400
+    assert backend_client.get("/fragments", headers={"Accept": "image/png"}).status_code == 406
 
 
 def test_browsers_get_a_page_with_the_pattern_as_a_form(client: FlaskClient, store_path: Path, tmp_path: Path) -> None:

@@ -43,12 +43,12 @@ def test_void_describes_the_dataset(client: FlaskClient, store_path: Path) -> No
     assert endpoints == {rdflib.URIRef(f"http://localhost/{p}") for p in ("sparql", "fragments", "feed")}
 
 
-def test_void_in_other_formats_and_for_browsers(client: FlaskClient) -> None:
-    assert len(rdflib.Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "application/ld+json"}).data,
+def test_void_in_other_formats_and_for_browsers(backend_client: FlaskClient) -> None:
+    assert len(rdflib.Graph().parse(data=backend_client.get("/.well-known/void", headers={"Accept": "application/ld+json"}).data,
                                     format="json-ld")) > 50
-    page = client.get("/.well-known/void", headers={"Accept": "text/html"})
+    page = backend_client.get("/.well-known/void", headers={"Accept": "text/html"})
     assert page.mimetype == "text/html" and b"SPARQL endpoint" in page.data  # a page to read (see below)
-    assert client.get("/.well-known/void", headers={"Accept": "image/png"}).status_code == 406
+    assert backend_client.get("/.well-known/void", headers={"Accept": "image/png"}).status_code == 406
 
 
 def _dataset(data: bytes) -> Dataset:
@@ -91,13 +91,13 @@ def test_dumps_follow_changes_and_per_graph_dumps_keep_their_graph(client: Flask
     assert client.get("/dumps/graph/nothing-here.nq.gz").status_code == 404
 
 
-def test_the_description_satisfies_dcat_ap(client: FlaskClient) -> None:
+def test_the_description_satisfies_dcat_ap(backend_client: FlaskClient) -> None:
     """What DCAT-AP 3 (the profile European portals harvest) asks of the description: titles and descriptions on every
     dataset, distribution and data service, publishers as named agents (IRIs, not literals), an access URL on every
     distribution; and VoID: every graph a subset (the metadata graph too), every namespace used a vocabulary."""
     from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, VOID
 
-    graph = rdflib.Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "text/turtle"}).data, format="turtle")
+    graph = rdflib.Graph().parse(data=backend_client.get("/.well-known/void", headers={"Accept": "text/turtle"}).data, format="turtle")
     datasets = set(graph.subjects(RDF.type, DCAT.Dataset))
     distributions = set(graph.subjects(RDF.type, DCAT.Distribution))
     services = set(graph.subjects(RDF.type, DCAT.DataService))
@@ -119,20 +119,20 @@ def test_the_description_satisfies_dcat_ap(client: FlaskClient) -> None:
         assert term[:cut] in vocabularies, term
     # The publisher is a resource of the dataset: it dereferences like any other.
     publisher = next(iter(publishers))
-    assert client.get(str(publisher).removeprefix("https://w3id.org/heritage-hubs"), headers={"Accept": "text/turtle"}).status_code == 303
+    assert backend_client.get(str(publisher).removeprefix("https://w3id.org/heritage-hubs"), headers={"Accept": "text/turtle"}).status_code == 303
 
 
-def test_the_description_reads_as_a_page(client: FlaskClient) -> None:
+def test_the_description_reads_as_a_page(backend_client: FlaskClient) -> None:
     """A browser at /.well-known/void reads figures, access points, graphs with their descriptions and dumps, and
     classes, not a dump of Turtle; machines still get RDF."""
-    page = client.get("/.well-known/void", headers={"Accept": "text/html"}).get_data(as_text=True)
+    page = backend_client.get("/.well-known/void", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "<pre>" not in page and 'href="/doc/graph/core.html"' in page and 'href="/dumps/graph/core.nq.gz"' in page
     assert "hh:Hub" in page and "SPARQL endpoint" in page and '<html lang="en">' in page
-    assert client.get("/.well-known/void", headers={"Accept": "text/turtle"}).mimetype == "text/turtle"
+    assert backend_client.get("/.well-known/void", headers={"Accept": "text/turtle"}).mimetype == "text/turtle"
 
 
-def test_the_dumps_list_reads_as_a_page(client: FlaskClient) -> None:
-    page = client.get("/dumps/", headers={"Accept": "text/html"})
+def test_the_dumps_list_reads_as_a_page(backend_client: FlaskClient) -> None:
+    page = backend_client.get("/dumps/", headers={"Accept": "text/html"})
     assert page.mimetype == "text/html" and b'href="http://localhost/dumps/all.nq.gz"' in page.data
-    assert client.get("/dumps/").mimetype == "application/json"  # programs (and */*) still get the JSON list
-    assert client.get("/dumps/", query_string={"format": "json"}, headers={"Accept": "text/html"}).mimetype == "application/json"
+    assert backend_client.get("/dumps/").mimetype == "application/json"  # programs (and */*) still get the JSON list
+    assert backend_client.get("/dumps/", query_string={"format": "json"}, headers={"Accept": "text/html"}).mimetype == "application/json"

@@ -109,30 +109,30 @@ def test_templates_have_no_words_outside_the_catalogues() -> None:
     assert leftovers == {}
 
 
-def test_a_visitor_chooses_a_language_and_keeps_it(client: FlaskClient) -> None:
+def test_a_visitor_chooses_a_language_and_keeps_it(backend_client: FlaskClient) -> None:
     """?lang= wins over Accept-Language and is kept in a cookie; the cookie wins next time; pages vary on both."""
-    first = client.get("/?lang=it", headers={"Accept-Language": "es"})
+    first = backend_client.get("/?lang=it", headers={"Accept-Language": "es"})
     assert '<html lang="it">' in first.get_data(as_text=True) and "<h1>Hub del patrimonio</h1>" in first.get_data(as_text=True)
     cookie = first.headers["Set-Cookie"]
     assert cookie.startswith("lang=it;") and "SameSite=Lax" in cookie and "HttpOnly" in cookie
     assert {"Accept-Language", "Cookie"} <= set(first.vary) and first.headers["Cache-Control"] == "private"
-    later = client.get("/browse/hubs", headers={"Accept-Language": "es"})  # the test client sends the cookie back
+    later = backend_client.get("/browse/hubs", headers={"Accept-Language": "es"})  # the test client sends the cookie back
     assert '<html lang="it">' in later.get_data(as_text=True) and "Set-Cookie" not in later.headers
     # The footer offers the other languages, each named in itself and tagged with its language.
     assert '<a href="?lang=es" lang="es" hreflang="es" rel="alternate">Español</a>' in later.get_data(as_text=True)
-    client.delete_cookie("lang")
-    assert '<html lang="es">' in client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
-    nonsense = client.get("/?lang=xx", headers={"Accept-Language": "en"})
+    backend_client.delete_cookie("lang")
+    assert '<html lang="es">' in backend_client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    nonsense = backend_client.get("/?lang=xx", headers={"Accept-Language": "en"})
     assert '<html lang="en">' in nonsense.get_data(as_text=True) and "Set-Cookie" not in nonsense.headers
 
 
-def test_dates_and_numbers_as_each_language_writes_them(client: FlaskClient) -> None:
+def test_dates_and_numbers_as_each_language_writes_them(backend_client: FlaskClient) -> None:
     counts = {}
     for language in ("en", "it", "es"):
-        page = client.get("/.well-known/void", headers={"Accept": "text/html", "Accept-Language": language}).get_data(as_text=True)
+        page = backend_client.get("/.well-known/void", headers={"Accept": "text/html", "Accept-Language": language}).get_data(as_text=True)
         counts[language] = re.search(r"<th>[^<]+</th><td>([0-9.,\u202f\xa0]+)</td>", page)[1]  # type: ignore[index]
     assert "," in counts["en"] and "." in counts["it"] and counts["en"].replace(",", "") == counts["it"].replace(".", "")
-    activity = client.get("/doc/activity/ehh-launch", headers={"Accept": "text/html", "Accept-Language": "it"}).get_data(as_text=True)
+    activity = backend_client.get("/doc/activity/ehh-launch", headers={"Accept": "text/html", "Accept-Language": "it"}).get_data(as_text=True)
     assert "Quando: dal 10 maggio 2023 all" in activity or "Quando: dal 10 maggio 2023 al 11 maggio 2023" in activity
 
 
@@ -145,8 +145,8 @@ def test_the_server_cache_keeps_each_language_apart(live_server: LiveServer) -> 
             assert status == 200 and founded in body.decode(), language
 
 
-def test_named_query_summaries_are_translated(client: FlaskClient) -> None:
-    page = client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
+def test_named_query_summaries_are_translated(backend_client: FlaskClient) -> None:
+    page = backend_client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
     assert "Las instituciones socias de cada centro y sus tipos" in page
 
 
@@ -157,9 +157,9 @@ def test_a_date_before_the_common_era_is_shown_as_written() -> None:
     assert day("1945-04-25T10:00:00Z", "en") == "25 April 1945" and day("1945-04-25", "es") == "25 de abril de 1945"
 
 
-def test_the_html_lang_of_untranslated_data_says_english(client: FlaskClient) -> None:
+def test_the_html_lang_of_untranslated_data_says_english(backend_client: FlaskClient) -> None:
     """Texts that are not translated (a query's description, an error message) say they are English."""
-    docs = client.get("/api/docs", headers={"Accept-Language": "it"}).get_data(as_text=True)
+    docs = backend_client.get("/api/docs", headers={"Accept-Language": "it"}).get_data(as_text=True)
     assert '<html lang="it">' in docs and '<span lang="en">' in docs
-    missing = client.get("/nowhere", headers={"Accept": "text/html", "Accept-Language": "it"}).get_data(as_text=True)
+    missing = backend_client.get("/nowhere", headers={"Accept": "text/html", "Accept-Language": "it"}).get_data(as_text=True)
     assert '<p class="error" lang="en">' in missing and ">Inizio<" in missing

@@ -22,11 +22,11 @@ def _crm(record: bytes) -> rdflib.Graph:
     return rdflib.Graph().parse(data=linked_art.to_nquads(record), format="nt")
 
 
-def test_assets_negotiate_linked_art_and_it_expands_to_crm(client: FlaskClient) -> None:
-    see_other = client.get("/id/asset/polo-del-900-collections", headers={"Accept": LA})
+def test_assets_negotiate_linked_art_and_it_expands_to_crm(backend_client: FlaskClient) -> None:
+    see_other = backend_client.get("/id/asset/polo-del-900-collections", headers={"Accept": LA})
     assert see_other.status_code == 303 and see_other.headers["Location"] == "/doc/asset/polo-del-900-collections.linked-art.json"
-    negotiated = client.get("/doc/asset/polo-del-900-collections", headers={"Accept": LA})
-    explicit = client.get("/doc/asset/polo-del-900-collections.linked-art.json")
+    negotiated = backend_client.get("/doc/asset/polo-del-900-collections", headers={"Accept": LA})
+    explicit = backend_client.get("/doc/asset/polo-del-900-collections.linked-art.json")
     assert negotiated.data == explicit.data and 'profile="https://linked.art/ns/v1/linked-art.json"' in explicit.content_type
     record = json.loads(explicit.data)
     assert record["type"] == "HumanMadeObject" and record["id"] == ASSET
@@ -39,14 +39,14 @@ def test_assets_negotiate_linked_art_and_it_expands_to_crm(client: FlaskClient) 
     names = list(graph.objects(subject, CRM.P1_is_identified_by))
     assert names and all(graph.value(n, CRM.P190_has_symbolic_content) for n in names)
     # Plain JSON-LD is still the default for the same document, and the Link header offers Linked Art.
-    assert "linked-art.json" in client.get("/doc/asset/polo-del-900-collections.ttl").headers["Link"]
+    assert "linked-art.json" in backend_client.get("/doc/asset/polo-del-900-collections.ttl").headers["Link"]
 
 
-def test_intangible_assets_have_no_linked_art_form(client: FlaskClient) -> None:
-    response = client.get("/doc/asset/memory-of-the-resistance.linked-art.json")
+def test_intangible_assets_have_no_linked_art_form(backend_client: FlaskClient) -> None:
+    response = backend_client.get("/doc/asset/memory-of-the-resistance.linked-art.json")
     assert response.status_code == 406 and b"no Linked Art form" in response.data
     # Asked for at /id with the Linked Art profile: plain JSON-LD, never a 303 to a 406.
-    see_other = client.get("/id/asset/memory-of-the-resistance", headers={"Accept": LA})
+    see_other = backend_client.get("/id/asset/memory-of-the-resistance", headers={"Accept": LA})
     assert see_other.status_code == 303 and see_other.headers["Location"].endswith(".jsonld")
 
 

@@ -65,8 +65,8 @@ RDF_QUERIES = {"hub-card"}
 
 
 @pytest.mark.parametrize(("name", "params", "check"), KNOWN_ANSWERS, ids=[f"{n}-{'-'.join(p)}" for n, p, _ in KNOWN_ANSWERS])
-def test_known_answers(client: FlaskClient, name: str, params: dict[str, str], check: Any) -> None:
-    assert check(rows(client, name, **params))
+def test_known_answers(backend_client: FlaskClient, name: str, params: dict[str, str], check: Any) -> None:
+    assert check(rows(backend_client, name, **params))
 
 
 def test_every_named_query_is_covered_by_a_known_answer() -> None:
@@ -86,8 +86,8 @@ def test_every_named_query_is_covered_by_a_known_answer() -> None:
     ("assets-by-theme", {"theme": "tobacco-factory"}),
     ("reused-buildings", {"function": "resistance"}),
 ])
-def test_hostile_values_are_400_not_syntax(client: FlaskClient, name: str, params: dict[str, str]) -> None:
-    response = client.get(f"/api/queries/{name}", query_string=params)
+def test_hostile_values_are_400_not_syntax(backend_client: FlaskClient, name: str, params: dict[str, str]) -> None:
+    response = backend_client.get(f"/api/queries/{name}", query_string=params)
     assert response.status_code == 400, response.data
     assert json.loads(response.data)["detail"]
 
@@ -117,8 +117,8 @@ def test_parameters_are_typed() -> None:
     ("text/csv", None, "text/csv"), ("application/sparql-results+json", None, "application/sparql-results+json"),
     (None, "csv", "text/csv"), (None, "sparql-json", "application/sparql-results+json"), ("*/*", None, "application/json"),
 ])
-def test_formats(client: FlaskClient, accept: str | None, fmt: str | None, expected: str) -> None:
-    response = client.get("/api/queries/community-voices", query_string={"format": fmt} if fmt else {},
+def test_formats(backend_client: FlaskClient, accept: str | None, fmt: str | None, expected: str) -> None:
+    response = backend_client.get("/api/queries/community-voices", query_string={"format": fmt} if fmt else {},
                           headers={"Accept": accept} if accept else {})
     assert response.status_code == 200 and response.mimetype == expected
     assert "Accept" in response.headers["Vary"]
@@ -126,10 +126,10 @@ def test_formats(client: FlaskClient, accept: str | None, fmt: str | None, expec
 
 @pytest.mark.parametrize(("accept", "rdflib_format"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
                                                         ("application/n-triples", "nt"), (None, "turtle")])
-def test_construct_named_query_answers_rdf(client: FlaskClient, accept: str | None, rdflib_format: str) -> None:
+def test_construct_named_query_answers_rdf(backend_client: FlaskClient, accept: str | None, rdflib_format: str) -> None:
     import rdflib
 
-    response = client.get("/api/queries/hub-card", query_string={"hub": f"{ID}hub/tabakalera"},
+    response = backend_client.get("/api/queries/hub-card", query_string={"hub": f"{ID}hub/tabakalera"},
                           headers={"Accept": accept} if accept else {})
     assert response.status_code == 200
     graph = rdflib.Graph().parse(data=response.data, format=rdflib_format)
@@ -138,20 +138,20 @@ def test_construct_named_query_answers_rdf(client: FlaskClient, accept: str | No
     assert rdflib.Literal("Tabakalera", lang="eu") in set(graph.objects(hub, rdflib.RDFS.label))
 
 
-def test_not_acceptable_and_unknown(client: FlaskClient) -> None:
-    assert client.get("/api/queries/community-voices", headers={"Accept": "image/png"}).status_code == 406
-    assert client.get("/api/queries/no-such-query").status_code == 404
-    assert client.get("/api/queries/community-voices", query_string={"page": "2"}).status_code == 400
+def test_not_acceptable_and_unknown(backend_client: FlaskClient) -> None:
+    assert backend_client.get("/api/queries/community-voices", headers={"Accept": "image/png"}).status_code == 406
+    assert backend_client.get("/api/queries/no-such-query").status_code == 404
+    assert backend_client.get("/api/queries/community-voices", query_string={"page": "2"}).status_code == 400
 
 
-def test_pagination_with_link_headers(client: FlaskClient) -> None:
-    first = client.get("/api/queries/hub-partners", query_string={"per_page": "5"})
+def test_pagination_with_link_headers(backend_client: FlaskClient) -> None:
+    first = backend_client.get("/api/queries/hub-partners", query_string={"per_page": "5"})
     assert len(json.loads(first.data)) == 5
     assert 'rel="next"' in first.headers["Link"]
     seen = []
     page = 1
     while True:
-        response = client.get("/api/queries/hub-partners", query_string={"per_page": "5", "page": str(page)})
+        response = backend_client.get("/api/queries/hub-partners", query_string={"per_page": "5", "page": str(page)})
         seen += [row["institution"] for row in json.loads(response.data)]
         if 'rel="next"' not in response.headers.get("Link", ""):
             break
@@ -160,24 +160,24 @@ def test_pagination_with_link_headers(client: FlaskClient) -> None:
     assert len(seen) == len(set(seen)) == 23  # 17, and Tabakalera's 6
 
 
-def test_listing_and_openapi(client: FlaskClient) -> None:
+def test_listing_and_openapi(backend_client: FlaskClient) -> None:
     from openapi_spec_validator import validate
 
-    listing = json.loads(client.get("/api/queries").data)["queries"]
+    listing = json.loads(backend_client.get("/api/queries").data)["queries"]
     assert {q["name"] for q in listing} == {q.name for q in named_queries()}
-    spec = json.loads(client.get("/api/openapi.json").data)
+    spec = json.loads(backend_client.get("/api/openapi.json").data)
     validate(spec)
     assert spec["openapi"] == "3.1.0"
     operation = spec["paths"]["/api/queries/activities-by-type"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"type", "year", "format"}
-    docs = client.get("/api/docs")
+    docs = backend_client.get("/api/docs")
     assert docs.status_code == 200 and b"activities-by-type" in docs.data
 
 
-def test_named_queries_in_the_editor_and_on_the_home_page(client: FlaskClient) -> None:
-    home = client.get("/").get_data(as_text=True)
+def test_named_queries_in_the_editor_and_on_the_home_page(backend_client: FlaskClient) -> None:
+    home = backend_client.get("/").get_data(as_text=True)
     assert "/api/queries/reused-buildings" in home
-    editor = client.get("/sparql", headers={"Accept": "text/html"}).get_data(as_text=True)
+    editor = backend_client.get("/sparql", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "Hubs that re-use historic and industrial buildings" in editor
 
 

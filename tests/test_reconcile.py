@@ -48,16 +48,16 @@ def _batch(client: FlaskClient, queries: dict[str, Any], method: str = "GET") ->
     return _valid("reconciliation-result-batch.json", response.json)  # type: ignore[no-any-return]
 
 
-def test_manifest(client: FlaskClient) -> None:
-    manifest = _valid("manifest.json", client.get("/reconcile").json)
+def test_manifest(backend_client: FlaskClient) -> None:
+    manifest = _valid("manifest.json", backend_client.get("/reconcile").json)
     assert manifest["identifierSpace"] == BASE + "id/" and manifest["schemaSpace"] == HH
     assert {t["id"] for t in manifest["defaultTypes"]} == {HH + n for n in ("Hub", "Institution", "HeritageAsset", "Place",
                                                                             "Narrative")}
     assert all(t["name"] for t in manifest["defaultTypes"])
 
 
-def test_exact_labels_in_any_language_rank_first_and_match(client: FlaskClient) -> None:
-    answers = _batch(client, {
+def test_exact_labels_in_any_language_rank_first_and_match(backend_client: FlaskClient) -> None:
+    answers = _batch(backend_client, {
         "q0": {"query": "Tabakalera"},
         "q1": {"query": "Città di Torino", "type": HH + "Institution"},
         "q2": {"query": "Ayuntamiento de Turin", "type": [HH + "Institution"]},  # Spanish label, without its accent
@@ -75,8 +75,8 @@ def test_exact_labels_in_any_language_rank_first_and_match(client: FlaskClient) 
     assert answers["q4"]["result"][0]["id"] == BASE + "id/concept/hub-museum" and answers["q4"]["result"][0]["match"]
 
 
-def test_typed_queries_and_property_conditions(client: FlaskClient) -> None:
-    answers = _batch(client, {
+def test_typed_queries_and_property_conditions(backend_client: FlaskClient) -> None:
+    answers = _batch(backend_client, {
         "hub": {"query": "Polo del '900", "type": HH + "Hub"},
         "turin": {"query": "Compagnia di San Paolo", "properties": [{"pid": "hh:basedIn", "v": "Torino"}]},
         "wrong": {"query": "Compagnia di San Paolo", "properties": [{"pid": HH + "basedIn", "v": {"id": BASE + "id/place/favara"}}]},
@@ -107,14 +107,14 @@ def test_places_match_what_they_fall_within_and_other_names_are_found(client: Fl
 
 
 @pytest.mark.parametrize("type_id", ["Institution", "hh:Institution", HH + "Institution", HH + "HeritageAsset", HH + "Hub"])
-def test_proposed_properties_count_the_subclasses(client: FlaskClient, type_id: str) -> None:
-    response = client.get("/reconcile/propose_properties", query_string={"type": type_id})
+def test_proposed_properties_count_the_subclasses(backend_client: FlaskClient, type_id: str) -> None:
+    response = backend_client.get("/reconcile/propose_properties", query_string={"type": type_id})
     assert response.status_code == 200, response.data
     proposed = [p["id"] for p in response.get_json()["properties"]]
     assert proposed, type_id
     if "Institution" in type_id:
         assert HH + "basedIn" in proposed and HH + "institutionKind" in proposed
-    assert client.get("/reconcile/propose_properties", query_string={"type": "not a type"}).status_code == 400
+    assert backend_client.get("/reconcile/propose_properties", query_string={"type": "not a type"}).status_code == 400
 
 
 def test_suggest_preview_view_and_extend(client: FlaskClient, store_path: Path, tmp_path: Path) -> None:
@@ -145,12 +145,12 @@ def test_suggest_preview_view_and_extend(client: FlaskClient, store_path: Path, 
     assert found["q"]["result"][0]["id"] == BASE + "id/person/x"
 
 
-def test_bad_requests(client: FlaskClient) -> None:
-    broken = client.get("/reconcile", query_string={"queries": "{not json"})
+def test_bad_requests(backend_client: FlaskClient) -> None:
+    broken = backend_client.get("/reconcile", query_string={"queries": "{not json"})
     assert broken.status_code == 400 and "line 1" in broken.json["detail"]  # type: ignore[index]
-    assert client.get("/reconcile", query_string={"queries": json.dumps({"q": {"query": 3}})}).status_code == 400
-    assert client.get("/reconcile", query_string={"queries": json.dumps({"q": {"query": "x", "limit": -1}})}).status_code == 400
-    assert client.post("/reconcile", data={"extend": json.dumps({"ids": "x"})}).status_code == 400
+    assert backend_client.get("/reconcile", query_string={"queries": json.dumps({"q": {"query": 3}})}).status_code == 400
+    assert backend_client.get("/reconcile", query_string={"queries": json.dumps({"q": {"query": "x", "limit": -1}})}).status_code == 400
+    assert backend_client.post("/reconcile", data={"extend": json.dumps({"ids": "x"})}).status_code == 400
 
 
 def test_scores() -> None:

@@ -32,8 +32,8 @@ def bindings(body: bytes) -> list[dict[str, str]]:
     ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", "application/sparql-results+xml"),
     ("text/html,application/xhtml+xml,*/*;q=0.8", "application/sparql-results+json"),
 ])
-def test_select_formats_by_accept(client: FlaskClient, accept: str | None, expected: str) -> None:
-    response = client.get("/sparql", query_string={"query": HUBS}, headers={"Accept": accept} if accept else {})
+def test_select_formats_by_accept(backend_client: FlaskClient, accept: str | None, expected: str) -> None:
+    response = backend_client.get("/sparql", query_string={"query": HUBS}, headers={"Accept": accept} if accept else {})
     assert response.status_code == 200
     assert response.mimetype == expected
     assert "Accept" in response.headers["Vary"]
@@ -50,8 +50,8 @@ def test_select_formats_by_accept(client: FlaskClient, accept: str | None, expec
     ("application/n-quads", "application/n-quads", "nquads"),
     ("application/sparql-results+json, text/turtle;q=0.1", "text/turtle", "turtle"),
 ])
-def test_construct_formats_by_accept(client: FlaskClient, accept: str, expected: str, rdflib_format: str) -> None:
-    response = client.get("/sparql", query_string={"query": "CONSTRUCT WHERE { hub:tabakalera ?p ?o }"}, headers={"Accept": accept})
+def test_construct_formats_by_accept(backend_client: FlaskClient, accept: str, expected: str, rdflib_format: str) -> None:
+    response = backend_client.get("/sparql", query_string={"query": "CONSTRUCT WHERE { hub:tabakalera ?p ?o }"}, headers={"Accept": accept})
     assert response.status_code == 200
     assert response.mimetype == expected
     if rdflib_format in ("trig", "nquads"):
@@ -64,15 +64,15 @@ def test_construct_formats_by_accept(client: FlaskClient, accept: str, expected:
 @pytest.mark.parametrize(("name", "expected"), [
     ("csv", "text/csv"), ("xml", "application/sparql-results+xml"), ("json", "application/sparql-results+json"),
 ])
-def test_format_parameter_overrides_accept(client: FlaskClient, name: str, expected: str) -> None:
-    response = client.get("/sparql", query_string={"query": HUBS, "format": name}, headers={"Accept": "text/html"})
+def test_format_parameter_overrides_accept(backend_client: FlaskClient, name: str, expected: str) -> None:
+    response = backend_client.get("/sparql", query_string={"query": HUBS, "format": name}, headers={"Accept": "text/html"})
     assert response.status_code == 200 and response.mimetype == expected
 
 
-def test_ask_and_post_forms(client: FlaskClient) -> None:
-    response = client.post("/sparql", data={"query": "ASK { hub:tabakalera a hh:Hub }"})
+def test_ask_and_post_forms(backend_client: FlaskClient) -> None:
+    response = backend_client.post("/sparql", data={"query": "ASK { hub:tabakalera a hh:Hub }"})
     assert response.status_code == 200 and json.loads(response.data)["boolean"] is True
-    response = client.post("/sparql", data="ASK { hub:nowhere a hh:Hub }", content_type="application/sparql-query")
+    response = backend_client.post("/sparql", data="ASK { hub:nowhere a hh:Hub }", content_type="application/sparql-query")
     assert json.loads(response.data)["boolean"] is False
 
 
@@ -146,9 +146,10 @@ def test_the_cli_query_honours_from(runner: object, store_path: object) -> None:
     ({"method": "GET", "query_string": {"query": HUBS}, "headers": {"Accept": "image/png"}}, 406, "Accept"),
     ({"method": "GET", "query_string": {"query": HUBS, "format": "pdf"}}, 400, "unknown format"),
 ])
-def test_protocol_errors(client: FlaskClient, kwargs: dict[str, object], status: int, fragment: str) -> None:
+def test_protocol_errors(backend_client: FlaskClient, kwargs: dict[str, object], status: int, fragment: str) -> None:
+    kwargs = dict(kwargs)  # (the parameters are shared by every backend's run)
     method = str(kwargs.pop("method"))
-    response = client.open("/sparql", method=method, **kwargs)  # type: ignore[arg-type]
+    response = backend_client.open("/sparql", method=method, **kwargs)  # type: ignore[arg-type]
     assert response.status_code == status, response.data
     problem = json.loads(response.data)
     assert problem["status"] == status
@@ -157,14 +158,14 @@ def test_protocol_errors(client: FlaskClient, kwargs: dict[str, object], status:
         assert "POST" in response.headers["Allow"]
 
 
-def test_syntax_error_says_where(client: FlaskClient) -> None:
-    response = client.get("/sparql", query_string={"query": "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTER(?s = )\n}"})
+def test_syntax_error_says_where(backend_client: FlaskClient) -> None:
+    response = backend_client.get("/sparql", query_string={"query": "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTER(?s = )\n}"})
     assert response.status_code == 400
     assert re.search(r"at line [34], column \d+", json.loads(response.data)["detail"])
 
 
-def test_preflight(client: FlaskClient) -> None:
-    response = client.options("/sparql", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
+def test_preflight(backend_client: FlaskClient) -> None:
+    response = backend_client.options("/sparql", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "POST"})
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
@@ -173,8 +174,8 @@ def test_preflight(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(("accept", "rdflib_format"), [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
                                                         ("application/rdf+xml", "xml"), (None, "turtle")])
-def test_service_description(client: FlaskClient, accept: str | None, rdflib_format: str) -> None:
-    response = client.get("/sparql", headers={"Accept": accept} if accept else {})
+def test_service_description(backend_client: FlaskClient, accept: str | None, rdflib_format: str) -> None:
+    response = backend_client.get("/sparql", headers={"Accept": accept} if accept else {})
     assert response.status_code == 200
     graph = rdflib.Graph().parse(data=response.data, format=rdflib_format)
     service = graph.value(predicate=rdflib.RDF.type, object=SD.Service)
@@ -187,8 +188,8 @@ def test_service_description(client: FlaskClient, accept: str | None, rdflib_for
     assert graph.value(service, SD.defaultDataset) is not None
 
 
-def test_browsers_get_the_query_editor(client: FlaskClient) -> None:
-    response = client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+def test_browsers_get_the_query_editor(backend_client: FlaskClient) -> None:
+    response = backend_client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert "vendor/yasgui/yasgui.min.js" in page
@@ -201,8 +202,9 @@ def test_browsers_get_the_query_editor(client: FlaskClient) -> None:
     with_defaults = [e for e in config["examples"] if "VALUES" in e["query"]]
     assert with_defaults, config["examples"][:1]
     for example in with_defaults:
-        answer = client.get("/sparql", query_string={"query": example["query"]}, headers={"Accept": "application/sparql-results+json"})
+        answer = backend_client.get("/sparql", query_string={"query": example["query"]}, headers={"Accept": "application/sparql-results+json"})
         assert answer.status_code == 200, (example["name"], answer.data)
+        assert json.loads(answer.data), example["name"]  # rows, or a graph in JSON-LD
 
 
 class TestUpdates:
@@ -284,12 +286,12 @@ def test_result_cache_never_serves_a_stale_answer(client: FlaskClient, museum_to
     assert json.loads(after.data)["boolean"] is True
 
 
-def test_the_same_query_hits_the_cache_however_it_is_sent(client: FlaskClient) -> None:
+def test_the_same_query_hits_the_cache_however_it_is_sent(backend_client: FlaskClient) -> None:
     text = "SELECT ?h WHERE { ?h a hh:Hub }"
-    first = client.get("/sparql?query=" + urllib.parse.quote(text), headers={"Accept": "text/csv"})
-    again = client.get("/sparql?query=" + urllib.parse.quote(text), headers={"Accept": "text/csv"})
-    spelled = client.get("/sparql?query=" + urllib.parse.quote_plus(text), headers={"Accept": "text/csv"})
-    posted = client.post("/sparql", data={"query": text}, headers={"Accept": "text/csv"})
+    first = backend_client.get("/sparql?query=" + urllib.parse.quote(text), headers={"Accept": "text/csv"})
+    again = backend_client.get("/sparql?query=" + urllib.parse.quote(text), headers={"Accept": "text/csv"})
+    spelled = backend_client.get("/sparql?query=" + urllib.parse.quote_plus(text), headers={"Accept": "text/csv"})
+    posted = backend_client.post("/sparql", data={"query": text}, headers={"Accept": "text/csv"})
     assert [r.headers["X-Cache"] for r in (first, again, spelled, posted)] == ["miss", "hit", "hit", "hit"]
     assert again.data == spelled.data == posted.data == first.data
 
@@ -343,7 +345,11 @@ def test_updates_the_standard_answers_get_its_answer(client: FlaskClient, admin_
     ("DESCRIBE <urn:nothing>", 200, ""),
     ("SELECT * WHERE { VALUES ?x { 1 } } ORDER BY (?x / 0)", 200, ""),
 ])
-def test_no_query_is_a_500(client: FlaskClient, query: str, status: int, fragment: str) -> None:
-    response = client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/sparql-results+json, */*;q=0.1"})
+def test_no_query_is_a_500(backend_client: FlaskClient, backend_name: str, query: str, status: int, fragment: str) -> None:
+    """Never a 500. In front of Virtuoso, which stops at a division by zero where SPARQL leaves the value unbound
+    (§17.3), the engine's error is passed on as a 502 that quotes it, which the README lists."""
+    if backend_name == "virtuoso" and "/0" in query.replace(" ", ""):
+        status, fragment = 502, "Virtuoso 22012"
+    response = backend_client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/sparql-results+json, */*;q=0.1"})
     assert response.status_code == status, response.data
     assert fragment in response.get_data(as_text=True)
