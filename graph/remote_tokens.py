@@ -7,7 +7,8 @@ what ``tokens.json`` holds on the embedded store (the secret's SHA-256, never
 the secret). Creating one is one ``INSERT DATA``; revoking one replaces its
 statement in one update, so two hosts never lose each other's tokens. Each
 process reads them at most once every :data:`TTL` seconds: a token revoked
-on one host stops working on every host within that time.
+on one host stops working on every host within that time; a token it does not
+know yet is looked for again at once.
 
 Over an engine whose default graph is the union of all its graphs
 (``&union=engine``) a query at ``/sparql`` would see that graph, so the tokens
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 #: Seconds a process keeps the tokens it read from the engine.
 TTL = 2.0
+#: Seconds between two reads for a token not known here (so unknown tokens cannot make every request a lookup).
+REREAD = 0.2
 
 
 class EngineTokenStore(TokenStore):
@@ -58,6 +61,18 @@ class EngineTokenStore(TokenStore):
             tokens[item["id"]] = Token(**{**item, "graphs": tuple(item["graphs"])})
         self._read_at = (time.monotonic(), tokens)
         return tokens
+
+    def authenticate(self, presented: str) -> Token:
+        """As on the embedded store; a token this process does not know yet (made on another host, or from the command
+        line, since its last read) is looked for in the engine again at once, at most every REREAD seconds."""
+        try:
+            return super().authenticate(presented)
+        except TokenError as error:
+            cached = self._read_at
+            if str(error) != "unknown token" or cached is None or time.monotonic() - cached[0] < REREAD:
+                raise
+            self._read_at = None
+            return super().authenticate(presented)
 
     def _statement(self, token: Token) -> str:
         return f"{self._node(token.id)} {self.predicate} {Literal(json.dumps(asdict(token)))}"
