@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 TOKEN = re.compile(
     # Each token ends where the SPARQL grammar ends it: short strings hold no raw line break, comments stop at
@@ -137,15 +138,19 @@ def has_dataset_clause(query: str) -> bool:
     return any(is_word(m, "FROM") for m in code_tokens(query))
 
 
+def _prefixes_in(text: str) -> Iterator[tuple[str, bool]]:
+    """Each prefixed name's prefix in `text`, in order, and whether it stands in a PREFIX declaration."""
+    tokens = code_tokens(text)
+    for index, token in enumerate(tokens):
+        if token.lastgroup == "pname":
+            yield token.group().split(":", 1)[0], bool(index and is_word(tokens[index - 1], "PREFIX"))
+
+
 def undeclared_prefix(text: str, predeclared: dict[str, str] | None = None) -> str | None:
     """The first prefix a query or update uses without declaring it (and that is not predeclared), or None."""
     declared = set(predeclared or ())
-    tokens = code_tokens(text)
-    for index, token in enumerate(tokens):
-        if token.lastgroup != "pname":
-            continue
-        prefix = token.group().split(":", 1)[0]
-        if index and is_word(tokens[index - 1], "PREFIX"):
+    for prefix, declaration in _prefixes_in(text):
+        if declaration:
             declared.add(prefix)
         elif prefix not in declared:
             return prefix
@@ -170,12 +175,8 @@ def undeclared_prefixes(text: str, predeclared: dict[str, str]) -> list[str]:
     """The predeclared prefixes `text` uses without declaring them itself, in order of first use."""
     declared: set[str] = set()
     used: dict[str, None] = {}
-    tokens = code_tokens(text)
-    for index, token in enumerate(tokens):
-        if token.lastgroup != "pname":
-            continue
-        prefix = token.group().split(":", 1)[0]
-        if index and is_word(tokens[index - 1], "PREFIX"):
+    for prefix, declaration in _prefixes_in(text):
+        if declaration:
             declared.add(prefix)
         elif prefix not in declared and prefix in predeclared:
             used[prefix] = None

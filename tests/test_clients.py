@@ -16,7 +16,6 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 
 from .conftest import ROOT, LiveServer, start_server, stop_server
-from .engines import ENGINES, seed_location
 
 PREFIXES = "PREFIX hh: <https://w3id.org/heritage-hubs/ontology/> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
 HUB = "https://w3id.org/heritage-hubs/id/hub/tabakalera"
@@ -24,26 +23,15 @@ COMUNICA = ROOT / "node_modules" / ".bin" / "comunica-sparql"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="module", params=["embedded", *ENGINES])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The service on the embedded store and in front of each SPARQL engine: every client below runs against each."""
+@pytest.fixture(scope="module")
+def server(backend_location: tuple[str, dict[str, str], str]) -> Iterator[LiveServer]:
+    """The service on the embedded store and in front of each SPARQL engine (conftest's `backend_location`): every
+    client below runs against each."""
+    location, env, _ = backend_location
     # No map tiles: this machine reaches no tile server, and a failed tile is a console error.
-    env = {"HERITAGE_HUBS_TILES_URL": ""}
-    folder = tmp_path_factory.mktemp(f"clients-{request.param}")
-    if request.param == "embedded":
-        found = start_server(folder / "store", extra_env=env)
-        yield found
-        stop_server(found)
-        return
-    engine = ENGINES[request.param](folder)
-    env |= {**engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state")}
-    try:
-        seed_location(engine.location, env)
-        found = start_server(cast(Path, engine.location), extra_env=env)
-        yield found
-        stop_server(found)
-    finally:
-        engine.stop()
+    found = start_server(cast(Path, location), extra_env={**env, "HERITAGE_HUBS_TILES_URL": ""})
+    yield found
+    stop_server(found)
 
 
 class TestSPARQLWrapper:

@@ -19,7 +19,6 @@ import rdflib
 from rdflib.compare import isomorphic
 
 from heritage_hubs.graph.store import open_store
-from heritage_hubs.graph.tokens import TokenStore
 
 from .conftest import ROOT, LiveServer, http_request, start_server, stop_server
 from .engines import ENGINES, rounded_graph, seed_location
@@ -62,7 +61,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
         with pytest.MonkeyPatch.context() as patch:
             for key, value in env.items():
                 patch.setenv(key, value)
-            _, token = TokenStore(open_store(location).directory).create("museo-esempio", [GRAPH])
+            _, token = open_store(location).tokens().create("museo-esempio", [GRAPH])
         server = start_server(cast(Path, location), extra_env=env)
         yield Served(server, token, location, env)
         stop_server(server)
