@@ -39,7 +39,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -170,6 +170,9 @@ class Engine:
         self._auth = _auth_from_environment(os.environ if environ is None else environ)
         self._local = threading.local()
         self._pool = pool
+        #: Called, on the thread that sends it, before each request (with whether it may take long): the writers'
+        #: lease renews itself here, between the write's own requests (graph/remote_lock.py).
+        self.before: Callable[[bool], None] | None = None
 
     @property
     def session(self) -> requests.Session:
@@ -192,6 +195,8 @@ class Engine:
         body = kwargs.get("data")
         uploading = (isinstance(body, bytes | bytearray) and len(body) > 1024 * 1024) or hasattr(body, "read")
         connect = limit if uploading else self.connect_timeout
+        if self.before is not None:
+            self.before(uploading or limit >= WRITE_TIMEOUT)
         for attempt in (1, 2):
             try:
                 response = self.session.request(method, url, timeout=(connect, limit), stream=stream,
@@ -896,7 +901,7 @@ def _check_here(job: QueryJob, form: str | None, prefixes: dict[str, str]) -> No
 #: Graph formats every engine writes: a graph asked for in another is asked of the engine in N-Triples.
 _ENGINE_GRAPH_TYPES = ("application/n-triples", "text/turtle")
 #: The largest graph answer written here in another format than the engine's (read whole to be converted).
-CONVERTED_BYTES = 64 * 1024 * 1024
+CONVERTED_BYTES = 16 * 1024 * 1024
 _RDF_FORMATS = {f.media_type.split(";")[0]: f for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD,
                                                          RdfFormat.RDF_XML, RdfFormat.TRIG, RdfFormat.N_QUADS)}
 
@@ -914,8 +919,8 @@ def _converted(response: requests.Response, media_type: str, job: QueryJob, dead
         for piece in response.iter_content(CHUNK_BYTES):
             body += piece
             if len(body) > CONVERTED_BYTES:
-                raise QueryFailed(406, f"a graph answer over {CONVERTED_BYTES // 2**20} MB is sent only in a format the "
-                                       "SPARQL engine writes itself: ask for N-Triples")
+                raise QueryFailed(406, f"a graph answer over {CONVERTED_BYTES:,} bytes is sent only in a format the "
+                                       "SPARQL engine writes itself: ask for N-Triples or Turtle")
     except requests.RequestException as error:
         raise QueryFailed(503, f"the SPARQL engine's answer broke off: {type(error).__name__}") from None
     finally:

@@ -353,3 +353,20 @@ def test_no_query_is_a_500(backend_client: FlaskClient, backend_name: str, query
     response = backend_client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/sparql-results+json, */*;q=0.1"})
     assert response.status_code == status, response.data
     assert fragment in response.get_data(as_text=True)
+
+
+def test_a_graph_is_written_in_another_format_than_the_engine_s_only_up_to_a_limit(
+        backend_client: FlaskClient, backend_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over an engine, a graph asked for in a format engines do not all write (TriG) is converted here, read whole, so
+    only up to CONVERTED_BYTES (here made 1,000): beyond, a 406 says which formats stream. N-Triples always stream."""
+    from heritage_hubs.graph import remote
+
+    monkeypatch.setattr(remote, "CONVERTED_BYTES", 1000)
+    query = {"query": "CONSTRUCT WHERE { ?s ?p ?o }"}
+    trig = backend_client.get("/sparql", query_string=query, headers={"Accept": "application/trig"})
+    if backend_name == "embedded":
+        assert trig.status_code == 200 and len(trig.data) > 1000
+    else:
+        assert trig.status_code == 406 and b"N-Triples" in trig.data, trig.data[:300]
+    triples = backend_client.get("/sparql", query_string=query, headers={"Accept": "application/n-triples"})
+    assert triples.status_code == 200 and len(list(parse(triples.data, RdfFormat.N_TRIPLES))) > 1000
