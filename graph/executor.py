@@ -148,15 +148,13 @@ def _worker_main(conn: Connection, store_root: str, memory_bytes: int, isolate: 
         _leave_network()
     if memory_bytes > 0:
         resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
-    from pyoxigraph import NamedNode, QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
+    from pyoxigraph import NamedNode, QueryBoolean, QuerySolutions
 
+    from .formats import GRAPHS_BY_MEDIA_TYPE, RESULTS_BY_MEDIA_TYPE
     from .snapshots import SnapshotDirectory
 
     directory = SnapshotDirectory(Path(store_root))
-    solution_formats = {f.media_type.split(";")[0]: f for f in (QueryResultsFormat.JSON, QueryResultsFormat.XML,
-                                                    QueryResultsFormat.CSV, QueryResultsFormat.TSV)}
-    graph_formats = {f.media_type.split(";")[0]: f for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD,
-                                                 RdfFormat.RDF_XML, RdfFormat.TRIG, RdfFormat.N_QUADS)}
+    solution_formats, graph_formats = RESULTS_BY_MEDIA_TYPE, GRAPHS_BY_MEDIA_TYPE
     conn.send_bytes(b"R")  # ready
     while True:
         try:

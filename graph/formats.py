@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyoxigraph import RdfFormat
+from pyoxigraph import QueryResultsFormat, RdfFormat
 
 from .errors import UnknownFormatError
 
@@ -17,6 +17,14 @@ SUPPORTED: tuple[RdfFormat, ...] = (
     RdfFormat.JSON_LD,
     RdfFormat.RDF_XML,
 )
+
+#: What a query's answer is written in, by bare media type: SELECT and ASK results, and CONSTRUCT and DESCRIBE graphs.
+RESULTS_BY_MEDIA_TYPE: dict[str, QueryResultsFormat] = {
+    f.media_type.split(";")[0]: f
+    for f in (QueryResultsFormat.JSON, QueryResultsFormat.XML, QueryResultsFormat.CSV, QueryResultsFormat.TSV)}
+GRAPHS_BY_MEDIA_TYPE: dict[str, RdfFormat] = {
+    f.media_type.split(";")[0]: f
+    for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD, RdfFormat.RDF_XML, RdfFormat.TRIG, RdfFormat.N_QUADS)}
 
 _EXTRA_EXTENSIONS = {"json": RdfFormat.JSON_LD, "owl": RdfFormat.RDF_XML, "xml": RdfFormat.RDF_XML, "n3": RdfFormat.TURTLE}
 

@@ -68,6 +68,7 @@ from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 from .errors import GraphError, ValidationFailed, Violation
 from .executor import CHUNK_BYTES, Limits, QueryFailed, QueryJob, QueryStream, StreamAborted
 from .feed import FeedPolicy
+from .formats import GRAPHS_BY_MEDIA_TYPE, RESULTS_BY_MEDIA_TYPE
 from .iris import DEFAULT_BASE_IRI
 from .provenance import Provenance
 from .remote_feed import RemoteFeed
@@ -902,8 +903,6 @@ def _check_here(job: QueryJob, form: str | None, prefixes: dict[str, str]) -> No
 _ENGINE_GRAPH_TYPES = ("application/n-triples", "text/turtle")
 #: The largest graph answer written here in another format than the engine's (read whole to be converted).
 CONVERTED_BYTES = 16 * 1024 * 1024
-_RDF_FORMATS = {f.media_type.split(";")[0]: f for f in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.JSON_LD,
-                                                         RdfFormat.RDF_XML, RdfFormat.TRIG, RdfFormat.N_QUADS)}
 
 
 def _converted(response: requests.Response, media_type: str, job: QueryJob, deadline: float, release: Any) -> QueryStream:
@@ -911,7 +910,7 @@ def _converted(response: requests.Response, media_type: str, job: QueryJob, dead
     CONVERTED_BYTES of it)."""
     try:
         source = _GRAPH_TYPES.get(media_type)
-        target = next((_RDF_FORMATS[m] for m in job.graph_formats if m in _RDF_FORMATS), None)
+        target = next((GRAPHS_BY_MEDIA_TYPE[m] for m in job.graph_formats if m in GRAPHS_BY_MEDIA_TYPE), None)
         if source is None or target is None:
             raise QueryFailed(406, f"the SPARQL engine answered in {media_type}, which cannot be written as "
                                    + ", ".join(job.graph_formats))
@@ -932,19 +931,14 @@ def _converted(response: requests.Response, media_type: str, job: QueryJob, dead
     return QueryStream(None, None, target.media_type.split(";")[0], deadline, body=written)  # type: ignore[arg-type]
 
 
-#: The results formats an ASK answer is written in here, by media type.
-_BOOLEAN_FORMATS = {f.media_type.split(";")[0]: f for f in (QueryResultsFormat.JSON, QueryResultsFormat.XML,
-                                                             QueryResultsFormat.CSV, QueryResultsFormat.TSV)}
-
-
 def _boolean_answer(response: requests.Response, job: QueryJob, deadline: float) -> QueryStream:
     answer = parse_query_results(response.content, format=QueryResultsFormat.JSON)
     if not isinstance(answer, QueryBoolean):
         raise QueryFailed(502, "the SPARQL engine answered an ASK query with solutions")
-    allowed = [m for m in job.solution_formats if m in _BOOLEAN_FORMATS]
+    allowed = [m for m in job.solution_formats if m in RESULTS_BY_MEDIA_TYPE]
     if not allowed:
-        raise QueryFailed(406, "an ASK result is served as " + ", ".join(_BOOLEAN_FORMATS))
-    body = answer.serialize(format=_BOOLEAN_FORMATS[allowed[0]]) or b""
+        raise QueryFailed(406, "an ASK result is served as " + ", ".join(RESULTS_BY_MEDIA_TYPE))
+    body = answer.serialize(format=RESULTS_BY_MEDIA_TYPE[allowed[0]]) or b""
     return QueryStream(None, None, allowed[0], deadline, body=body)  # type: ignore[arg-type]
 
 
