@@ -113,6 +113,11 @@ class Namespaces:
         return self.graph("metadata")
 
     @property
+    def derived_graphs(self) -> tuple[str, str]:
+        """The graphs derived from the data, which no write names and no feed carries: the metadata, the entailed graph."""
+        return self.metadata_graph, self.graph("entailed")
+
+    @property
     def feed_graph(self) -> str:
         """Where a store kept in a SPARQL engine keeps its change feed (graph/remote_feed.py); never a service graph."""
         return self.graph("feed")
@@ -136,7 +141,7 @@ class Namespaces:
     def maintained_graphs(self) -> tuple[str, ...]:
         """Graphs the service writes itself and no one else may: the metadata, the entailed graph, an engine's
         bookkeeping."""
-        return self.metadata_graph, self.graph("entailed"), *self.engine_bookkeeping_graphs
+        return *self.derived_graphs, *self.engine_bookkeeping_graphs
 
     def prefixes(self) -> dict[str, str]:
         """Prefixes for queries and serialisations, ours included (a fresh copy)."""

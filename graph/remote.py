@@ -752,7 +752,7 @@ class RemoteGraphStore(GraphStore):
                                if q.predicate != counter)
                     self.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
                 # The feed starts again from the restored dataset (graph/remote_feed.py), streamed through a file.
-                derived = [self.namespaces.metadata_graph, self.namespaces.graph("entailed")]
+                derived = list(self.namespaces.derived_graphs)
                 with tempfile.TemporaryFile() as members:
                     serialize(self.feed.restart(staging, [g for g in graphs if g not in derived], exclude_graph=derived),
                               members, RdfFormat.N_TRIPLES)

@@ -447,7 +447,7 @@ def _feed_members(remote: RemoteGraphStore, tx: PulledTransaction, touched: list
     from .feed import changed_resources
 
     ns = remote.namespaces
-    derived = [ns.metadata_graph, entailment.entailed_graph(ns)]
+    derived = list(ns.derived_graphs)
     graphs = [g for g in touched if g not in derived]
     changed = changed_resources(tx.old, tx.store, graphs)
     _copy_descriptions(remote, tx, changed, [*derived, *graphs])

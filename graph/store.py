@@ -564,7 +564,7 @@ class GraphStore:
     def _record_changes(self, tx: WriteTransaction, old: Store, delta: Delta, known: Statistics | None, generation: int) -> None:
         """The change feed's members, the label index and the statistics, written before the snapshot holding the change is published."""
         # The feed carries what was asserted: the metadata and the entailed graph are derived from it.
-        derived = frozenset({self.namespaces.metadata_graph, entailment.entailed_graph(self.namespaces)})
+        derived = frozenset(self.namespaces.derived_graphs)
         if tx.restored:
             graphs = all_graphs(old) | all_graphs(tx.store)
             changed = self.feed.record(old, tx.store, graphs, generation=generation, exclude_graph=derived)

@@ -264,7 +264,7 @@ def _run_update(operation: UpdateOperation) -> Response:
     except UpdateError as error:
         raise BadRequest(str(error)) from None
     require_writes(token, plan.targets)
-    derived = (store.namespaces.metadata_graph, entailed_graph(store.namespaces))  # never written by an update
+    derived = store.namespaces.derived_graphs  # never written by an update
     existing = [g.iri for g in store.graphs() if g.iri not in derived]
     # The store's default graph ("") counts too: what an update writes there is validated and fed like the rest.
     writes_default = DEFAULT_GRAPH in plan.targets or plan.writes_any_graph
