@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode
 
-from .provenance import now_utc
 from .tokens import Token, TokenError, TokenStore
 
 if TYPE_CHECKING:
@@ -57,8 +56,8 @@ class EngineTokenStore(TokenStore):
             f"SELECT ?json WHERE {{ GRAPH <{self.graph}> {{ ?t {self.predicate} ?json }} }}")
         tokens = {}
         for row in rows:
-            item = json.loads(str(row["json"].value))
-            tokens[item["id"]] = Token(**{**item, "graphs": tuple(item["graphs"])})
+            token = Token.from_record(json.loads(str(row["json"].value)))
+            tokens[token.id] = token
         self._read_at = (time.monotonic(), tokens)
         return tokens
 
@@ -92,7 +91,7 @@ class EngineTokenStore(TokenStore):
         if token is None:
             raise TokenError(f"no token with id {token_id}")
         if token.revoked is None:
-            revoked = Token(**{**asdict(token), "graphs": token.graphs, "revoked": now_utc().isoformat()})
+            revoked = token.revoked_now()
             node = self._node(token_id)
             self.remote.engine.update(
                 f"DELETE {{ GRAPH <{self.graph}> {{ {node} {self.predicate} ?json }} }} "

@@ -44,6 +44,15 @@ class Token:
     def may_write(self, graph: str) -> bool:
         return self.is_admin or graph in self.graphs
 
+    @classmethod
+    def from_record(cls, item: dict[str, object]) -> Token:
+        """A token from what is kept of it (its fields as JSON: `asdict`)."""
+        return cls(**{**item, "graphs": tuple(item["graphs"])})  # type: ignore[arg-type]
+
+    def revoked_now(self) -> Token:
+        """This token, revoked as of now."""
+        return Token(**{**asdict(self), "graphs": self.graphs, "revoked": now_utc().isoformat()})
+
     def public(self) -> dict[str, object]:
         """What `token list` shows: everything but the hash."""
         return {"id": self.id, "institution": self.institution, "graphs": list(self.graphs),
@@ -70,7 +79,7 @@ class TokenStore:
         if self._cache is not None and self._cache[0] == mtime:
             return self._cache[1]
         raw = json.loads(self.path.read_text())
-        tokens = {item["id"]: Token(**{**item, "graphs": tuple(item["graphs"])}) for item in raw}
+        tokens = {item["id"]: Token.from_record(item) for item in raw}
         self._cache = (mtime, tokens)
         return tokens
 
@@ -111,7 +120,7 @@ class TokenStore:
                 raise TokenError(f"no token with id {token_id}")
             token = tokens[token_id]
             if token.revoked is None:
-                token = Token(**{**asdict(token), "graphs": token.graphs, "revoked": now_utc().isoformat()})
+                token = token.revoked_now()
                 tokens[token_id] = token
                 self._write(tokens)
         return token
