@@ -802,8 +802,9 @@ class RemoteExecutor:
 
         try:
             form = query_form(job.query)
-            _check_here(job, form, self.store.namespaces.prefixes())
-            sent = with_prologue(job.query, self.store.namespaces.prefixes(), job.base_iri)
+            prefixes = self.store.namespaces.prefixes()
+            _check_here(job, form, prefixes)
+            sent = with_prologue(job.query, prefixes, job.base_iri)
             # Only the formats of the query's own form: Virtuoso answers a CONSTRUCT in SPARQL JSON results if asked.
             graph_form = form in ("CONSTRUCT", "DESCRIBE")
             # A graph is asked of the engine in N-Triples or Turtle, which every engine writes, and written here in any
@@ -951,7 +952,6 @@ class _RemoteStream(QueryStream):
         self._rest = rest
         self._max_bytes = max_bytes
         self._release = release
-        self._started = False
 
     def close(self) -> None:
         """Give the slot and the connection back if the answer was never read (reading gives them back at its end)."""

@@ -186,6 +186,8 @@ def undeclared_prefixes(text: str, predeclared: dict[str, str]) -> list[str]:
 def with_prologue(text: str, predeclared: dict[str, str], base_iri: str | None = None) -> str:
     """`text` with a first line declaring the predeclared prefixes it uses without declaring (and the endpoint's base):
     what an engine that knows neither needs to read it as the embedded store does. Its own declarations follow, and win."""
+    if not predeclared and not base_iri:
+        return text
     declarations = [f"BASE <{base_iri}>"] if base_iri else []
     declarations += [f"PREFIX {p}: <{predeclared[p]}>" for p in undeclared_prefixes(text, predeclared)]
     return " ".join(declarations) + "\n" + text if declarations else text
