@@ -34,10 +34,9 @@ from heritage_hubs.graph.remote import Engine, EngineAddress, EngineError, Remot
 from heritage_hubs.graph.store import RdfSource
 
 from .conftest import FIXTURES, LiveServer, http_request, multipart_form, start_server, stop_server
-from .engines import ENGINES, WKT, RunningEngine, rounded_wkt, seed_location, start_oxigraph
+from .engines import ENGINES, WKT, rounded_wkt, seed_location, start_oxigraph
 
 BASE = "https://w3id.org/heritage-hubs/"
-BACKENDS = ["embedded", *ENGINES]
 
 
 @dataclass
@@ -46,7 +45,8 @@ class Backend:
     server: LiveServer
     location: str
     env: dict[str, str] = field(default_factory=dict)
-    engine: RunningEngine | None = None
+    #: The engine's name (tests/engines.py), None on the embedded store.
+    engine: str | None = None
 
     @property
     def url(self) -> str:
@@ -61,26 +61,13 @@ class Backend:
                               capture_output=True, text=True, env={**os.environ, **self.env}, timeout=300)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    folder = tmp_path_factory.mktemp(f"backend-{request.param}")
-    if request.param == "embedded":
-        location = str(folder / "store")
-        server = start_server(Path(location))
-        yield Backend("embedded", server, location)
-        stop_server(server)
-        return
-    engine = ENGINES[request.param](folder)
-    env = {**engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state")}
-    try:
-        seed_location(engine.location, env)
-        server = start_server(cast(Path, engine.location), extra_env=env)
-        try:
-            yield Backend(request.param, server, engine.location, env, engine)
-        finally:
-            stop_server(server)
-    finally:
-        engine.stop()
+@pytest.fixture(scope="module")
+def backend(backend_location: tuple[str, dict[str, str], str]) -> Iterator[Backend]:
+    """The service on each backend in turn (conftest's `backend_location`: the bundled data, an engine started here)."""
+    location, env, name = backend_location
+    server = start_server(cast(Path, location), extra_env=env)
+    yield Backend(name, server, location, env, None if name == "embedded" else name)
+    stop_server(server)
 
 
 @pytest.fixture(scope="module")
