@@ -251,17 +251,17 @@ class Engine:
     def put_graph(self, graph: str, body: bytes | IO[bytes], *, media_type: str = "application/n-triples",
                   timeout: float | None = None) -> None:
         """Replace one graph (Graph Store HTTP Protocol §5.3)."""
-        if self.address.store_url is None:
-            raise EngineError("this engine location names no Graph Store endpoint (add ?store=/path)", status=503)
-        self._send("PUT", self.address.store_url, params={"graph": graph}, data=body,
-                   headers={"Content-Type": media_type}, timeout=timeout, auth=True).close()
+        self._to_graph("PUT", graph, body, media_type, timeout)
 
     def post_graph(self, graph: str, body: bytes | IO[bytes], *, media_type: str = "application/n-triples",
                    timeout: float | None = None) -> None:
         """Add to one graph (Graph Store HTTP Protocol §5.5)."""
+        self._to_graph("POST", graph, body, media_type, timeout)
+
+    def _to_graph(self, method: str, graph: str, body: bytes | IO[bytes], media_type: str, timeout: float | None) -> None:
         if self.address.store_url is None:
             raise EngineError("this engine location names no Graph Store endpoint (add ?store=/path)", status=503)
-        self._send("POST", self.address.store_url, params={"graph": graph}, data=body,
+        self._send(method, self.address.store_url, params={"graph": graph}, data=body,
                    headers={"Content-Type": media_type}, timeout=timeout, auth=True).close()
 
     def close(self) -> None:
