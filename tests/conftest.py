@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from flask.testing import FlaskClient
 from heritage_hubs.config import Settings
 from heritage_hubs.graph import GraphStore
 from heritage_hubs.graph.bundled import seed
+from heritage_hubs.graph.store import RdfSource, open_store
 from heritage_hubs.graph.tokens import TokenStore
 from heritage_hubs.server import close_resources, create_app
 
@@ -31,6 +33,7 @@ from .engines import ENGINES, free_port, seed_location, stop_process
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
 #: Public conformance data (W3C test suites, Reconciliation API schemas): ../shared/conformance, or where the variable says.
+MUSEUM_GRAPH = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
 CONFORMANCE = Path(os.environ.get("HERITAGE_HUBS_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
 
 
@@ -109,6 +112,70 @@ def backend_name(backend_location: tuple[str, dict[str, str], str]) -> str:
     return backend_location[2]
 
 
+@dataclass
+class WritableBackend:
+    """A backend the tests of one module write to: the embedded store (copied from the template per test) or an engine
+    started for the module, brought back to the bundled data before each test from `pristine`, a dump of it."""
+    name: str
+    location: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    pristine: Path | None = None
+
+
+@pytest.fixture(scope="module", params=["embedded", *ENGINES])
+def writable_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WritableBackend]:
+    """The write-side tests, once per backend: the embedded store and each SPARQL engine of tests/engines.py."""
+    if request.param == "embedded":
+        yield WritableBackend("embedded")
+        return
+    folder = tmp_path_factory.mktemp(f"writable-{request.param}")
+    engine = ENGINES[request.param](folder)
+    env = {**engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state")}
+    try:
+        seed_location(engine.location, env)
+        subprocess.run([sys.executable, "-m", "heritage_hubs.cli", "--store", engine.location, "dump", "--output",
+                        str(folder / "pristine.nq")], check=True, capture_output=True, env={**os.environ, **env}, timeout=120)
+        yield WritableBackend(request.param, engine.location, env, folder / "pristine.nq")
+    finally:
+        engine.stop()
+
+
+@pytest.fixture
+def store_location(writable_backend: WritableBackend, seeded_template: Path, tmp_path: Path,
+                   monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where a write-side test's store is, holding the bundled data and nothing else: a copy of the template on the
+    embedded store; the module's engine restored to the bundled data otherwise (its environment set for the test and
+    for what the test starts: the command line, a live server)."""
+    if writable_backend.pristine is None:
+        shutil.copytree(seeded_template, tmp_path / "store")
+        return str(tmp_path / "store")
+    for key, value in {**writable_backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "engine-state")}.items():
+        monkeypatch.setenv(key, value)
+    open_store(writable_backend.location).restore(RdfSource.from_path(writable_backend.pristine), validate=False)
+    return writable_backend.location
+
+
+@pytest.fixture
+def location_client(store_location: str) -> Iterator[FlaskClient]:
+    """A Flask test client on `store_location` (one query process)."""
+    app = create_app(Settings(store_path=store_location, query_processes=1, query_timeout=20))
+    yield app.test_client()
+    close_resources()
+
+
+@pytest.fixture
+def location_museum_token(store_location: str) -> str:
+    """A token that writes the sample museum's graph only, on `store_location`."""
+    _, secret = open_store(store_location).tokens().create("museo-esempio", [MUSEUM_GRAPH])
+    return secret
+
+
+@pytest.fixture
+def location_admin_token(store_location: str) -> str:
+    _, secret = open_store(store_location).tokens().create("admin", ["*"])
+    return secret
+
+
 @pytest.fixture
 def admin_token(store_path: Path) -> str:
     _, secret = TokenStore(GraphStore(store_path).directory).create("admin", ["*"])
@@ -117,8 +184,7 @@ def admin_token(store_path: Path) -> str:
 
 @pytest.fixture
 def museum_token(store_path: Path) -> str:
-    graph = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
-    _, secret = TokenStore(GraphStore(store_path).directory).create("museo-esempio", [graph])
+    _, secret = TokenStore(GraphStore(store_path).directory).create("museo-esempio", [MUSEUM_GRAPH])
     return secret
 
 
@@ -128,11 +194,17 @@ def runner() -> CliRunner:
 
 
 class LiveServer:
-    def __init__(self, process: subprocess.Popen[bytes], port: int, store_path: Path) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, location: Path | str) -> None:
         self.process = process
         self.port = port
-        self.store_path = store_path
+        #: The store's folder, or the engine's `sparql+http://…` location.
+        self.location = str(location)
         self.url = f"http://127.0.0.1:{port}"
+
+    @property
+    def store_path(self) -> Path:
+        """The embedded store's folder (a server in front of an engine has a location and no folder)."""
+        return Path(self.location)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -176,7 +248,7 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def start_server(store_path: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 60.0,
+def start_server(store_path: Path | str, *, extra_env: dict[str, str] | None = None, timeout: float = 60.0,
                  workers: int = 2) -> LiveServer:
     port = free_port()
     env = {**os.environ, "HERITAGE_HUBS_STORE": str(store_path), **(extra_env or {})}

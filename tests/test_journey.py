@@ -1,4 +1,4 @@
-"""A museum's journey, scripted through real HTTP against a live server.
+"""A museum's journey, scripted through real HTTP against a live server, on the embedded store and on each SPARQL engine.
 
 Create a token for the museum; describe the museum in its own graph; upload
 its spreadsheet with its mapping; reconcile names against the hubs as
@@ -38,15 +38,16 @@ def _request(server: LiveServer, method: str, path: str, *, body: bytes | None =
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    live = start_server(tmp_path / "store", workers=2)
+def server(store_location: str) -> Iterator[LiveServer]:
+    """The service on each backend in turn: the embedded store and each SPARQL engine (conftest's `store_location`)."""
+    live = start_server(store_location, workers=2)
     yield live
     stop_server(live)
 
 
 def test_a_museum_links_its_records(server: LiveServer) -> None:
     # 1. An administrator creates the museum's token with the command line; it is printed once.
-    created = subprocess.run([sys.executable, "-m", "heritage_hubs.cli", "--store", str(server.store_path), "token", "create",
+    created = subprocess.run([sys.executable, "-m", "heritage_hubs.cli", "--store", server.location, "token", "create",
                               "--institution", "museo-esempio", "--graph", "institution/museo-esempio"],
                              capture_output=True, text=True, check=True)
     token = created.stdout.strip()
