@@ -168,7 +168,7 @@ def violations_of(remote: RemoteGraphStore, tx: PulledTransaction, touched: list
     if not remote.validator.shallow_paths:
         raise EngineError("shapes with paths longer than one step need a full validation, not done over an engine yet",
                           status=501)
-    _copy_neighbourhood(remote, tx, delta, touched)
+    _copy_neighbourhood(remote, tx, delta, touched, to_add)
     target = NamedNode(entailment.entailed_graph(remote.namespaces))
     for triple in to_remove:
         quad = Quad(triple.subject, triple.predicate, triple.object, target)
@@ -368,12 +368,14 @@ def _inverse_predicates(remote: RemoteGraphStore) -> list[NamedNode]:
     return [NamedNode(p) for p in sorted(found)]
 
 
-def _copy_neighbourhood(remote: RemoteGraphStore, tx: PulledTransaction, delta: Delta, touched: list[str]) -> None:
+def _copy_neighbourhood(remote: RemoteGraphStore, tx: PulledTransaction, delta: Delta, touched: list[str],
+                        entailed: set[Triple]) -> None:
     """Copy into both private stores what the shapes read when they check the change (graph/validation.py
     ``validate_change``: the changed nodes, the nodes linked to a node whose types changed, and their values):
     every statement, in any graph but the touched ones and the metadata, from those nodes and from their neighbours; the
     statements pointing at them with a predicate the shapes follow backwards (all of them, for a node whose types
-    changed); and the types of everything those statements point at."""
+    changed); and the types of everything those statements point at. A node whose types changed is linked by what the
+    write `entailed` too (a new place is contained by every place it falls within), as on the embedded store."""
     skip = [remote.namespaces.metadata_graph, *touched]
     where = _among(remote, skip)
     backwards = " ".join(str(p) for p in _inverse_predicates(remote))
@@ -398,6 +400,8 @@ def _copy_neighbourhood(remote: RemoteGraphStore, tx: PulledTransaction, delta: 
     linked: set[NamedNode | BlankNode] = {q.subject for q in first if q.object in changed and
                                           isinstance(q.subject, NamedNode | BlankNode)}
     linked |= {q.object for q in first if q.subject in retyped and isinstance(q.object, NamedNode | BlankNode)}
+    linked |= {t.subject for t in entailed if t.object in retyped and isinstance(t.subject, NamedNode | BlankNode)}
+    linked |= {t.object for t in entailed if t.subject in retyped and isinstance(t.object, NamedNode | BlankNode)}
     neighbours = linked - changed
     second = outgoing(neighbours) | incoming(neighbours)
     copied = first | second
