@@ -279,9 +279,15 @@ class Engine:
 ENGINE_DATATYPES = {"http://www.openlinksw.com/schemas/virtrdf#Geometry": "http://www.opengis.net/ont/geosparql#wktLiteral"}
 
 
+_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+#: Virtuoso keeps an xsd:boolean as a number: its SPARQL JSON results say "1" where the data (and its own N-Triples)
+#: said "true". Both are lexical forms of the same value; the canonical one is read back, as the embedded store has it.
+_BOOLEAN_NUMBERS = {"1": "true", "0": "false"}
+
+
 class Skolem:
     """Blank nodes in an engine, as skolem IRIs (RDF 1.1 §3.5) under one prefix, and back; and an engine's own
-    datatypes (:data:`ENGINE_DATATYPES`) read back as the standard ones.
+    datatypes (:data:`ENGINE_DATATYPES`) and numeric booleans read back as the standard ones.
 
     An engine's blank nodes cannot be named in the next request, so a page
     could not follow them; the service therefore keeps none there. A restore
@@ -319,7 +325,7 @@ class Skolem:
     def results(self, content: bytes) -> bytes:
         """SPARQL JSON results with the skolem IRIs turned back into blank nodes."""
         datatypes = [d for d in ENGINE_DATATYPES if d.encode() in content]
-        if self._marker not in content and not datatypes:
+        if self._marker not in content and not datatypes and _BOOLEAN.encode() not in content:
             return content
         prefix = self.prefix
 
@@ -328,6 +334,8 @@ class Skolem:
                 return {"type": "bnode", "value": value["value"][len(prefix):]}
             if value.get("datatype") in ENGINE_DATATYPES:
                 return {**value, "datatype": ENGINE_DATATYPES[value["datatype"]]}
+            if value.get("datatype") == _BOOLEAN and value.get("value") in _BOOLEAN_NUMBERS:
+                return {**value, "value": _BOOLEAN_NUMBERS[value["value"]]}
             return value
 
         return json.dumps(json.loads(content, object_hook=hook)).encode()

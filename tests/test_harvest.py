@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import rdflib
 from flask.testing import FlaskClient
 from pyoxigraph import CanonicalizationAlgorithm, Dataset, NamedNode, RdfFormat, parse
 
-from heritage_hubs.graph import GraphStore, RdfSource
+from heritage_hubs.graph import RdfSource
+from heritage_hubs.graph.store import open_store
 
 from .conftest import FIXTURES
 
@@ -18,8 +18,8 @@ VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 
 
-def test_void_describes_the_dataset(client: FlaskClient, store_path: Path) -> None:
-    response = client.get("/.well-known/void", headers={"Accept": "text/turtle"})
+def test_void_describes_the_dataset(location_client: FlaskClient, store_location: str) -> None:
+    response = location_client.get("/.well-known/void", headers={"Accept": "text/turtle"})
     assert response.status_code == 200
     graph = rdflib.Graph().parse(data=response.data, format="turtle")
     dataset = rdflib.URIRef("https://w3id.org/heritage-hubs/dataset")
@@ -27,7 +27,7 @@ def test_void_describes_the_dataset(client: FlaskClient, store_path: Path) -> No
     assert graph.value(dataset, VOID.dataDump) == rdflib.URIRef("http://localhost/dumps/all.nq.gz")
     # The statements of the data: every graph but the metadata graph, which describes them, and the entailed graph,
     # which follows from them (a subset of its own, with its own count).
-    store = GraphStore(store_path)
+    store = open_store(store_location)
     derived = {NamedNode(store.namespaces.metadata_graph), NamedNode(store.namespaces.graph("entailed"))}
     data = [q for q in store.reader().quads_for_pattern(None, None, None, None) if q.graph_name not in derived]
     assert int(graph.value(dataset, VOID.triples)) == len(data)  # type: ignore[arg-type]
@@ -57,38 +57,38 @@ def _dataset(data: bytes) -> Dataset:
     return dataset
 
 
-def test_dump_is_the_store_and_supports_resuming(client: FlaskClient, store_path: Path) -> None:
-    index = json.loads(client.get("/dumps/").data)
+def test_dump_is_the_store_and_supports_resuming(location_client: FlaskClient, store_location: str) -> None:
+    index = json.loads(location_client.get("/dumps/").data)
     assert {f["url"] for f in index["files"]} >= {"http://localhost/dumps/all.nq.gz", "http://localhost/dumps/graph/core.nq.gz"}
-    response = client.get("/dumps/all.nq.gz")
+    response = location_client.get("/dumps/all.nq.gz")
     assert response.status_code == 200
     body = response.data
     assert int(response.headers["Content-Length"]) == len(body)
-    expected = Dataset(GraphStore(store_path).reader().quads_for_pattern(None, None, None))
+    expected = Dataset(open_store(store_location).reader().quads_for_pattern(None, None, None))
     expected.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
     assert _dataset(body) == expected
     etag = response.headers["ETag"]
     response.close()
-    with client.get("/dumps/all.nq.gz", headers={"If-None-Match": etag}) as unchanged:
+    with location_client.get("/dumps/all.nq.gz", headers={"If-None-Match": etag}) as unchanged:
         assert unchanged.status_code == 304
-    with client.get("/dumps/all.nq.gz", headers={"Range": "bytes=100-199"}) as part:
+    with location_client.get("/dumps/all.nq.gz", headers={"Range": "bytes=100-199"}) as part:
         assert part.status_code == 206 and part.data == body[100:200]
 
 
-def test_dumps_follow_changes_and_per_graph_dumps_keep_their_graph(client: FlaskClient, store_path: Path) -> None:
-    with client.get("/dumps/all.nq.gz") as before:
+def test_dumps_follow_changes_and_per_graph_dumps_keep_their_graph(location_client: FlaskClient, store_location: str) -> None:
+    with location_client.get("/dumps/all.nq.gz") as before:
         before_etag = before.headers["ETag"]
-    GraphStore(store_path).load(RdfSource.from_path(FIXTURES / "institution.ttl"),
+    open_store(store_location).load(RdfSource.from_path(FIXTURES / "institution.ttl"),
                                 graph="https://w3id.org/heritage-hubs/graph/institution/museo-esempio")
-    with client.get("/dumps/all.nq.gz") as after:
+    with location_client.get("/dumps/all.nq.gz") as after:
         assert after.headers["ETag"] != before_etag
         assert b"museo-esempio" in gzip.decompress(after.data)
-    with client.get("/dumps/graph/institution/museo-esempio.nq.gz") as one:
+    with location_client.get("/dumps/graph/institution/museo-esempio.nq.gz") as one:
         quads = list(parse(gzip.decompress(one.data), RdfFormat.N_QUADS))
     assert len(quads) == 20
     assert {q.graph_name for q in quads} == {NamedNode("https://w3id.org/heritage-hubs/graph/institution/museo-esempio")}
-    assert client.get("/dumps/graph/metadata.nq.gz").status_code == 404
-    assert client.get("/dumps/graph/nothing-here.nq.gz").status_code == 404
+    assert location_client.get("/dumps/graph/metadata.nq.gz").status_code == 404
+    assert location_client.get("/dumps/graph/nothing-here.nq.gz").status_code == 404
 
 
 def test_the_description_satisfies_dcat_ap(backend_client: FlaskClient) -> None:

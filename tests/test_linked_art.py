@@ -8,7 +8,8 @@ from pathlib import Path
 import rdflib
 from flask.testing import FlaskClient
 
-from heritage_hubs.graph import GraphStore, RdfSource, linked_art
+from heritage_hubs.graph import RdfSource, linked_art
+from heritage_hubs.graph.store import open_store
 
 from .conftest import CONFORMANCE, needs_conformance
 
@@ -50,7 +51,7 @@ def test_intangible_assets_have_no_linked_art_form(backend_client: FlaskClient) 
     assert see_other.status_code == 303 and see_other.headers["Location"].endswith(".jsonld")
 
 
-def test_a_museum_loads_a_linked_art_record(client: FlaskClient, museum_token: str, store_path: Path) -> None:
+def test_a_museum_loads_a_linked_art_record(location_client: FlaskClient, location_museum_token: str, store_location: str) -> None:
     graph = BASE + "graph/institution/museo-esempio"
     record = {
         "@context": linked_art.CONTEXT_URL,
@@ -59,24 +60,24 @@ def test_a_museum_loads_a_linked_art_record(client: FlaskClient, museum_token: s
                           {"type": "Identifier", "content": "ME-LA-1"}],
         "referred_to_by": [{"type": "LinguisticObject", "content": "Sample record."}],
     }
-    response = client.put("/graph-store", query_string={"graph": graph}, data=json.dumps(record), content_type=LA,
-                          headers={"Authorization": f"Bearer {museum_token}"})
+    response = location_client.put("/graph-store", query_string={"graph": graph}, data=json.dumps(record), content_type=LA,
+                          headers={"Authorization": f"Bearer {location_museum_token}"})
     assert response.status_code == 201, response.data
-    rows = list(GraphStore(store_path).query(
+    rows = list(open_store(store_location).query(
         f"PREFIX crm: <{CRM}> SELECT ?content WHERE {{ GRAPH <{graph}> {{ <{BASE}id/asset/museo-esempio-la-1> "
         "a crm:E22_Human-Made_Object ; crm:P1_is_identified_by/crm:P190_has_symbolic_content ?content } }"))
     assert sorted(str(r["content"].value) for r in rows) == ["Bracciale partigiano", "ME-LA-1"]  # type: ignore[index]
 
     # A record naming any other remote context is refused: loading never reaches the network.
     hostile = {**record, "@context": "http://127.0.0.1:9/context.jsonld", "extra": linked_art.CONTEXT_URL}
-    before = GraphStore(store_path).generation
-    refused = client.put("/graph-store", query_string={"graph": graph}, data=json.dumps(hostile), content_type=LA,
-                         headers={"Authorization": f"Bearer {museum_token}"})
+    before = open_store(store_location).generation
+    refused = location_client.put("/graph-store", query_string={"graph": graph}, data=json.dumps(hostile), content_type=LA,
+                         headers={"Authorization": f"Bearer {location_museum_token}"})
     assert refused.status_code == 400 and b"refused" in refused.data
-    assert GraphStore(store_path).generation == before
+    assert open_store(store_location).generation == before
 
 
-def test_linked_art_patterns_for_an_imported_record(client: FlaskClient, store_path: Path, tmp_path: Path) -> None:
+def test_linked_art_patterns_for_an_imported_record(location_client: FlaskClient, store_location: str, tmp_path: Path) -> None:
     record = tmp_path / "record.ttl"
     record.write_text(f"""
         @prefix hh: <{BASE}ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -87,13 +88,13 @@ def test_linked_art_patterns_for_an_imported_record(client: FlaskClient, store_p
             hh:locatedIn <{BASE}id/place/turin> ; dct:created "1945-04-25"^^<http://www.w3.org/2001/XMLSchema#date> ;
             owl:sameAs <https://collections.example.org/object/x> .
     """)
-    GraphStore(store_path).load(RdfSource.from_path(record),
+    open_store(store_location).load(RdfSource.from_path(record),
                                 graph=BASE + "graph/institution/museo-esempio")
-    out = json.loads(client.get("/doc/asset/museo-esempio-x.linked-art.json").data)
+    out = json.loads(location_client.get("/doc/asset/museo-esempio-x.linked-art.json").data)
     assert {n["content"] for n in out["identified_by"]} == {"Bandiera", "Flag", "ME-X"}
     assert "classified_as" not in out  # a theme is what the object shows, not what kind of object it is
     assert out["shows"] == [{"id": BASE + "id/visual/museo-esempio-x", "type": "VisualItem", "_label": "What Flag shows"}]
-    visual = json.loads(client.get("/doc/visual/museo-esempio-x.linked-art.json").data)
+    visual = json.loads(location_client.get("/doc/visual/museo-esempio-x.linked-art.json").data)
     assert [t["id"] for t in visual["about"]] == [BASE + "id/concept/resistance"]
     assert out["referred_to_by"][0]["type"] == "LinguisticObject" and out["referred_to_by"][0]["content"] == "Sample record."
     assert out["member_of"] == [{"id": BASE + "id/collection/hub-polo-del-900", "type": "Set",
@@ -114,7 +115,7 @@ SCHEMA_OF = {"HumanMadeObject": "object.json", "Group": "group.json", "Person": 
 
 
 @needs_conformance(SCHEMAS)
-def test_every_linked_art_record_is_valid_and_every_reference_dereferences(client: FlaskClient, store_path: Path) -> None:
+def test_every_linked_art_record_is_valid_and_every_reference_dereferences(location_client: FlaskClient, store_location: str) -> None:
     """Every record the service produces (the bundled data and an imported museum), validated against the Linked Art
     API 1.0 JSON Schemas; every id of ours a record references answers, with the Linked Art profile, a record of the
     type the reference says."""
@@ -126,13 +127,13 @@ def test_every_linked_art_record_is_valid_and_every_reference_dereferences(clien
     validators = {name: Draft202012Validator(json.loads((SCHEMAS / name).read_text()), registry=registry,
                                              format_checker=FormatChecker()) for name in set(SCHEMA_OF.values())}
     museum = Path(__file__).parent.parent / "examples" / "museum"
-    store = GraphStore(store_path)
+    store = open_store(store_location)
     store.load(RdfSource.from_path(museum / "institution.ttl"), graph=BASE + "graph/institution/museo-esempio")
     from click.testing import CliRunner
 
     from heritage_hubs.cli import main
 
-    runner_result = CliRunner().invoke(main, ["--store", str(store_path), "import-csv", str(museum / "records.csv"), "--mapping",
+    runner_result = CliRunner().invoke(main, ["--store", str(store_location), "import-csv", str(museum / "records.csv"), "--mapping",
                                               str(museum / "mapping.toml"), "--graph", BASE + "graph/institution/museo-esempio"])
     assert runner_result.exit_code == 0, runner_result.output
 
@@ -146,9 +147,9 @@ def test_every_linked_art_record_is_valid_and_every_reference_dereferences(clien
         if iri in seen:
             continue
         path = iri[len(BASE) - 1:]
-        response = client.get(path, headers={"Accept": LA})
+        response = location_client.get(path, headers={"Accept": LA})
         if response.status_code == 303 and response.headers["Location"].endswith(".linked-art.json"):
-            record = json.loads(client.get(response.headers["Location"]).data)
+            record = json.loads(location_client.get(response.headers["Location"]).data)
         else:
             seen[iri] = ""
             continue
@@ -164,9 +165,9 @@ def test_every_linked_art_record_is_valid_and_every_reference_dereferences(clien
         # Every reference of ours in the record: it must have a Linked Art record of the type it is referenced as.
         for ref in _references(record):
             if ref["id"].startswith(BASE) and ref["id"] != iri:
-                answer = client.get(ref["id"][len(BASE) - 1:], headers={"Accept": LA})
+                answer = location_client.get(ref["id"][len(BASE) - 1:], headers={"Accept": LA})
                 assert answer.status_code == 303 and answer.headers["Location"].endswith(".linked-art.json"), ref
-                target = json.loads(client.get(answer.headers["Location"]).data)
+                target = json.loads(location_client.get(answer.headers["Location"]).data)
                 assert target["type"] == ref["type"], (iri, ref, target["type"])
                 queue.append(ref["id"])
     kinds = set(seen.values()) - {""}

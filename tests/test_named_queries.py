@@ -255,7 +255,7 @@ def test_every_parameter_type_writes_a_valid_term() -> None:
             query.bind({**{"a": "https://example.org/x", "b": "x", "c": "x@en", "d": "1", "e": "2024-01-01", "f": "x"}, name: bad})
 
 
-def test_named_queries_see_what_a_museum_contributes(client: FlaskClient, museum_token: str) -> None:
+def test_named_queries_see_what_a_museum_contributes(location_client: FlaskClient, location_museum_token: str) -> None:
     """A museum can only write its own graph: it links itself to a hub with hh:partnerOf and types its records with
     themes (the example mapping's themes column, crm:P2_has_type). The ready-made questions see both."""
     import io
@@ -265,26 +265,26 @@ def test_named_queries_see_what_a_museum_contributes(client: FlaskClient, museum
     graph = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
     museum = (root / "institution.ttl").read_text() + \
         "\ninst:museo-esempio hh:partnerOf <https://w3id.org/heritage-hubs/id/hub/polo-del-900> .\n"
-    auth = {"Authorization": f"Bearer {museum_token}"}
-    assert client.put("/graph-store", query_string={"graph": graph}, data=museum, content_type="text/turtle",
+    auth = {"Authorization": f"Bearer {location_museum_token}"}
+    assert location_client.put("/graph-store", query_string={"graph": graph}, data=museum, content_type="text/turtle",
                       headers=auth).status_code in (201, 204)
-    imported = client.post("/import/csv", query_string={"graph": graph}, headers=auth, content_type="multipart/form-data",
+    imported = location_client.post("/import/csv", query_string={"graph": graph}, headers=auth, content_type="multipart/form-data",
                            data={"file": (io.BytesIO((root / "records.csv").read_bytes()), "records.csv"),
                                  "mapping": (io.BytesIO((root / "mapping.toml").read_bytes()), "mapping.toml")})
     assert imported.status_code in (200, 201), imported.data
     museo = f"{ID}institution/museo-esempio"
 
-    partners = client.get("/api/queries/hub-partners", query_string={"hub": f"{ID}hub/polo-del-900"}).get_json()
+    partners = location_client.get("/api/queries/hub-partners", query_string={"hub": f"{ID}hub/polo-del-900"}).get_json()
     assert museo in {row["institution"] for row in partners}
-    network = client.get("/api/queries/institution-network").get_json()
+    network = location_client.get("/api/queries/institution-network").get_json()
     assert museo in {row["institution"] for row in network}
-    themed = client.get("/api/queries/assets-by-theme", query_string={"theme": "resistance"}).get_json()
+    themed = location_client.get("/api/queries/assets-by-theme", query_string={"theme": "resistance"}).get_json()
     assert {f"{ID}asset/museo-esempio-me-0001", f"{ID}asset/museo-esempio-me-0002"} <= {row["asset"] for row in themed}
     # The bundled narratives still count.
     assert any(row.get("narrative") for row in themed)
 
 
-def test_authority_links_from_a_spreadsheet_are_checked_shown_counted_and_listed(client: FlaskClient, museum_token: str) -> None:
+def test_authority_links_from_a_spreadsheet_are_checked_shown_counted_and_listed(location_client: FlaskClient, location_museum_token: str) -> None:
     """A column with `authority = "wikidata"` takes identifiers as people write them: a bad one is a row error and
     nothing is loaded; good ones become the authority's IRIs, named on pages, counted in VoID, listed by a named query."""
     import io
@@ -294,8 +294,8 @@ def test_authority_links_from_a_spreadsheet_are_checked_shown_counted_and_listed
 
     root = Path(__file__).parent.parent / "examples" / "museum"
     graph = "https://w3id.org/heritage-hubs/graph/institution/museo-esempio"
-    auth = {"Authorization": f"Bearer {museum_token}"}
-    assert client.put("/graph-store", query_string={"graph": graph}, data=(root / "institution.ttl").read_text(),
+    auth = {"Authorization": f"Bearer {location_museum_token}"}
+    assert location_client.put("/graph-store", query_string={"graph": graph}, data=(root / "institution.ttl").read_text(),
                       content_type="text/turtle", headers=auth).status_code in (201, 204)
     mapping = (root / "mapping.toml").read_text() + '\n[columns.wikidata]\nauthority = "wikidata"\n'
     lines = (root / "records.csv").read_text().splitlines()
@@ -305,7 +305,7 @@ def test_authority_links_from_a_spreadsheet_are_checked_shown_counted_and_listed
         return ("\n".join(rows) + "\n").encode()
 
     def send(ids: list[str]) -> object:
-        return client.post("/import/csv", query_string={"graph": graph}, headers=auth,
+        return location_client.post("/import/csv", query_string={"graph": graph}, headers=auth,
                            content_type="multipart/form-data",
                            data={"file": (io.BytesIO(records(ids)), "records.csv"), "mapping": (io.BytesIO(mapping.encode()), "mapping.toml")})
 
@@ -313,25 +313,25 @@ def test_authority_links_from_a_spreadsheet_are_checked_shown_counted_and_listed
     assert refused.status_code == 422 and b"not a Wikidata identifier" in refused.data and b"row 3" in refused.data
     accepted = send(["Q42", " Q1 "])
     assert accepted.status_code == 200, accepted.data
-    page = client.get("/doc/asset/museo-esempio-me-0001", headers={"Accept": "text/html"}).get_data(as_text=True)
+    page = location_client.get("/doc/asset/museo-esempio-me-0001", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "Wikidata: Q42" in page and 'href="http://www.wikidata.org/entity/Q42"' in page
-    void = rdflib.Graph().parse(data=client.get("/.well-known/void", headers={"Accept": "text/turtle"}).data, format="turtle")
+    void = rdflib.Graph().parse(data=location_client.get("/.well-known/void", headers={"Accept": "text/turtle"}).data, format="turtle")
     vo = rdflib.Namespace("http://rdfs.org/ns/void#")
     linksets = list(void.subjects(rdflib.RDF.type, vo.Linkset))
     wikidata = [ls for ls in linksets if str(void.value(void.value(ls, vo.objectsTarget), vo.uriSpace)) == "http://www.wikidata.org/entity/"]
     assert len(wikidata) == 1 and int(void.value(wikidata[0], vo.triples)) == 3  # type: ignore[arg-type]  # and Italy's
-    rows = client.get("/api/queries/linked-to-authority", query_string={"authority": "wikidata"}).get_json()
+    rows = location_client.get("/api/queries/linked-to-authority", query_string={"authority": "wikidata"}).get_json()
     assert {row["link"] for row in rows} == {"http://www.wikidata.org/entity/Q42", "http://www.wikidata.org/entity/Q1",
                                              "http://www.wikidata.org/entity/Q38"}
     # Reconciliation candidates carry their links, data extension gives the identifiers as written, previews name them.
-    found = client.get("/reconcile", query_string={"queries": json.dumps({"q0": {"query": "Flag of a partisan brigade"}})}).get_json()
+    found = location_client.get("/reconcile", query_string={"queries": json.dumps({"q0": {"query": "Flag of a partisan brigade"}})}).get_json()
     best = found["q0"]["result"][0]
     assert best["id"] == f"{ID}asset/museo-esempio-me-0001" and best["sameAs"] == ["http://www.wikidata.org/entity/Q42"]
-    extended = client.get("/reconcile", query_string={"extend": json.dumps(
+    extended = location_client.get("/reconcile", query_string={"extend": json.dumps(
         {"ids": [best["id"]], "properties": [{"id": "authority:wikidata"}]})}).get_json()
     assert extended["rows"][best["id"]]["authority:wikidata"] == [{"str": "Q42"}]
     assert extended["meta"] == [{"id": "authority:wikidata", "name": "Wikidata identifier"}]
-    proposed = client.get("/reconcile/propose_properties", query_string={"type": "hh:TangibleAsset"}).get_json()
+    proposed = location_client.get("/reconcile/propose_properties", query_string={"type": "hh:TangibleAsset"}).get_json()
     assert {"id": "authority:wikidata", "name": "Wikidata identifier"} in proposed["properties"]
-    preview = client.get("/reconcile/preview", query_string={"id": best["id"]}).get_data(as_text=True)
+    preview = location_client.get("/reconcile/preview", query_string={"id": best["id"]}).get_data(as_text=True)
     assert 'Wikidata: <a href="http://www.wikidata.org/entity/Q42">Q42</a>' in preview

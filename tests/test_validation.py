@@ -114,23 +114,23 @@ def test_unsupported_features_are_refused_not_ignored(feature: str) -> None:
         ShapesValidator.from_turtle(shapes)
 
 
-def test_a_partnership_is_said_only_by_an_institution_or_a_hub(client: object, museum_token: str) -> None:
+def test_a_partnership_is_said_only_by_an_institution_or_a_hub(location_client: object, location_museum_token: str) -> None:
     """hh:partnerOf is for institutions and hh:hasPartner for hubs, whoever writes them (a museum could link an asset)."""
     from flask.testing import FlaskClient
 
-    assert isinstance(client, FlaskClient)
+    assert isinstance(location_client, FlaskClient)
     base = "https://w3id.org/heritage-hubs/"
     graph = base + "graph/institution/museo-esempio"
-    auth = {"Authorization": f"Bearer {museum_token}"}
+    auth = {"Authorization": f"Bearer {location_museum_token}"}
     museum = (Path(__file__).parent.parent / "examples" / "museum" / "institution.ttl").read_text()
     wrong = museum + (f"\n<{base}id/asset/museo-esempio-x> a hh:TangibleAsset ; rdfs:label \"x\"@en ;\n"
                       f"    hh:partnerOf <{base}id/hub/polo-del-900> ; hh:hasPartner inst:museo-esempio .\n")
-    response = client.put("/graph-store", query_string={"graph": graph}, data=wrong, content_type="text/turtle", headers=auth)
+    response = location_client.put("/graph-store", query_string={"graph": graph}, data=wrong, content_type="text/turtle", headers=auth)
     assert response.status_code == 422, response.data
     text = response.get_data(as_text=True)
     assert "only an hh:Institution can be hh:partnerOf a hub" in text and "only an hh:Hub can have an hh:hasPartner" in text
     right = museum + f"\ninst:museo-esempio hh:partnerOf <{base}id/hub/polo-del-900> .\n"  # a museum is an institution
-    assert client.put("/graph-store", query_string={"graph": graph}, data=right, content_type="text/turtle",
+    assert location_client.put("/graph-store", query_string={"graph": graph}, data=right, content_type="text/turtle",
                       headers=auth).status_code in (201, 204)
     # pyshacl reads the same shapes the same way.
     data = rdflib.Graph()
@@ -141,21 +141,21 @@ def test_a_partnership_is_said_only_by_an_institution_or_a_hub(client: object, m
     assert {"only an hh:Institution can be hh:partnerOf a hub", "only an hh:Hub can have an hh:hasPartner"} <= messages
 
 
-def test_links_to_authority_files_are_checked_by_shacl(client: object, museum_token: str) -> None:
+def test_links_to_authority_files_are_checked_by_shacl(location_client: object, location_museum_token: str) -> None:
     """owl:sameAs / skos:exactMatch / skos:closeMatch to an authority file must name an entry in its syntax; the
     pattern in the shapes is the one graph/authorities.py generates, and pyshacl reads it the same way."""
     from flask.testing import FlaskClient
 
     from heritage_hubs.graph.authorities import shacl_pattern
 
-    assert isinstance(client, FlaskClient)
+    assert isinstance(location_client, FlaskClient)
     shapes = shapes_graph()
     patterns = {str(p) for p in shapes.objects(rdflib.URIRef("https://w3id.org/heritage-hubs/ontology/shapes/AuthorityLinkShape"),
                                                 rdflib.URIRef("http://www.w3.org/ns/shacl#pattern"))}
     assert patterns == {shacl_pattern()}
     base = "https://w3id.org/heritage-hubs/"
     graph = base + "graph/institution/museo-esempio"
-    auth = {"Authorization": f"Bearer {museum_token}"}
+    auth = {"Authorization": f"Bearer {location_museum_token}"}
     museum = (Path(__file__).parent.parent / "examples" / "museum" / "institution.ttl").read_text()
     links = {"owl:sameAs <http://www.wikidata.org/entity/42>": 422, "owl:sameAs <http://www.wikidata.org/entity/Q42>": 200,
              "skos:exactMatch <https://sws.geonames.org/Torino/>": 422, "skos:closeMatch <http://vocab.getty.edu/aat/300404670>": 200,
@@ -163,7 +163,7 @@ def test_links_to_authority_files_are_checked_by_shacl(client: object, museum_to
     for link, status in links.items():
         body = ("@prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
                 + museum + f"\ninst:museo-esempio {link} .\n")
-        response = client.put("/graph-store", query_string={"graph": graph}, data=body, content_type="text/turtle", headers=auth)
+        response = location_client.put("/graph-store", query_string={"graph": graph}, data=body, content_type="text/turtle", headers=auth)
         assert (response.status_code == 422) == (status == 422) and response.status_code < 500, (link, response.data)
         if status == 422:
             assert b"authority file" in response.data
