@@ -85,7 +85,7 @@ from .sparql_text import (
     where_in_text,
     with_prologue,
 )
-from .store import GraphStore, ProgressCallback, RdfSource, WriteTransaction, is_engine_location
+from .store import DEFAULT_GRAPH, GraphStore, ProgressCallback, RdfSource, WriteTransaction, is_engine_location
 from .tokens import TokenStore
 from .validation import ShapesValidator
 
@@ -672,7 +672,8 @@ class RemoteGraphStore(GraphStore):
 
     def write_graph(self, sources: Iterable[RdfSource], *, graph: str, replace: bool,
                     provenance: Provenance | None = None) -> bool:
-        existed = self.reader().contains_named_graph(NamedNode(graph))  # (the write's own copy is pulled when touched)
+        # (the write's own copy is pulled when touched; the default graph is refused there, with the reason)
+        existed = graph != DEFAULT_GRAPH and self.reader().contains_named_graph(NamedNode(graph))
         super().write_graph(sources, graph=graph, replace=replace, provenance=provenance)
         return not existed
 
@@ -766,7 +767,9 @@ class RemoteGraphStore(GraphStore):
                               members, RdfFormat.N_TRIPLES)
                     members.seek(0)
                     self.engine.put_graph(self.feed.graph, members, timeout=WRITE_TIMEOUT)
-                gone = sorted(old - set(graphs) - {self.namespaces.metadata_graph, *self.namespaces.engine_bookkeeping_graphs})
+                # The metadata graph too when the dump has none (an empty dump): else it would go on describing the
+                # graphs just dropped. The counter is set again after the drops.
+                gone = sorted(old - set(graphs) - set(self.namespaces.engine_bookkeeping_graphs))
                 self.engine.update(" ;\n".join([*(f"DROP SILENT GRAPH <{g}>" for g in gone),
                                                 self.generation_counter.set_update(following)]), timeout=WRITE_TIMEOUT)
                 self.generation_counter.forget()
