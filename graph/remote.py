@@ -832,9 +832,10 @@ class RemoteExecutor:
                 defaults, named = reader.dataset(job.query, {"use_default_graph_as_union": True})
                 asked = dataset_clause_graphs(job.query) if has_dataset_clause(job.query) else []
             # The engine may hold graphs that are not the service's (its own system graphs, other data): a dataset the
-            # request names may only be made of the service's graphs.
-            ours = set(reader.our_graphs())
-            strange = [g for g in asked if g not in ours]
+            # request names may only be made of graphs under the service's prefix (one that holds nothing reads as
+            # empty, as on the embedded store), never the service's bookkeeping (tokens, the writers' lease, the feed).
+            hidden = set(self.store.namespaces.engine_bookkeeping_graphs)
+            strange = [g for g in asked if g is None or not g.startswith(reader.graph_prefix) or g in hidden]
             if strange:
                 shown = "a graph named by a relative IRI or an undeclared prefix" if strange[0] is None else f"<{strange[0]}>"
                 raise QueryFailed(400, f"the query's dataset names {shown}, which is not a graph of this service "
