@@ -184,6 +184,15 @@ def test_a_dataset_can_only_be_made_of_the_service_graphs(backend: Backend) -> N
             assert status == 200 and json.loads(body)["results"]["bindings"] == [], body  # no such graph: nothing
         else:
             assert status == 400 and b"not a graph of this service" in body, body
+    # The service's bookkeeping in an engine (token hashes, the writers' lease, the feed) is not a graph of its dataset;
+    # a graph under its prefix that holds nothing is empty, as on the embedded store.
+    for graph in ("tokens", "lock", "feed", "nothing-here"):
+        query = f"SELECT * FROM <{BASE}graph/{graph}> WHERE {{ ?s ?p ?o }} LIMIT 1"
+        status, body = backend.get("/sparql?" + urllib.parse.urlencode({"query": query}), "application/sparql-results+json")
+        if backend.engine is None or graph == "nothing-here":
+            assert status == 200 and json.loads(body)["results"]["bindings"] == [], (graph, body)
+        else:
+            assert status == 400 and b"not a graph of this service" in body, (graph, body)
 
 
 def test_construct_and_ask(backend: Backend, reference: Backend) -> None:
