@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -198,10 +198,15 @@ def _worker_main(conn: Connection, store_root: str, memory_bytes: int, isolate: 
                 return
 
 
+def not_acceptable(what: str, asked: Sequence[str], possible: Iterable[str]) -> str:
+    """Why a query's answer cannot be sent in any format the request accepts (406), and what to ask for."""
+    accepted = f"the formats the request accepts ({', '.join(asked)})" if asked else "any format the request accepts"
+    return f"{what} cannot be sent in {accepted}; ask for one of: {', '.join(possible)}"
+
+
 class _NotAcceptable(Exception):
     def __init__(self, what: str, asked: tuple[str, ...], possible: list[str]) -> None:
-        accepted = f"the formats the request accepts ({', '.join(asked)})" if asked else "none of the formats the request accepts"
-        super().__init__(f"{what} cannot be sent in {accepted}; ask for one of: {', '.join(possible)}")
+        super().__init__(not_acceptable(what, asked, possible))
 
 
 def _classify(error: BaseException) -> tuple[int, str]:

@@ -66,7 +66,7 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from .errors import GraphError, ValidationFailed, Violation
-from .executor import CHUNK_BYTES, Limits, QueryFailed, QueryJob, QueryStream, StreamAborted
+from .executor import CHUNK_BYTES, Limits, QueryFailed, QueryJob, QueryStream, StreamAborted, not_acceptable
 from .feed import FeedPolicy
 from .formats import GRAPHS_BY_MEDIA_TYPE, RESULTS_BY_MEDIA_TYPE
 from .iris import DEFAULT_BASE_IRI
@@ -815,6 +815,12 @@ class RemoteExecutor:
             form = query_form(job.query)
             prefixes = self.store.namespaces.prefixes()
             _check_here(job, form, prefixes)
+            # The answer's formats, decided before the query leaves, as the embedded store decides them (406 otherwise).
+            if form in ("SELECT", "ASK") and not any(m in RESULTS_BY_MEDIA_TYPE for m in job.solution_formats):
+                raise QueryFailed(406, not_acceptable("SELECT and ASK results", job.solution_formats, RESULTS_BY_MEDIA_TYPE))
+            if form in ("CONSTRUCT", "DESCRIBE") and not any(m in GRAPHS_BY_MEDIA_TYPE for m in job.graph_formats):
+                raise QueryFailed(406, not_acceptable("CONSTRUCT and DESCRIBE results", job.graph_formats,
+                                                      GRAPHS_BY_MEDIA_TYPE))
             sent = with_prologue(job.query, prefixes, job.base_iri)
             # Only the formats of the query's own form: Virtuoso answers a CONSTRUCT in SPARQL JSON results if asked.
             graph_form = form in ("CONSTRUCT", "DESCRIBE")

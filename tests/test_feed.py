@@ -22,6 +22,7 @@ from heritage_hubs.graph import delta as delta_module
 from heritage_hubs.graph import feed as feed_module
 from heritage_hubs.graph.bundled import seed
 from heritage_hubs.graph.feed import FeedPolicy
+from heritage_hubs.graph.store import open_store
 from heritage_hubs.graph.tokens import TokenStore
 from heritage_hubs.server import close_resources, create_app
 
@@ -248,7 +249,8 @@ def test_retention_removes_superseded_pages_from_the_front_only(tmp_path: Path) 
         close_resources()
 
 
-def test_a_refused_write_adds_nothing_to_the_feed(store: GraphStore) -> None:
+def test_a_refused_write_adds_nothing_to_the_feed(store_location: str) -> None:
+    store = open_store(store_location)
     before = store.feed.statistics(int(store.generation))
     with pytest.raises(ValidationFailed):
         store.update(f"PREFIX hh: <{BASE}ontology/> INSERT DATA {{ GRAPH <{CORE}> {{ <{BASE}id/hub/x> a hh:Hub }} }}",

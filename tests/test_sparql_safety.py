@@ -22,9 +22,10 @@ from flask.testing import FlaskClient
 
 from heritage_hubs.graph import GraphStore
 from heritage_hubs.graph.executor import Limits, QueryExecutor, QueryFailed, QueryJob, StreamAborted
+from heritage_hubs.graph.store import open_store
 from heritage_hubs.graph.tokens import TokenStore
 
-from .conftest import Listener, LiveServer, process_tree, rss_kib, start_server, stop_server
+from .conftest import Listener, LiveServer, WritableBackend, process_tree, rss_kib, start_server, stop_server
 
 CARTESIAN_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 MEMORY_EATER = "SELECT ?a ?c ?d ?f WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1"
@@ -59,6 +60,24 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[L
     stop_server(server)
 
 
+@pytest.fixture(scope="module")
+def guarded_server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
+    """A live server and an all-graphs token on each backend in turn: over an engine, what the checks let through would
+    be the engine's to run, so nothing may leave unchecked."""
+    if writable_backend.pristine is None:
+        location, env = str(tmp_path_factory.mktemp("guarded") / "store"), {}
+    else:
+        location = writable_backend.location
+        env = {**writable_backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path_factory.mktemp("guarded-state"))}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        server = start_server(location, workers=1)
+        _, secret = open_store(location).tokens().create("admin", ["*"])
+        yield server, secret
+        stop_server(server)
+
+
 @pytest.mark.parametrize("text", [
     "SELECT * WHERE { SERVICE <{url}> { ?s ?p ?o } }",
     "SELECT * WHERE { SERVICE SILENT <{url}> { ?s ?p ?o } }",
@@ -66,8 +85,8 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[L
     "select * where { hub:tabakalera ?p ?o . service <{url}> { ?x ?y ?z } }",
     "SELECT * WHERE { BIND(<{url}> AS ?e) SERVICE ?e { ?s ?p ?o } }",
 ])
-def test_service_is_refused_and_nothing_is_contacted(limited_server: tuple[LiveServer, str], listener: Listener, text: str) -> None:
-    server, _ = limited_server
+def test_service_is_refused_and_nothing_is_contacted(guarded_server: tuple[LiveServer, str], listener: Listener, text: str) -> None:
+    server, _ = guarded_server
     status, _, body = query(server, text.replace("{url}", listener.url))
     assert status == 400
     assert "SERVICE" in json.loads(body)["detail"]
@@ -83,14 +102,14 @@ def test_service_is_refused_and_nothing_is_contacted(limited_server: tuple[LiveS
     ("LOAD <file:///etc/passwd>", 400),
     ("INSERT { GRAPH <https://w3id.org/heritage-hubs/graph/x> { ?s ?p ?o } } WHERE { SERVICE <{url}> { ?s ?p ?o } }", 400),
 ])
-def test_load_and_service_in_updates_are_refused(limited_server: tuple[LiveServer, str], listener: Listener, text: str,
+def test_load_and_service_in_updates_are_refused(guarded_server: tuple[LiveServer, str], listener: Listener, text: str,
                                                  expected: int) -> None:
-    server, secret = limited_server
-    before = GraphStore(server.store_path).generation
+    server, secret = guarded_server
+    before = open_store(server.location).generation
     status, _, body = request(server, "POST", "/sparql", text.replace("{url}", listener.url).encode(),
                               {"Content-Type": "application/sparql-update", "Authorization": f"Bearer {secret}"})
     assert status == expected, body
-    assert GraphStore(server.store_path).generation == before
+    assert open_store(server.location).generation == before
     time.sleep(0.3)
     assert listener.connections == 0
 
