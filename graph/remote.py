@@ -466,8 +466,12 @@ class RemoteReader:
             sparql = _with_values(sparql, substitutions, self.skolem)
         sparql = with_prologue(sparql, prefixes or {}, base_iri)  # as pyoxigraph's options would have them
         defaults, named = self.dataset(sparql, options)
-        response = self.engine.query(sparql, accept=f"{_ACCEPT_RESULTS}, {_ACCEPT_GRAPH}", default_graphs=defaults,
-                                     named_graphs=named, timeout=self.timeout)
+        # Only the formats of the query's own form: Virtuoso answers a CONSTRUCT in SPARQL JSON results if it may.
+        form = query_form(sparql)
+        accept = (_ACCEPT_GRAPH if form in ("CONSTRUCT", "DESCRIBE") else _ACCEPT_RESULTS if form in ("SELECT", "ASK")
+                  else f"{_ACCEPT_RESULTS}, {_ACCEPT_GRAPH}")
+        response = self.engine.query(sparql, accept=accept, default_graphs=defaults, named_graphs=named,
+                                     timeout=self.timeout)
         media_type = _media_type(response)
         if media_type in ("application/sparql-results+json", "application/json"):
             return parse_query_results(self.skolem.results(response.content), format=QueryResultsFormat.JSON)
@@ -663,6 +667,12 @@ class RemoteGraphStore(GraphStore):
     def ensure_entailed(self) -> bool:
         return False  # a dataset comes into an engine whole, its entailed graph with it (see restore)
 
+    def query(self, sparql: str, **options: Any) -> Any:
+        """A caller's query (the command line's, say): parsed here first, so that a syntax error is the embedded store's
+        on every backend and never reaches the engine; then asked of the engine."""
+        parse_here(sparql, query_form(sparql), base_iri=options.get("base_iri"), prefixes=options.get("prefixes"))
+        return super().query(sparql, **options)
+
     def transaction(self, *, validate: bool = True, lock_timeout: float | None = None) -> Any:
         """A write of whole graphs (load, replace, drop), validated here and sent as one SPARQL Update
         (graph/remote_writes.py)."""
@@ -745,6 +755,7 @@ class RemoteGraphStore(GraphStore):
                 if violations:
                     raise ValidationFailed(violations, source=source.name)
             prefix = self.namespaces.base + "graph/"
+            _describe_undescribed(staging, self.namespaces.metadata_graph)
             graphs = sorted(str(g.value) for g in staging.named_graphs())
             foreign = [g for g in graphs if not g.startswith(prefix) or g in self.namespaces.engine_bookkeeping_graphs]
             if foreign:
@@ -776,6 +787,21 @@ class RemoteGraphStore(GraphStore):
             count = len(staging)
             del staging
             return count
+
+
+def _describe_undescribed(staging: Store, metadata_graph: str) -> None:
+    """A graph of a dump that the dump's metadata does not describe gets a description (as if loaded now): over an
+    engine the service's graphs are those its metadata graph describes, and the embedded store lists every graph."""
+    from datetime import UTC, datetime
+
+    from .provenance import Provenance, read_graph_info, record_change
+
+    described = read_graph_info(staging, metadata_graph)
+    now = datetime.now(UTC)
+    for name in list(staging.named_graphs()):
+        graph = str(name.value)
+        if graph != metadata_graph and graph not in described:
+            record_change(staging, metadata_graph, graph, Provenance(action="restore"), started=now)
 
 
 # ---------------------------------------------------------------- the public endpoint's queries
@@ -898,16 +924,22 @@ class RemoteExecutor:
 _PARSER = Store()
 
 
+def parse_here(sparql: str, form: str | None, *, base_iri: str | None = None, prefixes: dict[str, str] | None = None) -> None:
+    """Parse `sparql` with pyoxigraph, as the embedded store would (its SyntaxError, ValueError or RuntimeError), over an
+    empty store: an ASK (which pyoxigraph would answer at once) as a SELECT of the same pattern."""
+    probe = sparql
+    if form == "ASK":
+        ask = next(t for t in code_tokens(probe) if is_word(t, "ASK"))
+        probe = probe[:ask.start()] + "SELECT (1 AS ?hh_ask_probe)" + probe[ask.end():]
+    _PARSER.query(probe, base_iri=base_iri, prefixes=prefixes or None)
+
+
 def _check_here(job: QueryJob, form: str | None, prefixes: dict[str, str]) -> None:
     """Parse the query here, as the embedded store would, so that a syntax error, an undeclared prefix or an unknown
     function gets the same 400 and message on every backend, before anything is sent. An ASK query (which pyoxigraph
     would answer at once) is parsed as a SELECT of the same pattern."""
-    probe = job.query
-    if form == "ASK":
-        ask = next(t for t in code_tokens(probe) if is_word(t, "ASK"))
-        probe = probe[:ask.start()] + "SELECT (1 AS ?hh_ask_probe)" + probe[ask.end():]
     try:
-        _PARSER.query(probe, base_iri=job.base_iri, prefixes=prefixes or None)
+        parse_here(job.query, form, base_iri=job.base_iri, prefixes=prefixes)
     except SyntaxError as error:
         if (prefix := undeclared_prefix(job.query, prefixes)) is not None:
             raise QueryFailed(400, "SPARQL syntax error: " + prefix_message(prefix, prefixes)) from None

@@ -46,8 +46,12 @@ from .store import DEFAULT_GRAPH, RdfSource, WriteTransaction, _check_sizes
 if TYPE_CHECKING:
     from .remote import RemoteGraphStore
 
-#: Update text above this size is not sent as one request: the graphs go by Graph Store PUT first.
-ONE_REQUEST_BYTES = 16 * 1024 * 1024
+#: Update text above this size is not sent as one request: the graphs go by Graph Store PUT first. Virtuoso refuses
+#: an update of more than 10 MB ("The requested string session is longer than 10Mb").
+ONE_REQUEST_BYTES = 8 * 1024 * 1024
+#: Statements per INSERT DATA / DELETE DATA operation: Virtuoso's SPARQL compiler runs out of memory at about 5,000 in
+#: one operation (it takes many operations of 2,000 in one update).
+DATA_STATEMENTS = 2_000
 #: Nodes per VALUES block when the neighbourhood of a change is copied from the engine.
 CHUNK = 400
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -220,21 +224,24 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
         written += _data("INSERT", graph, (q.triple for q in change.added), term)
     members, before_members = _feed_members(remote, tx, touched)
     feed = [*before_members, *_data("INSERT", remote.feed.graph, members, term)]
-    derived = [*_data("DELETE", entailed, to_remove, term), *_data("INSERT", entailed, to_add, term),
-               *_data("DELETE", ns.metadata_graph, (q.triple for q in metadata_removed), term),
-               *_data("INSERT", ns.metadata_graph, (q.triple for q in metadata_added), term),
-               remote.generation_counter.bump_update()]
-    text = " ;\n".join([*written, *feed, *derived])
+    entailing = [*_data("DELETE", entailed, to_remove, term), *_data("INSERT", entailed, to_add, term)]
+    described_and_counted = [*_data("DELETE", ns.metadata_graph, (q.triple for q in metadata_removed), term),
+                             *_data("INSERT", ns.metadata_graph, (q.triple for q in metadata_added), term),
+                             remote.generation_counter.bump_update()]
+    text = " ;\n".join([*written, *feed, *entailing, *described_and_counted])
     if len(text) > ONE_REQUEST_BYTES:
         # Too large for one request: each touched graph whole by Graph Store PUT (each atomic), the feed's members by
-        # Graph Store POST, then what follows from them.
+        # Graph Store POST, the entailed graph's change in updates of at most ONE_REQUEST_BYTES, and last the metadata
+        # with the new generation (so no cache moves on before the rest is there).
         for graph in touched:
             triples = (remote.skolem.triple(q.triple) for q in tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
             remote.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
         if before_members:
             remote.engine.update(" ;\n".join(before_members), timeout=WRITE_TIMEOUT)
         remote.engine.post_graph(remote.feed.graph, serialize(members, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
-        text = " ;\n".join(derived)
+        for request in _requests(entailing):
+            remote.engine.update(request, timeout=WRITE_TIMEOUT)
+        text = " ;\n".join(described_and_counted)
     remote.engine.update(text, timeout=WRITE_TIMEOUT)
     remote.generation_counter.forget()
     if validate and int(remote.generation) == generation:  # (not if another host wrote in between: then rebuilt)
@@ -253,12 +260,26 @@ def _follow_locally(remote: RemoteGraphStore, tx: PulledTransaction, delta: Delt
         remote.statistics.write(f"{generation:08d}", remote.statistics.advance(known, tx.old, tx.store, delta))
 
 
+def _requests(operations: Iterable[str]) -> Iterator[str]:
+    """`operations` joined into updates of at most :data:`ONE_REQUEST_BYTES` each (one operation alone may be more)."""
+    batch: list[str] = []
+    size = 0
+    for operation in operations:
+        if batch and size + len(operation) > ONE_REQUEST_BYTES:
+            yield " ;\n".join(batch)
+            batch, size = [], 0
+        batch.append(operation)
+        size += len(operation) + 3
+    if batch:
+        yield " ;\n".join(batch)
+
+
 def _data(verb: str, graph: str, triples: Iterable[Triple], term: Any) -> list[str]:
-    """`INSERT DATA` / `DELETE DATA` operations for `triples` in `graph`, 10,000 statements each."""
+    """`INSERT DATA` / `DELETE DATA` operations for `triples` in `graph`, :data:`DATA_STATEMENTS` statements each."""
     operations, lines = [], []
     for triple in triples:
         lines.append(f"{term(triple.subject)} {term(triple.predicate)} {term(triple.object)} .")
-        if len(lines) == 10_000:
+        if len(lines) == DATA_STATEMENTS:
             operations.append(f"{verb} DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }")
             lines = []
     if lines:

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from pyoxigraph import RdfFormat
 
 from heritage_hubs.graph import GraphStore, RdfSource
+from heritage_hubs.graph.store import open_store
 
 from .conftest import Listener
 
@@ -23,33 +24,33 @@ def _form(mapping: str) -> dict[str, object]:
             "mapping": (io.BytesIO(mapping.encode()), "mapping.toml")}
 
 
-def test_a_lookup_in_a_mapping_cannot_become_query_text(client: FlaskClient, museum_token: str, store_path: Path,
+def test_a_lookup_in_a_mapping_cannot_become_query_text(location_client: FlaskClient, location_museum_token: str, store_location: str,
                                                          listener: Listener) -> None:
     mapping = (ROOT / "examples" / "museum" / "mapping.toml").read_text()
     hostile = f'https://w3id.org/heritage-hubs/id/scheme/themes> . SERVICE <http://127.0.0.1:{listener.port}/x> {{ ?a ?b ?c }} }} #'
-    before = GraphStore(store_path).generation
-    response = client.post("/import/csv", query_string={"graph": MUSEUM_GRAPH},
+    before = open_store(store_location).generation
+    response = location_client.post("/import/csv", query_string={"graph": MUSEUM_GRAPH},
                            data=_form(mapping.replace('lookup = "scheme:themes"', f'lookup = "{hostile}"')),
-                           headers={"Authorization": f"Bearer {museum_token}"}, content_type="multipart/form-data")
+                           headers={"Authorization": f"Bearer {location_museum_token}"}, content_type="multipart/form-data")
     assert response.status_code == 400
     assert "is not a valid IRI" in response.get_data(as_text=True)
-    assert GraphStore(store_path).generation == before
+    assert open_store(store_location).generation == before
     assert listener.connections == 0
 
 
 @pytest.mark.parametrize("graph", ["https://example.org/a b", "https://example.org/a><b", 'https://example.org/"x"',
                                    "https://example.org/{x}", "urn:x y"])
-def test_graph_iris_that_are_not_iris_are_refused(client: FlaskClient, admin_token: str, store_path: Path, graph: str) -> None:
-    before = GraphStore(store_path).generation
-    auth = {"Authorization": f"Bearer {admin_token}"}
-    assert client.get("/graph-store", query_string={"graph": graph}).status_code == 400
-    put = client.put("/graph-store", query_string={"graph": graph}, data="<urn:a> <urn:b> <urn:c> .",
+def test_graph_iris_that_are_not_iris_are_refused(location_client: FlaskClient, location_admin_token: str, store_location: str, graph: str) -> None:
+    before = open_store(store_location).generation
+    auth = {"Authorization": f"Bearer {location_admin_token}"}
+    assert location_client.get("/graph-store", query_string={"graph": graph}).status_code == 400
+    put = location_client.put("/graph-store", query_string={"graph": graph}, data="<urn:a> <urn:b> <urn:c> .",
                      headers={**auth, "Content-Type": "text/turtle"})
     assert put.status_code == 400 and "absolute IRI" in put.get_data(as_text=True)
-    upload = client.post("/import/csv", query_string={"graph": graph}, data=_form("subject = 'asset/x-{a}'"),
+    upload = location_client.post("/import/csv", query_string={"graph": graph}, data=_form("subject = 'asset/x-{a}'"),
                          headers=auth, content_type="multipart/form-data")
     assert upload.status_code == 400
-    assert GraphStore(store_path).generation == before
+    assert open_store(store_location).generation == before
 
 
 def test_reconciliation_requests_are_bounded_before_they_are_scored(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,31 +183,31 @@ LAUGHS = b"""<?xml version="1.0"?>
 </rdf:RDF>"""
 
 
-def test_entity_expansion_and_huge_literals_are_refused(client: FlaskClient, museum_token: str, store_path: Path) -> None:
-    before = GraphStore(store_path).generation
-    auth = {"Authorization": f"Bearer {museum_token}"}
-    response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=LAUGHS,
+def test_entity_expansion_and_huge_literals_are_refused(location_client: FlaskClient, location_museum_token: str, store_location: str) -> None:
+    before = open_store(store_location).generation
+    auth = {"Authorization": f"Bearer {location_museum_token}"}
+    response = location_client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=LAUGHS,
                           headers={**auth, "Content-Type": "application/rdf+xml"})
     assert response.status_code == 400 and "entity declarations" in response.get_data(as_text=True)
     huge = '<https://w3id.org/heritage-hubs/id/asset/big> <http://www.w3.org/2000/01/rdf-schema#label> "' + "x" * 1_000_001 + '"@en .'
     for content_type in ("text/turtle", "application/n-triples"):
-        response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=huge, headers={**auth, "Content-Type": content_type})
+        response = location_client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=huge, headers={**auth, "Content-Type": content_type})
         assert response.status_code == 400 and "1,000,001 characters" in response.get_data(as_text=True)
     update = f"INSERT DATA {{ GRAPH <{MUSEUM_GRAPH}> {{ {huge[:-2]} }} }}"
-    response = client.post("/sparql", data=update, headers={**auth, "Content-Type": "application/sparql-update"})
+    response = location_client.post("/sparql", data=update, headers={**auth, "Content-Type": "application/sparql-update"})
     assert response.status_code == 400 and "characters" in response.get_data(as_text=True)
-    assert GraphStore(store_path).generation == before
+    assert open_store(store_location).generation == before
 
 
-def test_pages_link_only_web_iris_and_carry_a_content_security_policy(client: FlaskClient, museum_token: str) -> None:
+def test_pages_link_only_web_iris_and_carry_a_content_security_policy(location_client: FlaskClient, location_museum_token: str) -> None:
     record = """@prefix hh: <https://w3id.org/heritage-hubs/ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
     <https://w3id.org/heritage-hubs/id/asset/museo-esempio-js> a hh:TangibleAsset ; rdfs:label "Click me"@en ;
         rdfs:seeAlso <javascript:alert(document.domain)> , <data:text/html,hello> , <https://example.org/fine> ;
         hh:keptBy <https://w3id.org/heritage-hubs/id/hub/polo-del-900> ."""
-    response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=record,
-                          headers={"Authorization": f"Bearer {museum_token}", "Content-Type": "text/turtle"})
+    response = location_client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=record,
+                          headers={"Authorization": f"Bearer {location_museum_token}", "Content-Type": "text/turtle"})
     assert response.status_code in (201, 204), response.get_data(as_text=True)
-    page = client.get("/doc/asset/museo-esempio-js.html")
+    page = location_client.get("/doc/asset/museo-esempio-js.html")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "javascript:alert" in html and 'href="javascript:' not in html and 'href="data:' not in html
@@ -215,29 +216,29 @@ def test_pages_link_only_web_iris_and_carry_a_content_security_policy(client: Fl
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
     assert page.headers["X-Content-Type-Options"] == "nosniff" and page.headers["X-Frame-Options"] == "DENY"
     for path in ("/", "/sparql", "/ontology", "/hubs"):
-        assert "Content-Security-Policy" in client.get(path, headers={"Accept": "text/html"}).headers, path
+        assert "Content-Security-Policy" in location_client.get(path, headers={"Accept": "text/html"}).headers, path
 
 
-def test_deeply_nested_input_is_refused_before_any_parser_sees_it(client: FlaskClient, museum_token: str, store_path: Path) -> None:
-    before = GraphStore(store_path).generation
-    auth = {"Authorization": f"Bearer {museum_token}"}
+def test_deeply_nested_input_is_refused_before_any_parser_sees_it(location_client: FlaskClient, location_museum_token: str, store_location: str) -> None:
+    before = open_store(store_location).generation
+    auth = {"Authorization": f"Bearer {location_museum_token}"}
     bodies = {
         "text/turtle": "<urn:a> <urn:b> " + "[ <urn:p> " * 5000 + "]" * 5000 + " .",
         "application/ld+json": '{"@id": "urn:a", "urn:p": ' + "[" * 3000 + "1" + "]" * 3000 + "}",
     }
     for content_type, body in bodies.items():
-        response = client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=body, headers={**auth, "Content-Type": content_type})
+        response = location_client.put("/graph-store", query_string={"graph": MUSEUM_GRAPH}, data=body, headers={**auth, "Content-Type": content_type})
         assert response.status_code == 400 and "deep" in response.get_data(as_text=True), content_type
     update = "INSERT DATA { GRAPH <" + MUSEUM_GRAPH + "> " + "{" * 5000 + "}" * 5000 + " }"
-    response = client.post("/sparql", data=update, headers={**auth, "Content-Type": "application/sparql-update"})
+    response = location_client.post("/sparql", data=update, headers={**auth, "Content-Type": "application/sparql-update"})
     assert response.status_code == 400 and "deep" in response.get_data(as_text=True)
-    assert GraphStore(store_path).generation == before
+    assert open_store(store_location).generation == before
 
 
-def test_out_of_range_and_oversized_input_gets_4xx_not_500(client: FlaskClient, museum_token: str) -> None:
-    auth = {"Authorization": f"Bearer {museum_token}"}
-    assert client.get("/fragments", query_string={"page": str(10**20)}).status_code == 400
-    assert client.get(f"/feed/page/{10**30}").status_code == 404
+def test_out_of_range_and_oversized_input_gets_4xx_not_500(location_client: FlaskClient, location_museum_token: str) -> None:
+    auth = {"Authorization": f"Bearer {location_museum_token}"}
+    assert location_client.get("/fragments", query_string={"page": str(10**20)}).status_code == 400
+    assert location_client.get(f"/feed/page/{10**30}").status_code == 404
     mapping = (ROOT / "examples" / "museum" / "mapping.toml").read_text()
     records = (ROOT / "examples" / "museum" / "records.csv").read_text().splitlines()
     header, first = records[0], records[1]
@@ -248,7 +249,7 @@ def test_out_of_range_and_oversized_input_gets_4xx_not_500(client: FlaskClient, 
     }
     for name, (csv_text, toml_text, message) in cases.items():
         form = {"file": (io.BytesIO(csv_text.encode()), "records.csv"), "mapping": (io.BytesIO(toml_text.encode()), "mapping.toml")}
-        response = client.post("/import/csv", query_string={"graph": MUSEUM_GRAPH}, data=form, headers=auth,
+        response = location_client.post("/import/csv", query_string={"graph": MUSEUM_GRAPH}, data=form, headers=auth,
                                content_type="multipart/form-data")
         assert response.status_code == 400 and message in response.get_data(as_text=True), name
 
@@ -297,13 +298,13 @@ def test_an_update_runs_under_a_time_limit_off_the_server_process(store_path: Pa
         close_resources()
 
 
-def test_a_cycle_of_blank_nodes_in_someones_data_is_a_page(client: FlaskClient, store_path: Path) -> None:
+def test_a_cycle_of_blank_nodes_in_someones_data_is_a_page(location_client: FlaskClient, store_location: str) -> None:
     """Blank nodes that point at each other (legal RDF, and what an inverse makes of a formation and its time span)
     are shown once each, not followed for ever."""
-    GraphStore(store_path).load(RdfSource.from_bytes(b"""
+    open_store(store_location).load(RdfSource.from_bytes(b"""
         @prefix hh: <https://w3id.org/heritage-hubs/ontology/> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
         <https://w3id.org/heritage-hubs/id/group/loop> a hh:Community ; rdfs:label "Loop"@en ; hh:description _:a .
         _:a rdfs:seeAlso _:b . _:b rdfs:seeAlso _:a .""", RdfFormat.TURTLE), graph="https://w3id.org/heritage-hubs/graph/loop",
         validate=False)
-    page = client.get("/doc/group/loop.html")
+    page = location_client.get("/doc/group/loop.html")
     assert page.status_code == 200 and "Loop" in page.get_data(as_text=True)
