@@ -662,7 +662,9 @@ class RemoteGraphStore(GraphStore):
         return self.generation_counter.read()
 
     def is_empty(self) -> bool:
-        return not self.reader().our_graphs()
+        """No graph of the service described (the metadata graph may hold the generation counter alone, after a
+        restore of an empty dump)."""
+        return all(g == self.namespaces.metadata_graph for g in self.reader().our_graphs())
 
     def ensure_entailed(self) -> bool:
         return False  # a dataset comes into an engine whole, its entailed graph with it (see restore)

@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from jinja2 import Environment
 
-from .conftest import ROOT, LiveServer, http_request
+from .conftest import ROOT, http_request, start_server, stop_server
 
 TRANSLATIONS = ROOT / "server" / "translations"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lazy_pgettext": ((1, "c"), 2)}
@@ -136,13 +136,18 @@ def test_dates_and_numbers_as_each_language_writes_them(backend_client: FlaskCli
     assert "Quando: dal 10 maggio 2023 all" in activity or "Quando: dal 10 maggio 2023 al 11 maggio 2023" in activity
 
 
-def test_the_server_cache_keeps_each_language_apart(live_server: LiveServer) -> None:
-    """Pages answered before Flask (the document cache) depend on the language cookie as they do on Accept-Language."""
-    url = live_server.url + "/doc/hub/polo-del-900"
-    for _ in range(2):  # the second round is answered from the cache
-        for language, founded in (("it", "Fondato nel 2015"), ("es", "Fundado en 2015"), ("en", "Founded in 2015")):
-            status, _, body = http_request(url, headers={"Accept": "text/html", "Cookie": f"theme=dark; lang={language}"})
-            assert status == 200 and founded in body.decode(), language
+def test_the_server_cache_keeps_each_language_apart(store_location: str) -> None:
+    """Pages answered before Flask (the document cache) depend on the language cookie as they do on Accept-Language,
+    on every backend."""
+    server = start_server(store_location, workers=1)
+    try:
+        url = server.url + "/doc/hub/polo-del-900"
+        for _ in range(2):  # the second round is answered from the cache
+            for language, founded in (("it", "Fondato nel 2015"), ("es", "Fundado en 2015"), ("en", "Founded in 2015")):
+                status, _, body = http_request(url, headers={"Accept": "text/html", "Cookie": f"theme=dark; lang={language}"})
+                assert status == 200 and founded in body.decode(), language
+    finally:
+        stop_server(server)
 
 
 def test_named_query_summaries_are_translated(backend_client: FlaskClient) -> None:

@@ -51,14 +51,15 @@ KNOWN_ANSWERS: list[tuple[str, dict[str, str], Any]] = [
     ("assets-by-theme", {"theme": f"{ID}concept/resistance"}, lambda r: [x["asset"] for x in r] == [f"{ID}asset/polo-del-900-collections"]),
     ("institution-network", {}, lambda r: len(r) == 23 and all(x["hubs"] == 1 for x in r)),  # 17, and Tabakalera's 6
     ("institution-network", {"min_hubs": "2"}, lambda r: r == []),
-    ("places-on-a-map", {}, lambda r: {x["label"] for x in r} == {"Brussels", "Favara", "Juvarra's Military Quarters", "San Sebastián",
+    ("places-on-a-map", {}, lambda r: {x["label"] for x in r} == {"Brussels", "Egia", "Favara", "Juvarra's Military Quarters", "San Sebastián",
                                                                    "Turin", "Venice"} and all(-180 <= x["long"] <= 180 for x in r)),
     ("external-links", {"hub": f"{ID}hub/tabakalera"}, lambda r: "https://www.tabakalera.eu/" in {x["target"] for x in r}),
     ("recent-changes", {}, lambda r: {x["graph"].rsplit("/", 1)[-1] for x in r} == {"core", "ontology", "shapes", "entailed"}),
     ("recent-changes", {"since": "2999-01-01"}, lambda r: r == []),
     ("narratives-about-hub", {"lang": "es", "hub": f"{ID}hub/tabakalera"}, lambda r: r[0]["title"] == "Las mujeres de la fábrica de tabacos"),
-    # The bundled data links to no authority yet; a museum's links are listed in the test of authority columns below.
-    ("linked-to-authority", {}, lambda r: [x["link"] for x in r] == ["http://www.wikidata.org/entity/Q38"]),  # Italy
+    # The bundled data's checked links (Italy, Sicily); a museum's links are listed in the test of authority columns below.
+    ("linked-to-authority", {}, lambda r: sorted(x["link"] for x in r) == ["http://www.wikidata.org/entity/Q1460",
+                                                                          "http://www.wikidata.org/entity/Q38"]),
 ]
 #: CONSTRUCT queries, whose known answers are checked as RDF below.
 RDF_QUERIES = {"hub-card"}
@@ -313,10 +314,10 @@ def test_authority_links_from_a_spreadsheet_are_checked_shown_counted_and_listed
     vo = rdflib.Namespace("http://rdfs.org/ns/void#")
     linksets = list(void.subjects(rdflib.RDF.type, vo.Linkset))
     wikidata = [ls for ls in linksets if str(void.value(void.value(ls, vo.objectsTarget), vo.uriSpace)) == "http://www.wikidata.org/entity/"]
-    assert len(wikidata) == 1 and int(void.value(wikidata[0], vo.triples)) == 3  # type: ignore[arg-type]  # and Italy's
+    assert len(wikidata) == 1 and int(void.value(wikidata[0], vo.triples)) == 4  # type: ignore[arg-type]  # and Italy's, Sicily's
     rows = location_client.get("/api/queries/linked-to-authority", query_string={"authority": "wikidata"}).get_json()
     assert {row["link"] for row in rows} == {"http://www.wikidata.org/entity/Q42", "http://www.wikidata.org/entity/Q1",
-                                             "http://www.wikidata.org/entity/Q38"}
+                                             "http://www.wikidata.org/entity/Q38", "http://www.wikidata.org/entity/Q1460"}
     # Reconciliation candidates carry their links, data extension gives the identifiers as written, previews name them.
     found = location_client.get("/reconcile", query_string={"queries": json.dumps({"q0": {"query": "Flag of a partisan brigade"}})}).get_json()
     best = found["q0"]["result"][0]

@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from .conftest import ROOT, LiveServer, start_server, stop_server
+from heritage_hubs.graph import RdfSource
+from heritage_hubs.graph.store import open_store
+
+from .conftest import ROOT, LiveServer, WritableBackend, http_request, start_server, stop_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -91,15 +94,37 @@ def _pieces(text: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # No map tiles: this machine reaches no tile server, and the pages must say so rather than fail.
-    found = start_server(tmp_path_factory.mktemp("browsers") / "store", extra_env={"HERITAGE_HUBS_TILES_URL": ""})
-    yield found
-    stop_server(found)
+def server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`serve` on each backend in turn: an empty store it seeds itself, or an engine holding the bundled data."""
+    if writable_backend.pristine is None:
+        location, env = str(tmp_path_factory.mktemp("browsers") / "store"), {}
+    else:
+        location = writable_backend.location
+        env = {**writable_backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path_factory.mktemp("browsers-state"))}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        if writable_backend.pristine is not None:
+            open_store(location).restore(RdfSource.from_path(writable_backend.pristine), validate=False)
+        # No map tiles: this machine reaches no tile server, and the pages must say so rather than fail.
+        found = start_server(location, extra_env={"HERITAGE_HUBS_TILES_URL": ""})
+        yield found
+        stop_server(found)
 
 
-def _artefacts() -> Path:
+def _pages(server: LiveServer) -> dict[str, str]:
+    """PAGES, with the feed's first page as the feed's own page links it (a restore over an engine starts the feed
+    again at a later page)."""
+    _, _, body = http_request(server.url + "/feed/view", headers={"Accept": "text/html"})
+    first = re.search(r'href="(/feed/page/\d+)"', body.decode())
+    assert first, "the feed's page links no page"
+    return {**PAGES, "feed-page": first[1]}
+
+
+def _artefacts(backend: str = "embedded") -> Path:
     folder = Path(os.environ.get("HERITAGE_HUBS_ARTEFACTS", ROOT / "test-artefacts")) / "pages"
+    if backend != "embedded":
+        folder = folder / backend
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -107,12 +132,12 @@ def _artefacts() -> Path:
 @pytest.mark.skipif((not CHROMIUM.exists() or not AXE.exists()) and not os.environ.get("CI"),
                     reason="needs Debian's chromium and axe-core (installed by ./run)")
 @pytest.mark.parametrize("language", ["en", "it", "es"])
-def test_every_page_type_at_every_width(server: LiveServer, language: str) -> None:
+def test_every_page_type_at_every_width(server: LiveServer, language: str, writable_backend: WritableBackend) -> None:
     from playwright.sync_api import sync_playwright
 
     english = _english_phrases(language) if language != "en" else set()
     problems: dict[str, list[str]] = {}
-    artefacts = _artefacts()
+    artefacts = _artefacts(writable_backend.name)
     errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
@@ -124,7 +149,7 @@ def test_every_page_type_at_every_width(server: LiveServer, language: str) -> No
             page = context.new_page()
             page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             page.on("pageerror", lambda error: errors.append(str(error)))
-            for name, path in PAGES.items():
+            for name, path in _pages(server).items():
                 errors.clear()
                 page.goto(server.url + path, wait_until="load")
                 if page.locator("#map").count():

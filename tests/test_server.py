@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from pyoxigraph import RdfFormat
 
 from heritage_hubs.config import Settings
-from heritage_hubs.graph import GraphStore
+from heritage_hubs.graph import GraphStore, RdfSource
+from heritage_hubs.graph.store import open_store
 from heritage_hubs.graph.tokens import TokenStore
 from heritage_hubs.server import create_app
 
-from .conftest import LiveServer, http_request, process_tree, start_server, stop_server
+from .conftest import LiveServer, WritableBackend, http_request, process_tree, start_server, stop_server
 
 
 def client_for(store_path: Path) -> FlaskClient:
@@ -43,11 +45,24 @@ def test_home_speaks_the_visitors_language(store_path: Path) -> None:
     assert "Turín" in page or "Cuarteles militares" in page
 
 
-def test_serve_seeds_an_empty_store(live_server: LiveServer) -> None:
-    with urllib.request.urlopen(live_server.url + "/", timeout=10) as response:
-        page = response.read().decode()
+def test_serve_seeds_an_empty_store(store_location: str, writable_backend: WritableBackend, tmp_path: Path) -> None:
+    """The first of the README's two commands, on every backend: `serve` on an empty store (a new folder, or an engine
+    that holds none of the service's graphs) puts the bundled data in before it answers."""
+    if writable_backend.pristine is None:
+        store_location = str(tmp_path / "served-store")
+    else:
+        open_store(store_location).restore(RdfSource.from_bytes(b"", RdfFormat.N_QUADS), validate=False)
+        assert open_store(store_location).is_empty()
+    server = start_server(store_location)
+    try:
+        with urllib.request.urlopen(server.url + "/", timeout=10) as response:
+            page = response.read().decode()
+    finally:
+        stop_server(server)
     assert "Tabakalera" in page and "Farm Cultural Park" in page
-    assert (live_server.store_path / "CURRENT").exists()
+    if writable_backend.pristine is None:
+        assert (Path(store_location) / "CURRENT").exists()
+    assert not open_store(store_location).is_empty()
 
 
 # The HTTP stack of `serve` (gunicorn processes, uvicorn in each, Flask behind our bridge in asgi.py):
