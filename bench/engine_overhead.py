@@ -113,11 +113,13 @@ def medium_write(name: str, engine: RunningEngine, env: dict[str, str], folder: 
     text = io.StringIO()
     write(triples, text, seed=11)
     data = folder / "medium.nt"
-    data.write_text(text.getvalue())
+    data.write_text(text.getvalue().replace("/gen-", "/upload-"))  # things of its own, not the generated dataset's
     started = time.perf_counter()
-    subprocess.run([str(BIN / "heritage-hubs"), "--store", engine.location, "load", str(data), "--graph",
-                    "https://w3id.org/heritage-hubs/graph/medium"], check=True, capture_output=True, env=env)
+    loaded = subprocess.run([str(BIN / "heritage-hubs"), "--store", engine.location, "load", str(data), "--graph",
+                             "https://w3id.org/heritage-hubs/graph/medium"], capture_output=True, text=True, env=env)
     ours = time.perf_counter() - started
+    if loaded.returncode != 0:
+        raise RuntimeError(f"heritage-hubs load: {loaded.stderr[-2000:]}")
     store_url = engine.location[len("sparql+"):].split("?")[0].rsplit("/", 1)[0] + "/" + (
         "store" if name == "oxigraph" else "sparql-graph-crud-auth")
     auth = [] if name == "oxigraph" else ["--digest", "-u", "dba:dba"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -138,6 +139,26 @@ def writable_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
         yield WritableBackend(request.param, engine.location, env, folder / "pristine.nq")
     finally:
         engine.stop()
+
+
+@contextlib.contextmanager
+def module_backend(backend: WritableBackend, folder: Path, *, template: Path | None = None) -> Iterator[tuple[str, dict[str, str]]]:
+    """For a module-scoped fixture: where `backend` is, and its environment, set for as long as the block runs (for
+    the module's tests and what they start). On the embedded store, a new store in `folder` (a copy of `template` if
+    given, else empty: `serve` seeds it); on an engine, its state in `folder`, and the bundled data restored if a
+    `template` is given (the engine's own copy of it)."""
+    if backend.pristine is None:
+        location, env = str(folder / "store"), {}
+        if template is not None:
+            shutil.copytree(template, location)
+    else:
+        location, env = backend.location, {**backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state")}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        if backend.pristine is not None and template is not None:
+            open_store(location).restore(RdfSource.from_path(backend.pristine), validate=False)
+        yield location, env
 
 
 @pytest.fixture

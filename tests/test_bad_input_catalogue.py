@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from heritage_hubs.graph import RdfSource
 from heritage_hubs.graph.store import is_engine_location, open_store
 
-from .conftest import LiveServer, WritableBackend, start_server, stop_server
+from .conftest import LiveServer, WritableBackend, module_backend, start_server, stop_server
 
 ROOT = Path(__file__).parent.parent
 BASE = "https://w3id.org/heritage-hubs/"
@@ -368,19 +367,7 @@ def _fingerprint(location: str) -> str:
 def served(writable_backend: WritableBackend, seeded_template: Path,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
     """A live server on the bundled data, on each backend in turn (conftest's `writable_backend`)."""
-    import shutil
-
-    if writable_backend.pristine is None:
-        location, env = str(tmp_path_factory.mktemp("catalogue") / "store"), {}
-        shutil.copytree(seeded_template, location)
-    else:
-        location = writable_backend.location
-        env = {**writable_backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path_factory.mktemp("catalogue-state"))}
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        if writable_backend.pristine is not None:
-            open_store(location).restore(RdfSource.from_path(writable_backend.pristine), validate=False)
+    with module_backend(writable_backend, tmp_path_factory.mktemp("catalogue"), template=seeded_template) as (location, _):
         tokens = open_store(location).tokens()
         secrets = {"museum": tokens.create("museo-esempio", [MUSEUM])[1], "admin": tokens.create("admin", ["*"])[1],
                    "bogus": "hh_" + "0" * 40}

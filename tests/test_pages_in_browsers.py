@@ -13,10 +13,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from heritage_hubs.graph import RdfSource
-from heritage_hubs.graph.store import open_store
-
-from .conftest import ROOT, LiveServer, WritableBackend, http_request, start_server, stop_server
+from .conftest import ROOT, LiveServer, WritableBackend, http_request, module_backend, start_server, stop_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -96,16 +93,8 @@ def _pieces(text: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`serve` on each backend in turn: an empty store it seeds itself, or an engine holding the bundled data."""
-    if writable_backend.pristine is None:
-        location, env = str(tmp_path_factory.mktemp("browsers") / "store"), {}
-    else:
-        location = writable_backend.location
-        env = {**writable_backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path_factory.mktemp("browsers-state"))}
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
-        if writable_backend.pristine is not None:
-            open_store(location).restore(RdfSource.from_path(writable_backend.pristine), validate=False)
+    template = None if writable_backend.pristine is None else writable_backend.pristine
+    with module_backend(writable_backend, tmp_path_factory.mktemp("browsers"), template=template) as (location, _):
         # No map tiles: this machine reaches no tile server, and the pages must say so rather than fail.
         found = start_server(location, extra_env={"HERITAGE_HUBS_TILES_URL": ""})
         yield found

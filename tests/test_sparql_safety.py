@@ -25,7 +25,7 @@ from heritage_hubs.graph.executor import Limits, QueryExecutor, QueryFailed, Que
 from heritage_hubs.graph.store import open_store
 from heritage_hubs.graph.tokens import TokenStore
 
-from .conftest import Listener, LiveServer, WritableBackend, process_tree, rss_kib, start_server, stop_server
+from .conftest import Listener, LiveServer, WritableBackend, module_backend, process_tree, rss_kib, start_server, stop_server
 
 CARTESIAN_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 MEMORY_EATER = "SELECT ?a ?c ?d ?f WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1"
@@ -64,14 +64,7 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[L
 def guarded_server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
     """A live server and an all-graphs token on each backend in turn: over an engine, what the checks let through would
     be the engine's to run, so nothing may leave unchecked."""
-    if writable_backend.pristine is None:
-        location, env = str(tmp_path_factory.mktemp("guarded") / "store"), {}
-    else:
-        location = writable_backend.location
-        env = {**writable_backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path_factory.mktemp("guarded-state"))}
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
+    with module_backend(writable_backend, tmp_path_factory.mktemp("guarded")) as (location, _):
         server = start_server(location, workers=1)
         _, secret = open_store(location).tokens().create("admin", ["*"])
         yield server, secret

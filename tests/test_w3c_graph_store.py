@@ -26,7 +26,7 @@ from rdflib.compare import isomorphic
 from heritage_hubs.graph import RdfSource
 from heritage_hubs.graph.store import open_store
 
-from .conftest import CONFORMANCE, LiveServer, WritableBackend, needs_conformance, start_server, stop_server
+from .conftest import CONFORMANCE, LiveServer, WritableBackend, module_backend, needs_conformance, start_server, stop_server
 from .http_in_rdf import CNT, HT, MF, headers
 
 SUITE = CONFORMANCE / "w3c-sparql11" / "graph-store-protocol"
@@ -102,14 +102,7 @@ class GspServer:
 @pytest.fixture(scope="module")
 def gsp_server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GspServer]:
     """A live server with an all-graphs token, on each backend in turn (conftest's `writable_backend`)."""
-    if writable_backend.pristine is None:
-        location, env = str(tmp_path_factory.mktemp("gsp") / "store"), {}
-    else:
-        location = writable_backend.location
-        env = {**writable_backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path_factory.mktemp("gsp-state"))}
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
+    with module_backend(writable_backend, tmp_path_factory.mktemp("gsp")) as (location, env):
         _, secret = open_store(location).tokens().create("w3c-test-suite", ["*"])
         server = start_server(location, workers=1)
         yield GspServer(server, secret, location, writable_backend.name, env)
