@@ -66,10 +66,10 @@ def test_search_results_are_paged(client: FlaskClient, monkeypatch) -> None:  # 
 def test_the_map_lists_every_place_with_a_point_and_draws_them(backend_client: FlaskClient) -> None:
     page = backend_client.get("/map", headers={"Accept-Language": "it"}).get_data(as_text=True)
     places = re.findall(r'<a href="([^"]+)" translate="no">([^<]+)</a>', page.split("<tbody>", 1)[1])
-    assert ("/doc/place/turin", "Torino") in places and len(places) == 6
+    assert ("/doc/place/turin", "Torino") in places and ("/doc/place/egia", "Egia") in places and len(places) == 7
     points = json.loads(html.unescape(re.search(r'data-points="([^"]*)"', page)[1]))  # type: ignore[index]
     assert [45.0667, 7.7, "Torino", "/doc/place/turin"] in points and len(points) == len(places)
-    assert "6 luoghi con un punto proprio" in page
+    assert "7 luoghi con un punto proprio" in page
     assert backend_client.get("/map", query_string={"page": "2"}).status_code == 404
 
 
