@@ -380,6 +380,9 @@ class GraphStore:
         create: bool = True,
         feed_policy: FeedPolicy | None = None,
     ) -> None:
+        if os.fspath(path).startswith(("sparql+http:", "sparql+https:")):
+            # A Path folds the engine location's `//`, and this class would make a store folder of that name.
+            raise ValueError(f"{os.fspath(path)!r} names a SPARQL engine, not a store folder: open it with open_store()")
         self.path = Path(path)
         self.namespaces = Namespaces(base_iri)
         self.directory = SnapshotDirectory(self.path)

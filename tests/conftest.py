@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from heritage_hubs.config import Settings
 from heritage_hubs.graph import GraphStore
 from heritage_hubs.graph.bundled import seed
-from heritage_hubs.graph.store import RdfSource, open_store
+from heritage_hubs.graph.store import RdfSource, is_engine_location, open_store
 from heritage_hubs.graph.tokens import TokenStore
 from heritage_hubs.server import close_resources, create_app
 
@@ -225,6 +225,8 @@ class LiveServer:
     @property
     def store_path(self) -> Path:
         """The embedded store's folder (a server in front of an engine has a location and no folder)."""
+        if is_engine_location(self.location):
+            raise AttributeError(f"a server in front of {self.location} has no store folder")
         return Path(self.location)
 
 

@@ -31,7 +31,7 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 from heritage_hubs.graph.backend import GraphBackend
 from heritage_hubs.graph.library import named_queries
 from heritage_hubs.graph.remote import Engine, EngineAddress, EngineError, RemoteGraphStore
-from heritage_hubs.graph.store import RdfSource
+from heritage_hubs.graph.store import GraphStore, RdfSource
 
 from .conftest import FIXTURES, LiveServer, http_request, multipart_form, start_server, stop_server
 from .engines import ENGINES, WKT, rounded_wkt, seed_location, start_oxigraph
@@ -662,6 +662,16 @@ def test_an_engine_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) -> No
     odd = subprocess.run([*command, "sparql+http://127.0.0.1:9/sparql?updates=/u", "graphs"], capture_output=True, text=True,
                          env=env, timeout=60)
     assert odd.returncode == 2 and "unknown option 'updates'" in odd.stderr
+
+
+def test_an_engine_location_never_becomes_a_store_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Path folds `sparql+http://` to `sparql+http:/`: opened as a folder, it would make a local store of that name."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="names a SPARQL engine"):
+        GraphStore("sparql+http://127.0.0.1:9/sparql")
+    with pytest.raises(ValueError, match="names a SPARQL engine"):
+        GraphStore(Path("sparql+http://127.0.0.1:9/sparql"))
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_engine_that_does_not_answer_is_given_up_on_in_time() -> None:
