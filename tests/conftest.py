@@ -122,6 +122,15 @@ class WritableBackend:
     env: dict[str, str] = field(default_factory=dict)
     pristine: Path | None = None
 
+    def environment(self, state: Path) -> dict[str, str]:
+        """What a process needs to reach the engine, with its per-host state (caches) in `state`."""
+        return {**self.env, "HERITAGE_HUBS_ENGINE_STATE": str(state)}
+
+    def restore_pristine(self) -> None:
+        """The engine brought back to the bundled data and nothing else."""
+        assert self.pristine is not None
+        open_store(self.location).restore(RdfSource.from_path(self.pristine), validate=False)
+
 
 @pytest.fixture(scope="module", params=["embedded", *ENGINES])
 def writable_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WritableBackend]:
@@ -131,12 +140,13 @@ def writable_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
         return
     folder = tmp_path_factory.mktemp(f"writable-{request.param}")
     engine = ENGINES[request.param](folder)
-    env = {**engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state")}
+    backend = WritableBackend(request.param, engine.location, engine.env, folder / "pristine.nq")
+    env = backend.environment(folder / "state")
     try:
         seed_location(engine.location, env)
         subprocess.run([sys.executable, "-m", "heritage_hubs.cli", "--store", engine.location, "dump", "--output",
-                        str(folder / "pristine.nq")], check=True, capture_output=True, env={**os.environ, **env}, timeout=120)
-        yield WritableBackend(request.param, engine.location, env, folder / "pristine.nq")
+                        str(backend.pristine)], check=True, capture_output=True, env={**os.environ, **env}, timeout=120)
+        yield backend
     finally:
         engine.stop()
 
@@ -152,13 +162,37 @@ def module_backend(backend: WritableBackend, folder: Path, *, template: Path | N
         if template is not None:
             shutil.copytree(template, location)
     else:
-        location, env = backend.location, {**backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state")}
+        location, env = backend.location, backend.environment(folder / "state")
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
         if backend.pristine is not None and template is not None:
-            open_store(location).restore(RdfSource.from_path(backend.pristine), validate=False)
+            backend.restore_pristine()
         yield location, env
+
+
+@dataclass
+class AdminServer:
+    """A live server on one backend, with a token that may write every graph."""
+    server: LiveServer
+    secret: str
+    location: str
+    #: "embedded", or the engine's name (tests/engines.py).
+    backend: str
+    #: What a process needs in its environment to reach the backend.
+    env: dict[str, str]
+
+
+@contextlib.contextmanager
+def admin_server(backend: WritableBackend, folder: Path, holder: str, *, workers: int = 2) -> Iterator[AdminServer]:
+    """For a module-scoped fixture: a live server on `backend` (see `module_backend`) and an all-graphs token for `holder`."""
+    with module_backend(backend, folder) as (location, env):
+        _, secret = open_store(location).tokens().create(holder, ["*"])
+        server = start_server(location, workers=workers)
+        try:
+            yield AdminServer(server, secret, location, backend.name, env)
+        finally:
+            stop_server(server)
 
 
 @pytest.fixture
@@ -170,9 +204,9 @@ def store_location(writable_backend: WritableBackend, seeded_template: Path, tmp
     if writable_backend.pristine is None:
         shutil.copytree(seeded_template, tmp_path / "store")
         return str(tmp_path / "store")
-    for key, value in {**writable_backend.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "engine-state")}.items():
+    for key, value in writable_backend.environment(tmp_path / "engine-state").items():
         monkeypatch.setenv(key, value)
-    open_store(writable_backend.location).restore(RdfSource.from_path(writable_backend.pristine), validate=False)
+    writable_backend.restore_pristine()
     return writable_backend.location
 
 

@@ -25,7 +25,7 @@ from heritage_hubs.graph.executor import Limits, QueryExecutor, QueryFailed, Que
 from heritage_hubs.graph.store import open_store
 from heritage_hubs.graph.tokens import TokenStore
 
-from .conftest import Listener, LiveServer, WritableBackend, module_backend, process_tree, rss_kib, start_server, stop_server
+from .conftest import Listener, LiveServer, WritableBackend, admin_server, process_tree, rss_kib, start_server, stop_server
 
 CARTESIAN_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 MEMORY_EATER = "SELECT ?a ?c ?d ?f WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1"
@@ -64,11 +64,8 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[L
 def guarded_server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
     """A live server and an all-graphs token on each backend in turn: over an engine, what the checks let through would
     be the engine's to run, so nothing may leave unchecked."""
-    with module_backend(writable_backend, tmp_path_factory.mktemp("guarded")) as (location, _):
-        server = start_server(location, workers=1)
-        _, secret = open_store(location).tokens().create("admin", ["*"])
-        yield server, secret
-        stop_server(server)
+    with admin_server(writable_backend, tmp_path_factory.mktemp("guarded"), "admin", workers=1) as guarded:
+        yield guarded.server, guarded.secret
 
 
 @pytest.mark.parametrize("text", [

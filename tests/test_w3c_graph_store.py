@@ -26,7 +26,7 @@ from rdflib.compare import isomorphic
 from heritage_hubs.graph import RdfSource
 from heritage_hubs.graph.store import open_store
 
-from .conftest import CONFORMANCE, LiveServer, WritableBackend, module_backend, needs_conformance, start_server, stop_server
+from .conftest import CONFORMANCE, AdminServer, WritableBackend, admin_server, needs_conformance
 from .http_in_rdf import CNT, HT, MF, headers
 
 SUITE = CONFORMANCE / "w3c-sparql11" / "graph-store-protocol"
@@ -88,25 +88,11 @@ def read_manifests() -> list[GraphStoreTest]:
 TESTS = read_manifests() if (SUITE / "manifest.ttl").exists() or os.environ.get("CI") else []
 
 
-@dataclass
-class GspServer:
-    server: LiveServer
-    secret: str
-    location: str
-    #: "embedded", or the engine's name (tests/engines.py).
-    backend: str
-    #: What a process needs in its environment to reach the backend.
-    env: dict[str, str]
-
-
 @pytest.fixture(scope="module")
-def gsp_server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GspServer]:
+def gsp_server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminServer]:
     """A live server with an all-graphs token, on each backend in turn (conftest's `writable_backend`)."""
-    with module_backend(writable_backend, tmp_path_factory.mktemp("gsp")) as (location, env):
-        _, secret = open_store(location).tokens().create("w3c-test-suite", ["*"])
-        server = start_server(location, workers=1)
-        yield GspServer(server, secret, location, writable_backend.name, env)
-        stop_server(server)
+    with admin_server(writable_backend, tmp_path_factory.mktemp("gsp"), "w3c-test-suite", workers=1) as server:
+        yield server
 
 
 def test_the_manifests_have_all_13_tests() -> None:
@@ -132,7 +118,7 @@ EXAMPLE_GRAPHS |= {quote(k, safe=""): quote(v, safe="") for k, v in EXAMPLE_GRAP
 
 
 @pytest.mark.parametrize("test", TESTS, ids=[t.name for t in TESTS])
-def test_graph_store_protocol(test: GraphStoreTest, gsp_server: GspServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_graph_store_protocol(test: GraphStoreTest, gsp_server: AdminServer, monkeypatch: pytest.MonkeyPatch) -> None:
     server, secret = gsp_server.server, gsp_server.secret
     engine = gsp_server.backend != "embedded"
     for key, value in gsp_server.env.items():

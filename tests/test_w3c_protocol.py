@@ -29,7 +29,7 @@ from rdflib.collection import Collection
 from heritage_hubs.graph import RdfSource
 from heritage_hubs.graph.store import open_store
 
-from .conftest import CONFORMANCE, LiveServer, WritableBackend, module_backend, needs_conformance, start_server, stop_server
+from .conftest import CONFORMANCE, AdminServer, WritableBackend, admin_server, needs_conformance
 from .http_in_rdf import CNT, HT, MF, headers
 
 SUITE = CONFORMANCE / "w3c-sparql11" / "protocol"
@@ -96,25 +96,11 @@ def read_manifest() -> list[ProtocolTest]:
 TESTS = read_manifest() if (SUITE / "manifest.ttl").exists() or os.environ.get("CI") else []
 
 
-@dataclass
-class ProtocolServer:
-    server: LiveServer
-    secret: str
-    location: str
-    #: "embedded", or the engine's name (tests/engines.py).
-    backend: str
-    #: What a process needs in its environment to reach the backend.
-    env: dict[str, str]
-
-
 @pytest.fixture(scope="module")
-def protocol_server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProtocolServer]:
+def protocol_server(writable_backend: WritableBackend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminServer]:
     """A live server with an all-graphs token, on each backend in turn (conftest's `writable_backend`)."""
-    with module_backend(writable_backend, tmp_path_factory.mktemp("protocol")) as (location, env):
-        _, secret = open_store(location).tokens().create("w3c-test-suite", ["*"])
-        server = start_server(location)
-        yield ProtocolServer(server, secret, location, writable_backend.name, env)
-        stop_server(server)
+    with admin_server(writable_backend, tmp_path_factory.mktemp("protocol"), "w3c-test-suite") as server:
+        yield server
 
 
 #: Over an engine the service keeps its graphs under {base}graph/ (the README, "In front of a SPARQL engine"), so the
@@ -147,7 +133,7 @@ def _boolean(content_type: str, body: bytes) -> bool:
 
 
 @pytest.mark.parametrize("test", TESTS, ids=[t.name for t in TESTS])
-def test_protocol(test: ProtocolTest, protocol_server: ProtocolServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_protocol(test: ProtocolTest, protocol_server: AdminServer, monkeypatch: pytest.MonkeyPatch) -> None:
     server, secret = protocol_server.server, protocol_server.secret
     engine = protocol_server.backend != "embedded"
     for key, value in protocol_server.env.items():
