@@ -6,7 +6,7 @@
 For each engine (started as tests/engines.py starts it, in a folder of this run):
   1. the generated data, with the bundled graphs and the entailed graph, go in
      through `heritage-hubs restore` (a dump of an embedded store made once,
-     validated, then one Graph Store PUT per graph), against the engine's own
+     validated, then each graph by Graph Store in parts of 8 MB), against the engine's own
      bulk loader on the same dump into an empty store (`oxigraph load`;
      Virtuoso's `ld_dir` + `rdf_loader_run()` through isql-vt);
   2. wrk (-t2 -c8) drives the never-seen query mix (bench/mix.lua) and the
@@ -21,6 +21,7 @@ For each engine (started as tests/engines.py starts it, in a folder of this run)
      POST of the same N-Triples straight to the engine;
   6. the change feed (kept in the engine) read through heritage-hubs: its root
      and its newest page.
+With --load-only, step 1 alone (the 10M run: `--triples 10000000 --load-only`).
 The ratio printed is heritage-hubs' req/s over the engine's (goal ≥ 0.8× for
 never-seen queries). Oxigraph is started with --union-default-graph and
 heritage-hubs told so (`&union=engine`), so both answer over the same default
@@ -193,6 +194,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--engines", nargs="+", default=["oxigraph", "virtuoso"])
     parser.add_argument("--work", type=Path, help="keep the embedded store and its dump here between runs")
+    parser.add_argument("--load-only", action="store_true",
+                        help="step 1 only: the dataset through `heritage-hubs restore` against the engine's own loader")
     args = parser.parse_args()
     data = ensure(args.triples, ROOT / "bench" / "out")
     work = args.work or Path(tempfile.mkdtemp(prefix="hh-engine-bench-"))
@@ -217,7 +220,9 @@ def main() -> None:
             print(f"{name:9} restore through heritage-hubs: {restore_seconds:8.1f} s; the engine's own bulk loader: "
                   f"{loader_seconds:8.1f} s", flush=True)
             summary.append(f"  {name:9} load     {restore_seconds:.0f} s through heritage-hubs vs {loader_seconds:.0f} s "
-                           "by the engine's own loader")
+                           f"by the engine's own loader ({loader_seconds / restore_seconds:.2f}x)")
+            if args.load_only:
+                continue
             port = free_port()
             server = subprocess.Popen([str(BIN / "heritage-hubs"), "--store", engine.location, "serve", "--port", str(port),
                                        "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
