@@ -22,12 +22,14 @@ embedded store. At commit:
 5. one SPARQL Update sends it all, the engine's generation counter with it: a
    refused write has sent nothing. A change too large for one request (more
    than :data:`ONE_REQUEST_BYTES` of update text) goes as a Graph Store ``PUT``
-   of each graph, then the update of what follows from it.
+   of each graph, the feed's members and the entailed graph's additions by
+   Graph Store ``POST``, then updates of what is left.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -217,30 +219,33 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
     metadata_removed, metadata_added = set(before) - after, after - set(before)
     generation = int(remote.generation or 0) + 1
     term = reader.sparql_term
-    written: list[str] = []  # the touched graphs' own change
-    for graph in touched:
-        change = delta.graphs[graph]
-        written += _data("DELETE", graph, (q.triple for q in change.removed), term)
-        written += _data("INSERT", graph, (q.triple for q in change.added), term)
     members, before_members = _feed_members(remote, tx, touched)
-    feed = [*before_members, *_data("INSERT", remote.feed.graph, members, term)]
-    entailing = [*_data("DELETE", entailed, to_remove, term), *_data("INSERT", entailed, to_add, term)]
     described_and_counted = [*_data("DELETE", ns.metadata_graph, (q.triple for q in metadata_removed), term),
                              *_data("INSERT", ns.metadata_graph, (q.triple for q in metadata_added), term),
                              remote.generation_counter.bump_update()]
-    text = " ;\n".join([*written, *feed, *entailing, *described_and_counted])
-    if len(text) > ONE_REQUEST_BYTES:
-        # Too large for one request: each touched graph whole by Graph Store PUT (each atomic), the feed's members by
-        # Graph Store POST, the entailed graph's change in updates of at most ONE_REQUEST_BYTES, and last the metadata
-        # with the new generation (so no cache moves on before the rest is there).
+    # The whole write in one update: the touched graphs' own change, the feed's members, the entailed graph's change,
+    # the metadata and the generation. Its text is made as it is measured, and given up at the limit.
+    text = _within(itertools.chain(
+        *(itertools.chain(_data("DELETE", graph, (q.triple for q in delta.graphs[graph].removed), term),
+                          _data("INSERT", graph, (q.triple for q in delta.graphs[graph].added), term)) for graph in touched),
+        before_members, _data("INSERT", remote.feed.graph, members, term),
+        _data("DELETE", entailed, to_remove, term), _data("INSERT", entailed, to_add, term),
+        described_and_counted), ONE_REQUEST_BYTES)
+    if text is None:
+        # Too large for one request: each touched graph whole by Graph Store PUT, the feed's members and the entailed
+        # graph's additions by Graph Store POST (in parts: Engine.put_graph), its removals in updates of at most
+        # ONE_REQUEST_BYTES, and last the metadata with the new generation (so no cache moves on before the rest is
+        # there).
         for graph in touched:
             triples = (remote.skolem.triple(q.triple) for q in tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
             remote.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
         if before_members:
             remote.engine.update(" ;\n".join(before_members), timeout=WRITE_TIMEOUT)
         remote.engine.post_graph(remote.feed.graph, serialize(members, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
-        for request in _requests(entailing):
+        for request in _requests(_data("DELETE", entailed, to_remove, term)):
             remote.engine.update(request, timeout=WRITE_TIMEOUT)
+        remote.engine.post_graph(entailed, serialize((remote.skolem.triple(t) for t in to_add), None, RdfFormat.N_TRIPLES)
+                                 or b"", timeout=WRITE_TIMEOUT)
         text = " ;\n".join(described_and_counted)
     remote.engine.update(text, timeout=WRITE_TIMEOUT)
     remote.generation_counter.forget()
@@ -274,17 +279,30 @@ def _requests(operations: Iterable[str]) -> Iterator[str]:
         yield " ;\n".join(batch)
 
 
-def _data(verb: str, graph: str, triples: Iterable[Triple], term: Any) -> list[str]:
-    """`INSERT DATA` / `DELETE DATA` operations for `triples` in `graph`, :data:`DATA_STATEMENTS` statements each."""
-    operations, lines = [], []
+def _within(operations: Iterable[str], limit: int) -> str | None:
+    """`operations` joined into one update if its text is at most `limit` characters; None (having made no more of it
+    than the limit) if not."""
+    batch: list[str] = []
+    size = 0
+    for operation in operations:
+        size += len(operation) + 3
+        if size > limit:
+            return None
+        batch.append(operation)
+    return " ;\n".join(batch)
+
+
+def _data(verb: str, graph: str, triples: Iterable[Triple], term: Any) -> Iterator[str]:
+    """`INSERT DATA` / `DELETE DATA` operations for `triples` in `graph`, :data:`DATA_STATEMENTS` statements each, made
+    as they are read."""
+    lines = []
     for triple in triples:
         lines.append(f"{term(triple.subject)} {term(triple.predicate)} {term(triple.object)} .")
         if len(lines) == DATA_STATEMENTS:
-            operations.append(f"{verb} DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }")
+            yield f"{verb} DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }"
             lines = []
     if lines:
-        operations.append(f"{verb} DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }")
-    return operations
+        yield f"{verb} DATA {{ GRAPH <{graph}> {{\n" + "\n".join(lines) + "\n} }"
 
 
 def _among(remote: RemoteGraphStore, skip: Iterable[str]) -> str:
