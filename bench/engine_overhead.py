@@ -204,7 +204,7 @@ def main() -> None:
     clusters = max(args.triples // 1300, 1)
     workloads = {"trivial": {"BENCH_QUERY": TRIVIAL, "BENCH_ACCEPT": ACCEPT},
                  "mix": {"BENCH_CLUSTERS": str(clusters), "BENCH_ACCEPT": ACCEPT}}
-    print(f"{args.triples:,} generated triples (+ bundled and entailed graphs: {dump.stat().st_size / 1e6:,.0f} MB of N-Quads); "
+    print(f"{args.triples:,} generated triples (+ the store's other graphs: {dump.stat().st_size / 1e6:,.0f} MB of N-Quads); "
           f"wrk -t2 -c8 -d{args.seconds}s; 2 cores shared by engine, heritage-hubs and wrk")
     summary: list[str] = []
     for name in args.engines:
