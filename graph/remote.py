@@ -291,9 +291,16 @@ def _parts(body: bytes | IO[bytes], limit: int | None = None) -> Iterator[bytes]
     (:data:`GRAPH_REQUEST_BYTES`) unless one line alone is longer. N-Triples keeps one statement per line, so each part
     is a document of its own."""
     limit = limit or GRAPH_REQUEST_BYTES
+    if isinstance(body, bytes | bytearray):  # cut in place: a graph in memory may be gigabytes
+        start, view = 0, memoryview(body)
+        while start < len(body):
+            cut = len(body) if start + limit >= len(body) else (
+                body.rfind(b"\n", start, start + limit) + 1 or body.find(b"\n", start + limit) + 1 or len(body))
+            yield bytes(view[start:cut])
+            start = cut
+        return
     rest = b""
-    blocks = iter(lambda: body.read(limit), b"") if not isinstance(body, bytes | bytearray) else iter([bytes(body)])
-    for block in blocks:
+    for block in iter(lambda: body.read(limit), b""):
         rest += block
         while len(rest) > limit:
             cut = rest.rfind(b"\n", 0, limit) + 1 or rest.find(b"\n", limit) + 1
@@ -776,9 +783,10 @@ class RemoteGraphStore(GraphStore):
         The dump is parsed and (unless told not to) validated here first, so a
         bad dump changes nothing in the engine; then each graph is replaced by
         Graph Store requests (:meth:`Engine.put_graph`: a PUT, and POSTs beyond
-        8 MB), graphs the dump lacks are dropped, and the generation moves. An engine has no transaction across requests: a
-        failure half-way leaves the graphs sent so far in place, and the
-        generation unmoved; running the restore again finishes it.
+        8 MB), graphs the dump lacks are dropped, and the generation moves. An
+        engine has no transaction across requests: a failure half-way leaves
+        the graphs sent so far in place, and the generation unmoved; running the
+        restore again finishes it.
         """
         with tempfile.TemporaryDirectory(prefix="hh-restore-") as folder:
             staging = Store(folder)

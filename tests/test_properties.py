@@ -250,3 +250,20 @@ def client(store_path: Path) -> FlaskClient:  # one app for all examples of a te
     from heritage_hubs.server import create_app
 
     return create_app(Settings(store_path=store_path, query_processes=1, query_timeout=20)).test_client()
+
+
+@FAST
+@given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"") + b"\n"), max_size=60), st.booleans(),
+       st.integers(min_value=1, max_value=200), st.booleans())
+def test_graph_parts_are_whole_lines_within_the_limit(lines: list[bytes], last_open: bool, limit: int, as_file: bool) -> None:
+    """What goes to an engine's Graph Store in parts (graph/remote.py `_parts`) is the body again, cut only after a line
+    end, each part within the limit unless one line alone is longer; from memory or from a file alike."""
+    import io
+
+    from heritage_hubs.graph.remote import _parts
+
+    body = b"".join(lines)[:-1] if last_open and lines else b"".join(lines)
+    parts = list(_parts(io.BytesIO(body) if as_file else body, limit))
+    assert b"".join(parts) == body
+    assert all(part.endswith(b"\n") for part in parts[:-1]) and all(parts)
+    assert all(len(part) <= limit or part.count(b"\n") <= 1 for part in parts)
