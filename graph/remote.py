@@ -363,6 +363,24 @@ class Skolem:
         return Triple(self.iri(subject) if isinstance(subject, BlankNode) else subject, triple.predicate,
                       self.iri(obj) if isinstance(obj, BlankNode) else obj)
 
+    def graph_of(self, store: Store, graph: str, *, leaving_out: NamedNode) -> bytes:
+        """One graph of `store` as N-Triples for the engine, its blank nodes as IRIs and without the statements whose
+        predicate is `leaving_out`. pyoxigraph writes the graph; only the lines naming a blank node or that predicate
+        are read here (one Python object per statement cost a 1M restore a quarter of its time)."""
+        data = store.dump(format=RdfFormat.N_TRIPLES, from_graph=NamedNode(graph)) or b""
+        marker = f"<{leaving_out.value}>".encode()
+        pieces: list[bytes] = []
+        done = 0  # `data` up to here is in `pieces`
+        for found in re.finditer(b"_:|" + re.escape(marker), data):
+            if found.start() < done:
+                continue  # on a line already rewritten
+            start = data.rfind(b"\n", 0, found.start()) + 1
+            end = data.find(b"\n", found.end()) + 1 or len(data)
+            kept = (self.triple(q.triple) for q in parse(data[start:end], RdfFormat.N_TRIPLES) if q.predicate != leaving_out)
+            pieces += [data[done:start], serialize(kept, None, RdfFormat.N_TRIPLES) or b""]
+            done = end
+        return b"".join([*pieces, data[done:]]) if pieces else data
+
     def results(self, content: bytes) -> bytes:
         """SPARQL JSON results with the skolem IRIs turned back into blank nodes."""
         datatypes = [d for d in ENGINE_DATATYPES if d.encode() in content]
@@ -812,9 +830,7 @@ class RemoteGraphStore(GraphStore):
                 counter = NamedNode(self.generation_counter.predicate)
                 old = set(self.reader().every_graph_under_prefix())
                 for graph in graphs:
-                    triples = (self.skolem.triple(q.triple) for q in staging.quads_for_pattern(None, None, None, NamedNode(graph))
-                               if q.predicate != counter)
-                    self.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
+                    self.engine.put_graph(graph, self.skolem.graph_of(staging, graph, leaving_out=counter), timeout=WRITE_TIMEOUT)
                 # The feed starts again from the restored dataset (graph/remote_feed.py), streamed through a file.
                 derived = list(self.namespaces.derived_graphs)
                 with tempfile.TemporaryFile() as members:
