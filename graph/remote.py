@@ -254,17 +254,15 @@ class Engine:
                   timeout: float | None = None) -> None:
         """Replace one graph (Graph Store HTTP Protocol §5.3); N-Triples of more than :data:`GRAPH_REQUEST_BYTES` as a
         PUT of the first part and POSTs of the rest (not atomic across them)."""
-        method = "PUT"
-        for part in _parts(body) if media_type == "application/n-triples" else [body]:
-            self._to_graph(method, graph, part, media_type, timeout)
-            method = "POST"
-        if method == "PUT":  # nothing to send: the graph is replaced by an empty one
-            self._to_graph(method, graph, b"", media_type, timeout)
+        parts = _bodies(body, media_type)
+        self._to_graph("PUT", graph, next(parts, b""), media_type, timeout)  # (nothing to send: an empty graph)
+        for part in parts:
+            self._to_graph("POST", graph, part, media_type, timeout)
 
     def post_graph(self, graph: str, body: bytes | IO[bytes], *, media_type: str = "application/n-triples",
                    timeout: float | None = None) -> None:
         """Add to one graph (Graph Store HTTP Protocol §5.5), N-Triples in parts as :meth:`put_graph` sends them."""
-        for part in _parts(body) if media_type == "application/n-triples" else [body]:
+        for part in _bodies(body, media_type):
             self._to_graph("POST", graph, part, media_type, timeout)
 
     def _to_graph(self, method: str, graph: str, body: bytes | IO[bytes], media_type: str, timeout: float | None) -> None:
@@ -284,6 +282,11 @@ class Engine:
 #: statements of a 1M-triple dataset's entailed graph): its monitor reported locks held for a long time, and neither it
 #: nor we used any CPU for minutes. In parts of this size the same restore goes through.
 GRAPH_REQUEST_BYTES = 8 * 1024 * 1024
+
+
+def _bodies(body: bytes | IO[bytes], media_type: str) -> Iterator[bytes | IO[bytes]]:
+    """The request bodies `body` goes in: N-Triples in :func:`_parts`, any other format whole."""
+    return iter(_parts(body)) if media_type == "application/n-triples" else iter([body])
 
 
 def _parts(body: bytes | IO[bytes], limit: int | None = None) -> Iterator[bytes]:
@@ -363,15 +366,15 @@ class Skolem:
         return Triple(self.iri(subject) if isinstance(subject, BlankNode) else subject, triple.predicate,
                       self.iri(obj) if isinstance(obj, BlankNode) else obj)
 
-    def graph_of(self, store: Store, graph: str, *, leaving_out: NamedNode) -> bytes:
+    def graph_of(self, store: Store, graph: str, *, leaving_out: NamedNode | None = None) -> bytes:
         """One graph of `store` as N-Triples for the engine, its blank nodes as IRIs and without the statements whose
         predicate is `leaving_out`. pyoxigraph writes the graph; only the lines naming a blank node or that predicate
         are read here (one Python object per statement cost a 1M restore a quarter of its time)."""
         data = store.dump(format=RdfFormat.N_TRIPLES, from_graph=NamedNode(graph)) or b""
-        marker = f"<{leaving_out.value}>".encode()
+        marker = b"" if leaving_out is None else b"|" + re.escape(f"<{leaving_out.value}>".encode())
         pieces: list[bytes] = []
         done = 0  # `data` up to here is in `pieces`
-        for found in re.finditer(b"_:|" + re.escape(marker), data):
+        for found in re.finditer(b"_:" + marker, data):
             if found.start() < done:
                 continue  # on a line already rewritten
             start = data.rfind(b"\n", 0, found.start()) + 1

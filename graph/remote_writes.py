@@ -237,8 +237,7 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
         # ONE_REQUEST_BYTES, and last the metadata with the new generation (so no cache moves on before the rest is
         # there).
         for graph in touched:
-            triples = (remote.skolem.triple(q.triple) for q in tx.store.quads_for_pattern(None, None, None, NamedNode(graph)))
-            remote.engine.put_graph(graph, serialize(triples, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
+            remote.engine.put_graph(graph, remote.skolem.graph_of(tx.store, graph), timeout=WRITE_TIMEOUT)
         if before_members:
             remote.engine.update(" ;\n".join(before_members), timeout=WRITE_TIMEOUT)
         remote.engine.post_graph(remote.feed.graph, serialize(members, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)

@@ -380,7 +380,7 @@ class GraphStore:
         create: bool = True,
         feed_policy: FeedPolicy | None = None,
     ) -> None:
-        if os.fspath(path).startswith(("sparql+http:", "sparql+https:")):
+        if os.fspath(path).startswith(tuple(scheme.rstrip("/") for scheme in ENGINE_SCHEMES)):
             # A Path folds the engine location's `//`, and this class would make a store folder of that name.
             raise ValueError(f"{os.fspath(path)!r} names a SPARQL engine, not a store folder: open it with open_store()")
         self.path = Path(path)
