@@ -1,6 +1,6 @@
 """heritage-hubs in front of a SPARQL engine, against the engine itself: the cost of the layer (issue 16).
 
-    ./run bench engine_overhead                        # 1M triples, Oxigraph server and Virtuoso
+    ./run bench engine_overhead                        # 1M triples, Oxigraph server, Virtuoso and Jena
     ./run bench engine_overhead --triples 100000 --engines oxigraph --seconds 10
 
 For each engine (started as tests/engines.py starts it, in a folder of this run):
@@ -8,7 +8,8 @@ For each engine (started as tests/engines.py starts it, in a folder of this run)
      through `heritage-hubs restore` (a dump of an embedded store made once,
      validated, then each graph by Graph Store in parts of 8 MB), against the engine's own
      bulk loader on the same dump into an empty store (`oxigraph load`;
-     Virtuoso's `ld_dir` + `rdf_loader_run()` through isql-vt);
+     Virtuoso's `ld_dir` + `rdf_loader_run()` through isql-vt; Jena's
+     `tdb2.tdbloader`);
   2. wrk (-t2 -c8) drives the never-seen query mix (bench/mix.lua) and the
      trivial query at the engine's endpoint directly, then at `heritage-hubs
      serve` (result cache off) in front of it;
@@ -25,8 +26,9 @@ With --load-only, step 1 alone (the 10M run: `--triples 10000000 --load-only`).
 The ratio printed is heritage-hubs' req/s over the engine's (goal ≥ 0.8× for
 never-seen queries). Oxigraph is started with --union-default-graph and
 heritage-hubs told so (`&union=engine`), so both answer over the same default
-graph; Virtuoso's default graph is the union of every graph it has (its own
-system graphs too), and heritage-hubs names its graphs in each query instead.
+graph, and so is Jena (TDB2's union default graph); Virtuoso's default graph is
+the union of every graph it has (its own system graphs too), and heritage-hubs
+names its graphs in each query instead.
 """
 
 from __future__ import annotations
@@ -44,7 +46,18 @@ sys.path.insert(0, str(ROOT))
 
 from bench.generate import ensure  # noqa: E402
 from bench.sparql_endpoint import ACCEPT, BIN, TRIVIAL, free_port, prepared_store, wait_for, wrk  # noqa: E402
-from tests.engines import RunningEngine, start_oxigraph, start_virtuoso  # noqa: E402
+from tests.engines import JAVA, RunningEngine, jena_build, start_jena, start_oxigraph, start_virtuoso  # noqa: E402
+
+#: Each engine's Graph Store path (beside its query endpoint) and curl's options for its credentials.
+GRAPH_STORES: dict[str, tuple[str, list[str]]] = {"oxigraph": ("store", []),
+                                                  "virtuoso": ("sparql-graph-crud-auth", ["--digest", "-u", "dba:dba"]),
+                                                  "jena": ("data", ["-u", "admin:jena"])}
+
+
+def graph_store(engine: RunningEngine) -> tuple[str, list[str]]:
+    """The engine's Graph Store URL and curl's options for its credentials."""
+    path, auth = GRAPH_STORES[engine.name]
+    return engine.location[len("sparql+"):].split("?")[0].rsplit("/", 1)[0] + "/" + path, auth
 
 
 def dump_of(store: Path, work: Path) -> Path:
@@ -81,8 +94,7 @@ def small_writes(name: str, engine: RunningEngine, port: int, env: dict[str, str
     secret = made.stdout.strip()
     graph = "https://w3id.org/heritage-hubs/graph/institution/bench"
     timings: dict[str, list[float]] = {"heritage-hubs": [], "engine": []}
-    store_url = engine.location[len("sparql+"):].split("?")[0].rsplit("/", 1)[0] + "/" + (
-        "store" if name == "oxigraph" else "sparql-graph-crud-auth")
+    store_url, auth = graph_store(engine)
     for n in range(count):
         body = RECORD.format(n=n).encode()
         started = time.perf_counter()
@@ -90,10 +102,10 @@ def small_writes(name: str, engine: RunningEngine, port: int, env: dict[str, str
             {"Content-Type": "text/turtle", "Authorization": f"Bearer {secret}"})
         timings["heritage-hubs"].append(time.perf_counter() - started)
         started = time.perf_counter()
-        if name == "oxigraph":
+        if not auth:
             put(f"{store_url}?graph=urn:bench", body, {"Content-Type": "text/turtle"})
         else:
-            subprocess.run(["curl", "-s", "-f", "--digest", "-u", "dba:dba", "-X", "PUT", "-H", "Content-Type: text/turtle",
+            subprocess.run(["curl", "-s", "-f", *auth, "-X", "PUT", "-H", "Content-Type: text/turtle",
                             "--data-binary", body.decode(), f"{store_url}?graph=urn:bench"], check=True,
                            capture_output=True)
         timings["engine"].append(time.perf_counter() - started)
@@ -121,9 +133,7 @@ def medium_write(name: str, engine: RunningEngine, env: dict[str, str], folder: 
     ours = time.perf_counter() - started
     if loaded.returncode != 0:
         raise RuntimeError(f"heritage-hubs load: {loaded.stderr[-2000:]}")
-    store_url = engine.location[len("sparql+"):].split("?")[0].rsplit("/", 1)[0] + "/" + (
-        "store" if name == "oxigraph" else "sparql-graph-crud-auth")
-    auth = [] if name == "oxigraph" else ["--digest", "-u", "dba:dba"]
+    store_url, auth = graph_store(engine)
     started = time.perf_counter()
     subprocess.run(["curl", "-s", "-f", *auth, "-X", "POST", "-H", "Content-Type: application/n-triples", "--data-binary",
                     f"@{data}", f"{store_url}?graph=urn:bench-medium"], check=True, capture_output=True)
@@ -164,6 +174,11 @@ def own_loader(name: str, dump: Path, folder: Path) -> float:
         subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(folder / "own-load"), "--file", str(dump)],
                        check=True, capture_output=True)
         return time.perf_counter() - started
+    if name == "jena":  # TDB2's own bulk loader, as Fuseki's operators load a TDB2 database
+        classes, classpath = jena_build()
+        subprocess.run([JAVA, "-Xmx4g", "-cp", f"{classes}:{classpath}", "tdb2.tdbloader", "--loc",
+                        str(folder / "own-load"), str(dump)], check=True, capture_output=True)
+        return time.perf_counter() - started
     engine = start_virtuoso(folder / "own-load", buffers=680_000)
     try:
         target = folder / "own-load" / "virtuoso" / dump.name
@@ -185,6 +200,8 @@ def own_loader(name: str, dump: Path, folder: Path) -> float:
 def start_engine(name: str, folder: Path) -> RunningEngine:
     if name == "oxigraph":
         return start_oxigraph(folder, union=True)
+    if name == "jena":
+        return start_jena(folder, union=True)
     return start_virtuoso(folder, buffers=680_000)  # ~5 GiB of Virtuoso's 8 KiB buffers: its guide's setting for 8 GiB
 
 
@@ -192,7 +209,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--triples", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--engines", nargs="+", default=["oxigraph", "virtuoso"])
+    parser.add_argument("--engines", nargs="+", default=["oxigraph", "virtuoso", "jena"], choices=list(GRAPH_STORES))
     parser.add_argument("--work", type=Path, help="keep the embedded store and its dump here between runs")
     parser.add_argument("--load-only", action="store_true",
                         help="step 1 only: the dataset through `heritage-hubs restore` against the engine's own loader")

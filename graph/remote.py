@@ -218,7 +218,8 @@ class Engine:
         if response.status_code >= 400:
             text = response.text[:2000].strip()
             response.close()
-            status = 400 if response.status_code == 400 else 401 if response.status_code in (401, 403) else 502
+            # An engine's 503 (busy, or its own time limit reached: Fuseki's and Jena's answer) stays a 503.
+            status = {400: 400, 401: 401, 403: 401, 503: 503}.get(response.status_code, 502)
             raise EngineError(f"the SPARQL engine answered {response.status_code}: {text or response.reason}", status=status)
         return response
 

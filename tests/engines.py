@@ -5,22 +5,30 @@
   itself; `union=True` for the benches, with `&union=engine` in the location);
 - Virtuoso (Debian's virtuoso-opensource): SPARQL at /sparql, updates and the
   Graph Store with digest authentication at /sparql-auth and
-  /sparql-graph-crud-auth (user dba, the password of a new database).
+  /sparql-graph-crud-auth (user dba, the password of a new database);
+- Jena's SPARQL engine (ARQ) over a TDB2 store, the engine Apache Jena Fuseki runs, from Debian's
+  libapache-jena-java, behind tests/jena/JenaEngine.java: the SPARQL 1.1 Protocol and the Graph Store Protocol as
+  Fuseki serves them (/query, /update, /data; `timeout` in seconds; Basic authentication on writes). Fuseki itself
+  comes only from Maven's repository, which this project's machines cannot reach.
 
 An engine that cannot be started raises: in CI a missing engine is a failure,
-not a skip (`./run test` installs both).
+not a skip (`./run test` installs all three).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,4 +182,89 @@ def start_virtuoso(folder: Path, *, buffers: int = 20000) -> RunningEngine:
                          "&store=/sparql-graph-crud-auth&timeout=ms", process, url, env, sql_port)
 
 
-ENGINES: dict[str, Callable[[Path], RunningEngine]] = {"oxigraph": start_oxigraph, "virtuoso": start_virtuoso}
+
+
+JENA_SOURCE = Path(__file__).parent / "jena" / "JenaEngine.java"
+JENA_PACKAGE = "libapache-jena-java"
+JAVA = shutil.which("java") or "/usr/bin/java"
+JAVAC = shutil.which("javac") or "/usr/bin/javac"
+
+
+def _java_packages(package: str, seen: set[str]) -> None:
+    """`package` and the Java library packages it depends on, through Debian's records of what is installed."""
+    if package in seen:
+        return
+    seen.add(package)
+    depends = subprocess.run(["dpkg-query", "-W", "-f=${Depends}", package], capture_output=True, text=True).stdout
+    for alternatives in filter(None, (d.strip() for d in depends.split(","))):
+        name = re.split(r"[\s(:|]", alternatives, maxsplit=1)[0]
+        if name.startswith("lib") and name.endswith("-java"):
+            _java_packages(name, seen)
+
+
+#: slf4j's bindings and bridges, which Debian's libslf4j-java installs together: only one may be on a classpath (the
+#: `nop` binding: the engine logs nothing), and a bridge beside its own binding loops.
+_SLF4J_BRIDGES = re.compile(r".*/(slf4j-(?!api|nop)[^/]*|[a-z0-9]+-over-slf4j[^/]*|jul-to-slf4j[^/]*)\.jar")
+
+
+def jena_classpath() -> str:
+    """The jars of Debian's Jena and of the libraries it needs (each package's own jars, version-named ones only once)."""
+    if subprocess.run(["dpkg-query", "-W", JENA_PACKAGE], capture_output=True).returncode != 0:
+        raise RuntimeError(f"Jena is not installed ({JENA_PACKAGE}); `./run test` installs it from Debian's packages")
+    packages: set[str] = set()
+    _java_packages(JENA_PACKAGE, packages)
+    jars: list[str] = []
+    for package in sorted(packages):
+        files = subprocess.run(["dpkg-query", "-L", package], capture_output=True, text=True).stdout.split()
+        for file in files:
+            # Debian installs each jar once under its versioned name and links the bare name to it: take the links.
+            if re.fullmatch(r"/usr/share/java/[^/]+\.jar", file) and os.path.islink(file) and not _SLF4J_BRIDGES.match(file):
+                jars.append(file)
+    return ":".join(jars)
+
+
+def _xerces_messages(classpath: str, folder: Path) -> None:
+    """Debian's jena-core 4.5.0-2 moves the Xerces it carries to the package `xerces` but leaves its message files under
+    org/apache/jena/ext/xerces/, so XSD datatypes fail to initialise ("internal error"): copy them where the classes look."""
+    core = next(jar for jar in classpath.split(":") if Path(jar).name.startswith("jena-core"))
+    prefix = "org/apache/jena/ext/xerces/"
+    with zipfile.ZipFile(core) as jar:
+        for name in jar.namelist():
+            if name.startswith(prefix) and name.endswith(".properties"):
+                target = folder / "xerces" / name[len(prefix):]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(jar.read(name))
+
+
+def jena_build() -> tuple[Path, str]:
+    """JenaEngine.java compiled (once per source text, in the temporary folder) and the classpath it runs with."""
+    classpath = jena_classpath()
+    digest = hashlib.sha256(JENA_SOURCE.read_bytes() + classpath.encode()).hexdigest()[:16]
+    classes = Path(tempfile.gettempdir()) / f"heritage-hubs-jena-{digest}"
+    if not (classes / "JenaEngine.class").exists():
+        building = Path(tempfile.mkdtemp(prefix="heritage-hubs-jena-"))
+        subprocess.run([JAVAC, "-nowarn", "-cp", classpath, "-d", str(building), str(JENA_SOURCE)], check=True,
+                       capture_output=True, timeout=300)
+        _xerces_messages(classpath, building)
+        with contextlib.suppress(OSError):  # another process built it first
+            building.rename(classes)
+    return classes, classpath
+
+
+def start_jena(folder: Path, *, union: bool = False) -> RunningEngine:
+    """Jena's SPARQL engine over a TDB2 store (tests/jena/JenaEngine.java), with Basic authentication on its writes."""
+    classes, classpath = jena_build()
+    port = free_port()
+    command = [JAVA, "-Xmx2g", "-Dsun.net.httpserver.nodelay=true", "-cp", f"{classes}:{classpath}", "JenaEngine", "--port", str(port),
+               "--location", str(folder / "jena"), "--user", "admin", "--password", "jena"]
+    process = subprocess.Popen([*command, "--union"] if union else command, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/query"
+    _wait(url, process, "Jena")
+    env = {"HERITAGE_HUBS_ENGINE_USER": "admin", "HERITAGE_HUBS_ENGINE_PASSWORD": "jena", "HERITAGE_HUBS_ENGINE_AUTH": "basic"}
+    location = f"sparql+http://127.0.0.1:{port}/query?update=/update&store=/data&timeout=s" + ("&union=engine" if union else "")
+    return RunningEngine("jena", location, process, url, env)
+
+
+ENGINES: dict[str, Callable[[Path], RunningEngine]] = {"oxigraph": start_oxigraph, "virtuoso": start_virtuoso,
+                                                         "jena": start_jena}

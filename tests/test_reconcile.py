@@ -44,7 +44,7 @@ def _batch(client: FlaskClient, queries: dict[str, Any], method: str = "GET") ->
         response = client.get("/reconcile", query_string={"queries": json.dumps(queries)})
     else:
         response = client.post("/reconcile", data={"queries": json.dumps(queries)})
-    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.status_code == 200 and response.mimetype == "application/json", response.data
     return _valid("reconciliation-result-batch.json", response.json)  # type: ignore[no-any-return]
 
 
