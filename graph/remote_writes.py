@@ -418,18 +418,18 @@ def _copy_neighbourhood(remote: RemoteGraphStore, tx: PulledTransaction, delta: 
     where = _among(remote, skip)
     backwards = " ".join(str(p) for p in _inverse_predicates(remote))
 
-    def fetch(nodes: Iterable[NamedNode | BlankNode], pattern: str, where: str = where) -> set[Quad]:
-        return _fetch(remote, nodes, pattern, where)
+    def fetch(nodes: Iterable[NamedNode | BlankNode], pattern: str, binds: str, where: str = where) -> set[Quad]:
+        return _fetch(remote, nodes, pattern, where, binds)
 
     def outgoing(nodes: set[NamedNode | BlankNode]) -> set[Quad]:
-        return fetch(nodes, "?n ?p ?o BIND(?n AS ?s)")
+        return fetch(nodes, "?n ?p ?o", "BIND(?n AS ?s)")
 
     def incoming(nodes: set[NamedNode | BlankNode], every: bool = False) -> set[Quad]:
         if every:
-            return fetch(nodes, "?s ?p ?n BIND(?n AS ?o)")
+            return fetch(nodes, "?s ?p ?n", "BIND(?n AS ?o)")
         if not backwards:
             return set()
-        return fetch(nodes, f"VALUES ?p {{ {backwards} }} ?s ?p ?n BIND(?n AS ?o)")
+        return fetch(nodes, f"VALUES ?p {{ {backwards} }} ?s ?p ?n", "BIND(?n AS ?o)")
 
     changed = _nodes(q for q, _ in delta.quads())
     retyped: set[NamedNode | BlankNode] = {q.subject for q, _ in delta.quads()
@@ -449,13 +449,16 @@ def _copy_neighbourhood(remote: RemoteGraphStore, tx: PulledTransaction, delta: 
     # Asserted types only: sh:class reads a value's types through the class hierarchy (the ontology is copied), so the
     # entailed graph's copies of them (eight per node, at a hub with a thousand partners) add nothing.
     asserted = _among(remote, [*skip, entailment.entailed_graph(remote.namespaces)])
-    copied |= fetch(pointed, f"?n {RDF_TYPE} ?o BIND(?n AS ?s) BIND({RDF_TYPE} AS ?p)", asserted)
+    copied |= fetch(pointed, f"?n {RDF_TYPE} ?o", f"BIND(?n AS ?s) BIND({RDF_TYPE} AS ?p)", asserted)
     tx.old.extend(copied)
     tx.store.extend(copied)
 
 
-def _fetch(remote: RemoteGraphStore, nodes: Iterable[NamedNode | BlankNode], pattern: str, where: str) -> set[Quad]:
-    """The quads `pattern` (about `?n`, binding ?s ?p ?o) finds in the graphs `where` keeps, for each of `nodes`."""
+def _fetch(remote: RemoteGraphStore, nodes: Iterable[NamedNode | BlankNode], pattern: str, where: str,
+           binds: str) -> set[Quad]:
+    """The quads `pattern` (about `?n`; with `binds`, binding ?s ?p ?o) finds in the graphs `where` keeps, for each of
+    `nodes`. The BINDs stay outside the GRAPH group: inside it, Jena's engine evaluates the group alone, over every
+    statement of the engine, before it joins the VALUES (17 s at 1M generated triples, against 7 ms outside)."""
     remote_reader = remote.reader()
     term = remote_reader.sparql_term
     listed = list(nodes)
@@ -463,7 +466,7 @@ def _fetch(remote: RemoteGraphStore, nodes: Iterable[NamedNode | BlankNode], pat
     for start in range(0, len(listed), CHUNK):
         chunk = " ".join(term(n) for n in listed[start:start + CHUNK])
         rows = select(cast(Store, remote_reader),
-                      f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?n {{ {chunk} }} GRAPH ?g {{ {pattern} }} {where} }}",
+                      f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?n {{ {chunk} }} GRAPH ?g {{ {pattern} }} {binds} {where} }}",
                       use_default_graph_as_union=True)
         found.update(Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows)
     return found
@@ -477,7 +480,7 @@ def _copy_descriptions(remote: RemoteGraphStore, tx: PulledTransaction, resource
     seen: set[NamedNode | BlankNode] = set()
     while todo:
         seen |= todo
-        found = _fetch(remote, todo, "?n ?p ?o BIND(?n AS ?s)", where)
+        found = _fetch(remote, todo, "?n ?p ?o", where, "BIND(?n AS ?s)")
         tx.old.extend(found)
         tx.store.extend(found)
         todo = {q.object for q in found if isinstance(q.object, BlankNode)}
