@@ -6,7 +6,11 @@
 For each engine (started as tests/engines.py starts it, in a folder of this run):
   1. the generated data, with the bundled graphs and the entailed graph, go in
      through `heritage-hubs restore` (a dump of an embedded store made once,
-     validated, then each graph by Graph Store in parts of 8 MB), against the engine's own
+     validated, then each graph by Graph Store in parts of 8 MB; then again
+     with `--engine-loader`, which hands one N-Quads file to the engine's own
+     loader: Oxigraph server's `POST /store?no_transaction`, Virtuoso's
+     `ld_dir` + `rdf_loader_run()`, TDB2's `tdb2.tdbloader` with Jena
+     stopped and started again around it), against the engine's own
      bulk loader on the same dump into an empty store (`oxigraph load`;
      Virtuoso's `ld_dir` + `rdf_loader_run()` through isql-vt; Jena's
      `tdb2.tdbloader`);
@@ -22,7 +26,8 @@ For each engine (started as tests/engines.py starts it, in a folder of this run)
      POST of the same N-Triples straight to the engine;
   6. the change feed (kept in the engine) read through heritage-hubs: its root
      and its newest page.
-With --load-only, step 1 alone (the 10M run: `--triples 10000000 --load-only`).
+With --load-only, step 1 alone (the 10M run: `--triples 10000000 --load-only`);
+--restore picks the way (or ways) step 1 goes.
 The ratio printed is heritage-hubs' req/s over the engine's (goal ≥ 0.8× for
 never-seen queries). Oxigraph is started with --union-default-graph and
 heritage-hubs told so (`&union=engine`), so both answer over the same default
@@ -46,7 +51,15 @@ sys.path.insert(0, str(ROOT))
 
 from bench.generate import ensure  # noqa: E402
 from bench.sparql_endpoint import ACCEPT, BIN, TRIVIAL, free_port, prepared_store, wait_for, wrk  # noqa: E402
-from tests.engines import JAVA, RunningEngine, jena_build, start_jena, start_oxigraph, start_virtuoso  # noqa: E402
+from tests.engines import (  # noqa: E402
+    JAVA,
+    RunningEngine,
+    bulk_loader,
+    jena_build,
+    start_jena,
+    start_oxigraph,
+    start_virtuoso,
+)
 
 #: Each engine's Graph Store path (beside its query endpoint) and curl's options for its credentials.
 GRAPH_STORES: dict[str, tuple[str, list[str]]] = {"oxigraph": ("store", []),
@@ -213,6 +226,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep the embedded store and its dump here between runs")
     parser.add_argument("--load-only", action="store_true",
                         help="step 1 only: the dataset through `heritage-hubs restore` against the engine's own loader")
+    parser.add_argument("--restore", choices=["graph-store", "engine-loader", "both"], default="both",
+                        help="how `heritage-hubs restore` sends the dataset: by Graph Store requests, through the "
+                             "engine's own loader (--engine-loader: tests/engines.py bulk_loader), or both, one after "
+                             "the other")
     args = parser.parse_args()
     data = ensure(args.triples, ROOT / "bench" / "out")
     work = args.work or Path(tempfile.mkdtemp(prefix="hh-engine-bench-"))
@@ -230,14 +247,24 @@ def main() -> None:
         env = {**os.environ, **engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state"),
                "HERITAGE_HUBS_RESULT_CACHE_MB": "0"}
         try:
-            started = time.perf_counter()
-            subprocess.run([str(BIN / "heritage-hubs"), "--store", engine.location, "restore", str(dump)], check=True, env=env)
-            restore_seconds = time.perf_counter() - started
+            ways: list[tuple[str, list[str]]] = []
+            if args.restore in ("graph-store", "both"):
+                ways.append(("by Graph Store", []))
+            if args.restore in ("engine-loader", "both"):
+                command, loader_dir = bulk_loader(engine, folder)
+                ways.append(("through the engine's loader", ["--engine-loader", command, "--loader-dir", str(loader_dir)]))
+            restores = []
+            for way, options in ways:
+                started = time.perf_counter()
+                subprocess.run([str(BIN / "heritage-hubs"), "--store", engine.location, "restore", str(dump), *options],
+                               check=True, env=env)
+                restores.append((way, time.perf_counter() - started))
+                print(f"{name:9} restore through heritage-hubs {way}: {restores[-1][1]:8.1f} s", flush=True)
             loader_seconds = own_loader(name, dump, folder)
-            print(f"{name:9} restore through heritage-hubs: {restore_seconds:8.1f} s; the engine's own bulk loader: "
-                  f"{loader_seconds:8.1f} s", flush=True)
-            summary.append(f"  {name:9} load     {restore_seconds:.0f} s through heritage-hubs vs {loader_seconds:.0f} s "
-                           f"by the engine's own loader ({loader_seconds / restore_seconds:.2f}x)")
+            print(f"{name:9} the engine's own bulk loader: {loader_seconds:8.1f} s", flush=True)
+            for way, restore_seconds in restores:
+                summary.append(f"  {name:9} load     {restore_seconds:.0f} s through heritage-hubs {way} vs "
+                               f"{loader_seconds:.0f} s by the engine's own loader ({loader_seconds / restore_seconds:.2f}x)")
             if args.load_only:
                 continue
             port = free_port()

@@ -42,7 +42,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import requests
 from pyoxigraph import (
@@ -86,6 +86,9 @@ from .sparql_text import (
     with_prologue,
 )
 from .store import DEFAULT_GRAPH, GraphStore, ProgressCallback, RdfSource, WriteTransaction, is_engine_location
+
+if TYPE_CHECKING:
+    from .engine_loader import EngineLoader
 from .tokens import TokenStore
 from .validation import ShapesValidator
 
@@ -665,6 +668,11 @@ class Generation:
         return (f"DELETE WHERE {{ GRAPH <{m}> {{ <{m}> <{p}> ?n }} }} ;\n"
                 f"INSERT DATA {{ GRAPH <{m}> {{ <{m}> <{p}> {value} }} }}")
 
+    def statement(self, value: int) -> bytes:
+        """The counter at `value`, as an N-Triples line."""
+        return (f"<{self.metadata_graph}> <{self.predicate}> "
+                f'"{value}"^^<http://www.w3.org/2001/XMLSchema#integer> .\n').encode()
+
     def bump_update(self) -> str:
         """The SPARQL Update that moves the counter on by one, counted by the engine itself (sent with the write it
         belongs to): two hosts writing at once each move it, and no two writes leave the same number."""
@@ -711,6 +719,8 @@ class RemoteGraphStore(GraphStore):
         self.skolem = Skolem(self.namespaces.base + ".well-known/genid/bn-")
         self.feed: RemoteFeed = RemoteFeed(self, feed_policy)
         self.lease = EngineLease(self)  # (kept in the engine: every host serves the same feed)
+        #: The engine's own bulk loader, for the command line's large writes (graph/engine_loader.py); None: Graph Store.
+        self.loader: EngineLoader | None = None
 
     def reader(self) -> RemoteReader:  # type: ignore[override]
         generation = self.generation
@@ -833,15 +843,23 @@ class RemoteGraphStore(GraphStore):
                 following = int(self.generation) + 1
                 counter = NamedNode(self.generation_counter.predicate)
                 old = set(self.reader().every_graph_under_prefix())
+                from .engine_loader import sink_for
+
+                sink = sink_for(self)  # Graph Store requests, or the operator's own loader (graph/engine_loader.py)
                 for graph in graphs:
-                    self.engine.put_graph(graph, self.skolem.graph_of(staging, graph, leaving_out=counter), timeout=WRITE_TIMEOUT)
+                    body = self.skolem.graph_of(staging, graph, leaving_out=counter)
+                    if graph == self.namespaces.metadata_graph:
+                        # The counter stays where it is until the end (never gone, which would read as 0).
+                        body += self.generation_counter.statement(following - 1)
+                    sink.replace(graph, body)
                 # The feed starts again from the restored dataset (graph/remote_feed.py), streamed through a file.
                 derived = list(self.namespaces.derived_graphs)
                 with tempfile.TemporaryFile() as members:
                     serialize(self.feed.restart(staging, [g for g in graphs if g not in derived], exclude_graph=derived),
                               members, RdfFormat.N_TRIPLES)
                     members.seek(0)
-                    self.engine.put_graph(self.feed.graph, members, timeout=WRITE_TIMEOUT)
+                    sink.replace(self.feed.graph, members)
+                    sink.finish()
                 # The metadata graph too when the dump has none (an empty dump): else it would go on describing the
                 # graphs just dropped. The counter is set again after the drops.
                 gone = sorted(old - set(graphs) - set(self.namespaces.engine_bookkeeping_graphs))

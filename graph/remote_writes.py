@@ -39,6 +39,7 @@ from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Stor
 
 from . import entailment
 from .delta import Delta, GraphChange, has_quads
+from .engine_loader import sink_for
 from .errors import GraphNameError, ParseError, ValidationFailed, Violation
 from .provenance import forget_graph, record_change
 from .remote import WRITE_TIMEOUT, EngineError
@@ -225,26 +226,27 @@ def commit(remote: RemoteGraphStore, tx: PulledTransaction, *, validate: bool) -
                              remote.generation_counter.bump_update()]
     # The whole write in one update: the touched graphs' own change, the feed's members, the entailed graph's change,
     # the metadata and the generation. Its text is made as it is measured, and given up at the limit.
-    text = _within(itertools.chain(
+    text = None if remote.loader is not None else _within(itertools.chain(
         *(itertools.chain(_data("DELETE", graph, (q.triple for q in delta.graphs[graph].removed), term),
                           _data("INSERT", graph, (q.triple for q in delta.graphs[graph].added), term)) for graph in touched),
         before_members, _data("INSERT", remote.feed.graph, members, term),
         _data("DELETE", entailed, to_remove, term), _data("INSERT", entailed, to_add, term),
         described_and_counted), ONE_REQUEST_BYTES)
     if text is None:
-        # Too large for one request: each touched graph whole by Graph Store PUT, the feed's members and the entailed
-        # graph's additions by Graph Store POST (in parts: Engine.put_graph), its removals in updates of at most
-        # ONE_REQUEST_BYTES, and last the metadata with the new generation (so no cache moves on before the rest is
-        # there).
-        for graph in touched:
-            remote.engine.put_graph(graph, remote.skolem.graph_of(tx.store, graph), timeout=WRITE_TIMEOUT)
+        # Too large for one request (or the operator's own loader named: graph/engine_loader.py): each touched graph
+        # whole by Graph Store PUT, the feed's members and the entailed graph's additions by Graph Store POST (in
+        # parts: Engine.put_graph), the removals in updates of at most ONE_REQUEST_BYTES first, and last the metadata
+        # with the new generation (so no cache moves on before the rest is there).
         if before_members:
             remote.engine.update(" ;\n".join(before_members), timeout=WRITE_TIMEOUT)
-        remote.engine.post_graph(remote.feed.graph, serialize(members, None, RdfFormat.N_TRIPLES) or b"", timeout=WRITE_TIMEOUT)
         for request in _requests(_data("DELETE", entailed, to_remove, term)):
             remote.engine.update(request, timeout=WRITE_TIMEOUT)
-        remote.engine.post_graph(entailed, serialize((remote.skolem.triple(t) for t in to_add), None, RdfFormat.N_TRIPLES)
-                                 or b"", timeout=WRITE_TIMEOUT)
+        sink = sink_for(remote)
+        for graph in touched:
+            sink.replace(graph, remote.skolem.graph_of(tx.store, graph))
+        sink.add(remote.feed.graph, serialize(members, None, RdfFormat.N_TRIPLES) or b"")
+        sink.add(entailed, serialize((remote.skolem.triple(t) for t in to_add), None, RdfFormat.N_TRIPLES) or b"")
+        sink.finish()
         text = " ;\n".join(described_and_counted)
     remote.engine.update(text, timeout=WRITE_TIMEOUT)
     remote.generation_counter.forget()

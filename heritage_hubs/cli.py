@@ -62,6 +62,35 @@ class _Context:
             _fail(str(error))
 
 
+def _engine_loader_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--engine-loader` and `--loader-dir`: a SPARQL engine's own bulk loader in place of Graph Store requests."""
+    command = click.option("--loader-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+                           help="Folder for --engine-loader's N-Quads file; one the engine may read (Virtuoso's "
+                                "DirsAllowed). Default: the system's temporary folder.")(command)
+    return click.option("--engine-loader", metavar="COMMAND",
+                        help="Over a SPARQL engine: write the validated data to one N-Quads file and run COMMAND on it "
+                             "(the engine's own bulk loader; {file}, {dir} and {name} are replaced by the file's path, "
+                             "folder and name) instead of sending it by Graph Store requests.")(command)
+
+
+def _with_loader(store: GraphStore, command: str | None, folder: Path | None) -> None:
+    """The operator's loader set on an engine store (graph/engine_loader.py); refused for the embedded store."""
+    if command is None:
+        if folder is not None:
+            _fail("--loader-dir goes with --engine-loader")
+        return
+    from .graph.engine_loader import EngineLoader
+    from .graph.remote import RemoteGraphStore
+
+    if not isinstance(store, RemoteGraphStore):
+        _fail("--engine-loader is for a store kept in a SPARQL engine (--store sparql+http://…); the embedded store "
+              "loads in bulk itself")
+    try:
+        store.loader = EngineLoader(command, folder)
+    except ValueError as error:
+        _fail(str(error))
+
+
 @contextmanager
 def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
     """A progress bar on a terminal (tqdm disables itself elsewhere)."""
@@ -123,9 +152,11 @@ def main(ctx: click.Context, store_path: Path | str, base_iri: str) -> None:
 @click.option("--publisher", help="Publisher (IRI or name), for the provenance record.")
 @click.option("--license", "license_", help="Licence IRI, for the provenance record.")
 @click.option("--source", help="Where the data comes from (IRI or name); defaults to the file name.")
+@_engine_loader_options
 @click.pass_obj
 def load(obj: _Context, files: tuple[Path, ...], graph_name: str, replace: bool, format_name: str | None,
-         title: str | None, publisher: str | None, license_: str | None, source: str | None) -> None:
+         title: str | None, publisher: str | None, license_: str | None, source: str | None,
+         engine_loader: str | None, loader_dir: Path | None) -> None:
     """Load RDF FILES into one named graph, validated, all-or-nothing.
 
     Turtle, TriG, N-Triples, N-Quads, JSON-LD and RDF/XML, optionally gzipped.
@@ -137,6 +168,7 @@ def load(obj: _Context, files: tuple[Path, ...], graph_name: str, replace: bool,
         fmt = format_by_name(format_name) if format_name else None
         sources = [RdfSource.from_path(path, fmt) for path in files]
         store = obj.store()
+        _with_loader(store, engine_loader, loader_dir)
         graph = obj.graph_iri(graph_name)
         total = sum(s.size or 0 for s in sources)
         with _progress(total, "loading") as progress, store.transaction() as tx:
@@ -337,14 +369,16 @@ def dump(obj: _Context, graph_name: str | None, output: Path | None, compress: b
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-validate", is_flag=True, help="Skip SHACL validation (for a dump this service wrote).")
+@_engine_loader_options
 @click.pass_obj
-def restore(obj: _Context, file: Path, no_validate: bool) -> None:
+def restore(obj: _Context, file: Path, no_validate: bool, engine_loader: str | None, loader_dir: Path | None) -> None:
     """Replace the whole store with an N-Quads or TriG dump (optionally gzipped).
 
     All-or-nothing: a dump that fails to parse or validate changes nothing.
     """
     with _reported():
         store = obj.store()
+        _with_loader(store, engine_loader, loader_dir)
         source = RdfSource.from_path(file)
         if not source.format.supports_datasets:
             _fail(f"{file}: a dump must be N-Quads or TriG, not {source.format.name}")

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -56,9 +58,21 @@ class RunningEngine:
     env: dict[str, str] = field(default_factory=dict)
     #: Virtuoso's SQL port (isql-vt), for its own bulk loader.
     sql_port: int | None = None
+    #: The engine's own folder (Virtuoso reads files to load from there: its DirsAllowed).
+    location_folder: str = ""
 
     def stop(self) -> None:
         stop_process(self.process, 30)
+        # An engine started again by tests/jena/offline_load.py, which wrote its process id here.
+        restarted = Path(self.location_folder) / "jena.pid" if self.location_folder else None
+        if restarted is not None and restarted.exists() and int(restarted.read_text()) != self.process.pid:
+            pid = int(restarted.read_text())
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+                    time.sleep(0.2)
+                os.kill(pid, signal.SIGKILL)
 
 
 WKT = "http://www.opengis.net/ont/geosparql#wktLiteral"
@@ -179,9 +193,25 @@ def start_virtuoso(folder: Path, *, buffers: int = 20000) -> RunningEngine:
     _wait(url, process, "Virtuoso")
     env = {"HERITAGE_HUBS_ENGINE_USER": "dba", "HERITAGE_HUBS_ENGINE_PASSWORD": "dba", "HERITAGE_HUBS_ENGINE_AUTH": "digest"}
     return RunningEngine("virtuoso", f"sparql+http://127.0.0.1:{http_port}/sparql?update=/sparql-auth"
-                         "&store=/sparql-graph-crud-auth&timeout=ms", process, url, env, sql_port)
+                         "&store=/sparql-graph-crud-auth&timeout=ms", process, url, env, sql_port, str(folder))
 
 
+
+
+def bulk_loader(engine: RunningEngine, folder: Path) -> tuple[str, Path]:
+    """The engine's own bulk loader as a `--engine-loader` command, and a folder it may read files from: Oxigraph
+    server's bulk load over HTTP (`POST /store?no_transaction`), Virtuoso's `ld_dir` + `rdf_loader_run()` through
+    isql-vt (its DirsAllowed lists the engine's folder), TDB2's `tdb2.tdbloader` with the engine stopped."""
+    if engine.name == "oxigraph":
+        store = engine.query_url.rsplit("/", 1)[0] + "/store"
+        return (f"curl -sS -f -X POST -H 'Content-Type: application/n-quads' -T {{file}} '{store}?no_transaction'",
+                folder)
+    if engine.name == "virtuoso":
+        sql = "ld_dir('{dir}', '{name}', 'urn:unused'); rdf_loader_run(); checkpoint;"
+        return f'isql-vt {engine.sql_port} dba dba "exec={sql}"', Path(engine.location_folder)
+    # TDB2's loader, with the engine stopped and started again around it (as Fuseki's operators run it).
+    script = Path(__file__).parent / "jena" / "offline_load.py"
+    return f"{sys.executable} {script} {engine.location_folder} {{file}}", folder
 
 
 JENA_SOURCE = Path(__file__).parent / "jena" / "JenaEngine.java"
@@ -255,15 +285,18 @@ def start_jena(folder: Path, *, union: bool = False) -> RunningEngine:
     """Jena's SPARQL engine over a TDB2 store (tests/jena/JenaEngine.java), with Basic authentication on its writes."""
     classes, classpath = jena_build()
     port = free_port()
-    command = [JAVA, "-Xmx2g", "-Dsun.net.httpserver.nodelay=true", "-cp", f"{classes}:{classpath}", "JenaEngine", "--port", str(port),
-               "--location", str(folder / "jena"), "--user", "admin", "--password", "jena"]
-    process = subprocess.Popen([*command, "--union"] if union else command, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    java = [JAVA, "-Xmx2g", "-Dsun.net.httpserver.nodelay=true", "-cp", f"{classes}:{classpath}"]
+    command = [*java, "JenaEngine", "--port", str(port), "--location", str(folder / "jena"), "--user", "admin",
+               "--password", "jena", *(["--union"] if union else [])]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # For tests/jena/offline_load.py, which stops the engine, runs TDB2's loader and starts it again.
+    (folder / "jena-engine.json").write_text(json.dumps({"java": java, "command": command, "location": str(folder / "jena")}))
+    (folder / "jena.pid").write_text(str(process.pid))
     url = f"http://127.0.0.1:{port}/query"
     _wait(url, process, "Jena")
     env = {"HERITAGE_HUBS_ENGINE_USER": "admin", "HERITAGE_HUBS_ENGINE_PASSWORD": "jena", "HERITAGE_HUBS_ENGINE_AUTH": "basic"}
     location = f"sparql+http://127.0.0.1:{port}/query?update=/update&store=/data&timeout=s" + ("&union=engine" if union else "")
-    return RunningEngine("jena", location, process, url, env)
+    return RunningEngine("jena", location, process, url, env, location_folder=str(folder))
 
 
 ENGINES: dict[str, Callable[[Path], RunningEngine]] = {"oxigraph": start_oxigraph, "virtuoso": start_virtuoso,

@@ -653,6 +653,97 @@ def test_a_dump_that_breaks_the_shapes_changes_nothing_in_the_engine(backend: Ba
     assert [int(r["n"]) for r in select(backend, generation)] == [earlier + 1]
 
 
+def _counts_in(dump: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for quad in pyoxigraph.parse(path=str(dump), format=pyoxigraph.RdfFormat.N_QUADS):
+        graph = str(quad.graph_name.value)
+        counts[graph] = counts.get(graph, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("name", list(ENGINES))
+def test_the_engine_own_bulk_loader_driven_by_the_command_line(name: str, tmp_path: Path) -> None:
+    """`restore` and `load --engine-loader`: validated here, one N-Quads file handed to the engine's own loader (Oxigraph
+    server's HTTP bulk load, Virtuoso's ld_dir through isql, TDB2's loader with Jena stopped and started again around
+    it), checked by counting what the engine then holds. Bad data runs nothing; a loader that fails, or loads nothing,
+    is an error and the generation stays where it was."""
+    from .engines import bulk_loader
+
+    source = tmp_path / "source"
+    seed_location(str(source), {})
+    dump = tmp_path / "dump.nq"
+    subprocess.run([sys.executable, "-m", "heritage_hubs.cli", "--store", str(source), "dump", "-o", str(dump)], check=True,
+                   capture_output=True, timeout=300)
+    engine = ENGINES[name](tmp_path)
+    try:
+        command, folder = bulk_loader(engine, tmp_path)
+        env = {**os.environ, **engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "state")}
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "heritage_hubs.cli", "--store", engine.location, *args],
+                                  capture_output=True, text=True, env=env, timeout=600)
+
+        restored = cli("restore", str(dump), "--engine-loader", command, "--loader-dir", str(folder))
+        assert restored.returncode == 0, restored.stderr
+        store = RemoteGraphStore(engine.location, state=tmp_path / "check")
+        held = {str(r["g"].value): int(r["n"].value) for r in store.reader().select_outside_dataset(  # type: ignore[union-attr]
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+        metadata = store.namespaces.metadata_graph
+        expected = {g: n for g, n in _counts_in(dump).items() if g != metadata}
+        assert {g: held.get(g) for g in expected} == expected
+        assert not list(folder.glob("hh-load-*")), "the loader's file is removed after the load"
+
+        def generation_now() -> int:
+            store.generation_counter.forget()
+            return int(store.generation)
+
+        generation = generation_now()
+        # A museum's file through `load`, by the same loader: its graph, the feed and the service's pages see it.
+        museum = BASE + "graph/institution/museo-esempio"
+        loaded = cli("load", str(FIXTURES / "institution.ttl"), "--graph", museum, "--engine-loader", command,
+                     "--loader-dir", str(folder))
+        assert loaded.returncode == 0, loaded.stderr
+        assert generation_now() == generation + 1 and museum in store.reader().our_graphs()
+        assert store.reader().holds_any(museum)
+        assert "museo-esempio" in cli("query", f"SELECT ?s WHERE {{ GRAPH <{museum}> {{ ?s a ?t }} }}").stdout
+        # Invalid data: refused here, the loader never runs.
+        marker = tmp_path / "ran"
+        refused = cli("load", str(FIXTURES / "invalid-institution.ttl"), "--graph", "institution/invalid",
+                      "--engine-loader", f"touch {marker} {{file}}")
+        assert refused.returncode == 1 and "SHACL violations" in refused.stderr and not marker.exists()
+        # A loader that fails, and one that exits normally having loaded nothing: errors, the generation unmoved.
+        idle = cli("load", str(FIXTURES / "institution.ttl"), "--graph", museum, "--replace", "--engine-loader", "true {file}")
+        assert idle.returncode == 1 and "holds 0 statements of the" in idle.stderr, idle.stderr
+        failed = cli("restore", str(dump), "--engine-loader", "echo refused by the engine >&2; false {file}")
+        assert failed.returncode == 1 and "exited with 1: refused by the engine" in failed.stderr, failed.stderr
+        assert generation_now() == generation + 1
+        # Running the loader again finishes the job.
+        again = cli("restore", str(dump), "--engine-loader", command, "--loader-dir", str(folder))
+        assert again.returncode == 0, again.stderr
+        assert generation_now() == generation + 2 and museum not in store.reader().our_graphs()
+    finally:
+        engine.stop()
+
+
+def test_an_engine_loader_is_checked_before_anything_is_read(tmp_path: Path) -> None:
+    env = {**os.environ, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "state")}
+    fixture = str(FIXTURES / "institution.ttl")
+
+    def cli(store: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "heritage_hubs.cli", "--store", store, "load", fixture, "--graph",
+                               "institution/x", *args], capture_output=True, text=True, env=env, timeout=120)
+
+    engine = "sparql+http://127.0.0.1:9/sparql"
+    assert "may use {file}, {dir} and {name}" in cli(engine, "--engine-loader", "load {path}").stderr
+    assert "must name the file to load" in cli(engine, "--engine-loader", "load everything").stderr
+    odd = tmp_path / "a folder"
+    odd.mkdir()
+    assert "has characters other than" in cli(engine, "--engine-loader", "x {file}", "--loader-dir", str(odd)).stderr
+    assert "goes with --engine-loader" in cli(engine, "--loader-dir", str(tmp_path)).stderr
+    embedded = cli(str(tmp_path / "store"), "--engine-loader", "x {file}")
+    assert embedded.returncode == 1 and "for a store kept in a SPARQL engine" in embedded.stderr
+
+
 def test_an_engine_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) -> None:
     env = {**os.environ, "HERITAGE_HUBS_ENGINE_STATE": str(tmp_path / "state")}
     command = [sys.executable, "-m", "heritage_hubs.cli", "--store"]
