@@ -27,7 +27,8 @@ For each engine (started as tests/engines.py starts it, in a folder of this run)
   6. the change feed (kept in the engine) read through heritage-hubs: its root
      and its newest page.
 With --load-only, step 1 alone (the 10M run: `--triples 10000000 --load-only`);
---restore picks the way (or ways) step 1 goes.
+--restore picks the way (or ways) step 1 goes; with both, each way restores into
+an engine of its own, started empty, and the second one stays for the steps after.
 The ratio printed is heritage-hubs' req/s over the engine's (goal ≥ 0.8× for
 never-seen queries). Oxigraph is started with --union-default-graph and
 heritage-hubs told so (`&union=engine`), so both answer over the same default
@@ -242,24 +243,33 @@ def main() -> None:
           f"wrk -t2 -c8 -d{args.seconds}s; 2 cores shared by engine, heritage-hubs and wrk")
     summary: list[str] = []
     for name in args.engines:
-        folder = Path(tempfile.mkdtemp(prefix=f"hh-{name}-", dir=work))
-        engine = start_engine(name, folder)
-        env = {**os.environ, **engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state"),
-               "HERITAGE_HUBS_RESULT_CACHE_MB": "0"}
-        try:
-            ways: list[tuple[str, list[str]]] = []
-            if args.restore in ("graph-store", "both"):
-                ways.append(("by Graph Store", []))
-            if args.restore in ("engine-loader", "both"):
+        ways: list[str] = [way for way in ("graph-store", "engine-loader") if args.restore in (way, "both")]
+        restores = []
+        for index, way in enumerate(ways):
+            # Each way into an engine of its own, started empty: a second restore into the same engine would
+            # first drop every graph the first one put there (minutes on Oxigraph's server at 1M).
+            folder = Path(tempfile.mkdtemp(prefix=f"hh-{name}-", dir=work))
+            engine = start_engine(name, folder)
+            env = {**os.environ, **engine.env, "HERITAGE_HUBS_ENGINE_STATE": str(folder / "state"),
+                   "HERITAGE_HUBS_RESULT_CACHE_MB": "0"}
+            options: list[str] = []
+            label = "by Graph Store"
+            if way == "engine-loader":
                 command, loader_dir = bulk_loader(engine, folder)
-                ways.append(("through the engine's loader", ["--engine-loader", command, "--loader-dir", str(loader_dir)]))
-            restores = []
-            for way, options in ways:
-                started = time.perf_counter()
+                options = ["--engine-loader", command, "--loader-dir", str(loader_dir)]
+                label = "through the engine's loader"
+            started = time.perf_counter()
+            try:
                 subprocess.run([str(BIN / "heritage-hubs"), "--store", engine.location, "restore", str(dump), *options],
                                check=True, env=env)
-                restores.append((way, time.perf_counter() - started))
-                print(f"{name:9} restore through heritage-hubs {way}: {restores[-1][1]:8.1f} s", flush=True)
+            except BaseException:
+                engine.stop()
+                raise
+            restores.append((label, time.perf_counter() - started))
+            print(f"{name:9} restore through heritage-hubs {label}: {restores[-1][1]:8.1f} s", flush=True)
+            if index < len(ways) - 1:
+                engine.stop()
+        try:
             loader_seconds = own_loader(name, dump, folder)
             print(f"{name:9} the engine's own bulk loader: {loader_seconds:8.1f} s", flush=True)
             for way, restore_seconds in restores:

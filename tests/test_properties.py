@@ -12,6 +12,7 @@ import json
 import os
 import string
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -267,3 +268,42 @@ def test_graph_parts_are_whole_lines_within_the_limit(lines: list[bytes], last_o
     assert b"".join(parts) == body
     assert all(part.endswith(b"\n") for part in parts[:-1]) and all(parts)
     assert all(len(part) <= limit or part.count(b"\n") <= 1 for part in parts)
+
+
+_LEFT_OUT = NamedNode("https://w3id.org/heritage-hubs/ontology/generation")
+_TRICKY_TEXT = st.one_of(st.text(max_size=30), st.sampled_from(["_:b1 .", " _:b1 .", "_:b1", "x _:b2 .\n_:b3 <p:q> _:b4 .",
+                                                                  f"<{_LEFT_OUT.value}>", "\"_:b1\" ."]))
+
+
+@st.composite
+def _statements(draw: st.DrawFn) -> list[Any]:
+    """Triples with blank nodes as subject and object, literals whose text looks like N-Triples, and the predicate a
+    restore leaves out (the generation counter)."""
+    from pyoxigraph import BlankNode, Literal, Triple
+
+    blanks = [BlankNode(label) for label in ("b1", "b2", "x9", "a-b_c")]
+    iris = [NamedNode("http://example.org/a"), NamedNode("http://example.org/_:b1"), _LEFT_OUT]
+    subjects = st.sampled_from([*blanks, *iris[:2]])
+    literal = st.builds(lambda text, kind: Literal(text) if kind == 0 else Literal(text, language="en") if kind == 1
+                        else Literal(text, datatype=NamedNode("http://example.org/_:dt")), _TRICKY_TEXT, st.integers(0, 2))
+    objects = st.one_of(st.sampled_from([*blanks, *iris]), literal)
+    return draw(st.lists(st.builds(Triple, subjects, st.sampled_from(iris), objects), max_size=25))
+
+
+@FAST
+@given(_statements(), st.booleans())
+def test_a_graph_goes_to_an_engine_with_its_blank_nodes_as_skolem_iris(triples: list[Any], leave_out: bool) -> None:
+    """`Skolem.graph_of` rewrites pyoxigraph's N-Triples as text: what it gives, parsed by pyoxigraph, is exactly the
+    graph with every blank node as its skolem IRI and the left-out predicate's statements gone; a literal's text that
+    looks like a blank node or like that predicate is left as it is."""
+    from pyoxigraph import Quad
+
+    from heritage_hubs.graph.remote import Skolem
+
+    graph = NamedNode("https://w3id.org/heritage-hubs/graph/core")
+    store = Store()
+    store.extend([Quad(t.subject, t.predicate, t.object, graph) for t in triples])
+    skolem = Skolem("https://w3id.org/heritage-hubs/.well-known/genid/")
+    body = skolem.graph_of(store, graph.value, leaving_out=_LEFT_OUT if leave_out else None)
+    expected = {skolem.triple(t) for t in triples if not (leave_out and t.predicate == _LEFT_OUT)}
+    assert {q.triple for q in parse(body, RdfFormat.N_TRIPLES)} == expected
