@@ -35,7 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Local directory where a process keeps its caches of an engine's data (label index, statistics) and its write "
             "lock; the tokens too with &union=engine (otherwise they are kept in the engine)."),
     Setting("HERITAGE_HUBS_RESTORE_MEMORY_MB", "4096",
-            "Memory (MiB) `restore` into a SPARQL engine may use to hold and validate the dump (about twice its "
+            "Memory (MiB) `restore` into a SPARQL engine may use to hold and validate the dump (about four times its "
             "uncompressed size); a larger dump is held on disk, several times slower."),
     Setting("HERITAGE_HUBS_BASE_IRI", DEFAULT_BASE_IRI,
             "Canonical base of every IRI the service mints; must end with '/'."),
